@@ -1,0 +1,216 @@
+"""Load the config tree from TOML (tomllib in, tomli-w out) with one clear line per problem.
+
+Every problem names where it is: the file for unreadable TOML (with line and column), the TOML
+path for everything else (`risk.max_drawdown: must be <= 0.5, got 1.5`).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from pydantic import ValidationError
+
+from tradeterm.config.models import PROBLEM_SEPARATOR, VENUE_KINDS, TradetermConfig
+from tradeterm.errors import ConfigError
+
+_SECRET_KEYS = frozenset(
+    {
+        "api_key",
+        "api_secret",
+        "secret",
+        "token",
+        "password",
+        "client_secret",
+        "private_key",
+        "bot_token",
+    }
+)
+
+
+def _path_text(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _clean_loc(loc: Sequence[int | str]) -> list[int | str]:
+    """Drop pydantic's internal markers: discriminator tags under venues, '[key]' for dict keys,
+    and 'function-after[...]' wrapper names."""
+    parts: list[int | str] = []
+    for i, part in enumerate(loc):
+        if isinstance(part, str):
+            if part.startswith(("function-", "json-or-python", "lax-or-strict")):
+                continue
+            if part == "[key]":
+                continue
+            if i == 2 and loc and loc[0] == "venues" and part in VENUE_KINDS:
+                continue
+        parts.append(part)
+    return parts
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+_BOUNDS = {
+    "less_than_equal": ("<=", "le"),
+    "less_than": ("<", "lt"),
+    "greater_than_equal": (">=", "ge"),
+    "greater_than": (">", "gt"),
+}
+_TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "string": "a string",
+    "list": "a list",
+    "table": "a table",
+}
+
+
+def _bound_message(kind: str, ctx: Mapping[str, Any], got: Any) -> str:
+    op, key = _BOUNDS[kind]
+    bound = ctx.get(key)
+    if isinstance(bound, float) and bound.is_integer():
+        bound = int(bound)
+    return f"must be {op} {bound}, got {_show(got)}"
+
+
+def _type_message(kind: str, got: Any) -> str:
+    expected = kind.split("_", maxsplit=1)[0].replace("model", "table").replace("dict", "table")
+    return f"must be {_TYPE_WORDS.get(expected, expected)}, got {_show(got)}"
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    got = err.get("input")
+    if kind in _BOUNDS:
+        return _bound_message(kind, ctx, got)
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')}, got {_show(got)}"
+    if kind == "enum":
+        return f"must be one of {ctx.get('expected')}, got {_show(got)}"
+    if kind == "union_tag_invalid":
+        return f"unknown kind {_show(ctx.get('tag'))} (expected one of {ctx.get('expected_tags')})"
+    if kind == "union_tag_not_found":
+        return f"missing the '{ctx.get('discriminator', 'kind').strip(chr(39))}' key"
+    if kind in ("string_too_short", "too_short"):
+        return f"must not be empty, got {_show(got)}"
+    if kind == "string_pattern_mismatch":
+        return f"must match {ctx.get('pattern')}, got {_show(got)}"
+    if kind.endswith("_type") or kind.endswith("_parsing") or kind == "model_type":
+        expected = kind.split("_")[0].replace("model", "table").replace("dict", "table")
+        expected = {
+            "int": "an integer",
+            "float": "a number",
+            "bool": "true or false",
+            "string": "a string",
+            "list": "a list",
+            "table": "a table",
+        }.get(expected, expected)
+        return f"must be {expected}, got {_show(got)}"
+    if kind == "value_error":
+        return str(ctx.get("error", err.get("msg", "invalid value")))
+    return str(err.get("msg", "invalid value"))
+
+
+def format_validation_error(exc: ValidationError) -> list[str]:
+    """One line per problem, each starting with the TOML path."""
+    lines: list[str] = []
+    for err in exc.errors(include_url=False):
+        loc = _clean_loc(err["loc"])
+        msg = _message(err)
+        if err["type"] == "value_error" and PROBLEM_SEPARATOR in msg:
+            lines.extend(p.strip() for p in msg.split(PROBLEM_SEPARATOR) if p.strip())
+            continue
+        if msg.startswith(tuple(f"{n}." for n in TradetermConfig.model_fields)):
+            lines.append(msg)  # already located (cross-reference checks)
+            continue
+        lines.append(f"{_path_text(loc)}: {msg}")
+    return lines
+
+
+def _secret_problems(data: Mapping[str, Any], prefix: str = "") -> list[str]:
+    problems: list[str] = []
+    for key, value in data.items():
+        here = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping):
+            problems.extend(_secret_problems(value, here))
+        elif str(key).lower() in _SECRET_KEYS:
+            problems.append(
+                f"{here}: secrets are not allowed in config files; set them in the environment or .env"
+            )
+    return problems
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML file, turning every failure into a ConfigError naming the file."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{p}: is a directory, not a TOML file") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: invalid TOML: {exc}") from None
+
+
+def config_from_dict(data: Mapping[str, Any], source: str = "config") -> TradetermConfig:
+    """Validate a parsed TOML document; ConfigError lists every problem."""
+    problems = _secret_problems(data)
+    secret_paths = {p.split(":", 1)[0] for p in problems}
+    try:
+        # Strict validation in JSON mode: TOML is typed, so "yes" is not a bool and "5" is not a
+        # number, while enum values and table keys are still given as strings.
+        cfg = TradetermConfig.model_validate_json(json.dumps(data, default=str), strict=True)
+    except ValidationError as exc:
+        problems.extend(
+            line
+            for line in format_validation_error(exc)
+            if line.split(":", 1)[0] not in secret_paths
+        )
+        cfg = None
+    if problems:
+        raise ConfigError(f"{source}: {len(problems)} problem(s)", problems)
+    assert cfg is not None
+    return cfg
+
+
+def load_config(path: str | Path) -> TradetermConfig:
+    """Read and validate a config file."""
+    return config_from_dict(read_toml(path), source=str(path))
+
+
+def dump_config(cfg: TradetermConfig) -> str:
+    """The config as TOML text (round-trips through `load_config`)."""
+    return tomli_w.dumps(cfg.model_dump(mode="json", exclude_none=True))

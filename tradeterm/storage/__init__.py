@@ -1,0 +1,1 @@
+"""SQLite storage: WAL mode, migrations by user_version, one database per mode."""

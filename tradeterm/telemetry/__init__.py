@@ -1,0 +1,1 @@
+"""Logging (JSON lines with correlation ids) and Prometheus metrics; both are bus subscribers."""

@@ -1,0 +1,1 @@
+"""Venues: one shape for every adapter (DataClient / ExecClient), capabilities as data."""

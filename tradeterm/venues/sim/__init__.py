@@ -1,0 +1,21 @@
+"""The embedded simulated venue: the offline default venue and the default test fake.
+
+Synthetic indices modelled on Deriv's (generators, catalog), real candles replayed as a live feed
+(replay), the paper fill model (matching), and the venue composing them on one clock (venue).
+"""
+
+from tradeterm.venues.sim.catalog import INDEX_SPECS, KNOWN_SYMBOLS, IndexSpec, index_spec
+from tradeterm.venues.sim.matching import MatchingEngine
+from tradeterm.venues.sim.venue import SimDataClient, SimExecClient, SimVenue, sim_capabilities
+
+__all__ = [
+    "INDEX_SPECS",
+    "KNOWN_SYMBOLS",
+    "IndexSpec",
+    "MatchingEngine",
+    "SimDataClient",
+    "SimExecClient",
+    "SimVenue",
+    "index_spec",
+    "sim_capabilities",
+]
