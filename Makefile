@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/tradeterm --config $(CONFIG)
+	$(VENV)/bin/tradeterm run --no-ui --config $(CONFIG)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check tradeterm tests bench

@@ -112,6 +112,138 @@ def cmd_data_check(args: argparse.Namespace) -> int:
     return 1 if damaged else 0
 
 
+def _load(args: argparse.Namespace) -> object:
+    from tradeterm.checks import load_checked_config
+
+    return load_checked_config(_config_path(args))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from tradeterm.node import NodeOptions
+
+    cfg = _load(args)
+    options = NodeOptions(live_confirmed=args.confirm, paper_only=args.paper_only)
+    from tradeterm.daemon import run_daemon
+
+    _live_banner(cfg, options)
+    return asyncio.run(run_daemon(cfg, options, duration_s=args.duration))  # type: ignore[arg-type]
+
+
+def _live_banner(cfg: object, options: object) -> None:
+    from tradeterm.node import live_enabled
+
+    if live_enabled(cfg, options):  # type: ignore[arg-type]
+        print(
+            "LIVE trading enabled: wallets.live.approved = true and --confirm given",
+            file=sys.stderr,
+        )
+
+
+def _socket(args: argparse.Namespace) -> Path:
+    from tradeterm.config import TradetermConfig, load_config
+    from tradeterm.daemon import socket_path
+
+    path = Path(_config_path(args))
+    cfg = load_config(path) if path.exists() else TradetermConfig()
+    return socket_path(cfg, Path(cfg.storage.state_dir))
+
+
+def _call(args: argparse.Namespace, cmd: str, payload: dict[str, object] | None = None) -> object:
+    from tradeterm.ipc import call
+
+    return call(_socket(args), cmd, payload)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import json
+
+    result = _call(args, "status")
+    assert isinstance(result, dict)
+    print(json.dumps(result["status"], indent=2) if args.json else result["text"])
+    return 0
+
+
+def cmd_flatten(args: argparse.Namespace) -> int:
+    preview = _call(args, "flatten_preview")
+    assert isinstance(preview, dict)
+    print(_preview_text(preview))
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise _user_error("flatten: not a terminal; pass --yes to flatten without the prompt")
+        if input("Type FLATTEN to close everything: ").strip() != "FLATTEN":
+            print("not flattened")
+            return 1
+    result = _call(args, "flatten")
+    assert isinstance(result, dict)
+    print(result["summary"])
+    return 0 if result["ok"] else 1
+
+
+def _preview_text(preview: dict[str, object]) -> str:
+    lines = []
+    for wallet in preview.get("wallets", []):  # type: ignore[attr-defined]
+        lines.append(
+            f"{wallet['wallet_id']}: {len(wallet['positions'])} position(s), {len(wallet['working_orders'])}"
+            f" working order(s), {wallet['pending_confirmations']} pending; est. cost {wallet['estimated_cost']:.2f}"
+        )
+        for pos in wallet["positions"]:
+            lines.append(
+                f"    close {pos['side']} {pos['qty']:g} {pos['key']} @ ~{pos['mark']:g} (uPnL {pos['unrealized_pnl']:+.2f})"
+            )
+    return "\n".join(lines) or "nothing open: no positions, orders or confirmations"
+
+
+def _user_error(text: str) -> Exception:
+    from tradeterm.errors import UserError
+
+    return UserError(text)
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    result = _call(args, "approve", {"id": args.id})
+    assert isinstance(result, dict)
+    print(f"{result['id']}: {result['status']} {result.get('reason', '')}".rstrip())
+    return 0 if result["status"] == "approved" else 1
+
+
+def cmd_reject(args: argparse.Namespace) -> int:
+    result = _call(args, "reject", {"id": args.id, "reason": args.reason})
+    assert isinstance(result, dict)
+    print(f"{result['id']}: {result['status']}")
+    return 0
+
+
+def cmd_pause(args: argparse.Namespace) -> int:
+    _call(args, "pause")
+    print("paused: no new entries (REDUCING); exits keep working")
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    _call(args, "resume")
+    print("resumed: ACTIVE")
+    return 0
+
+
+def cmd_stage(args: argparse.Namespace) -> int:
+    if args.stage_command == "gates":
+        result = _call(args, "gates")
+        assert isinstance(result, dict)
+        print(result["text"])
+        return 0
+    if args.stage_command == "promote":
+        result = _call(args, "promote", {"force": args.force})
+    else:
+        result = _call(args, "set_stage", {"index": args.index, "reason": args.reason})
+    assert isinstance(result, dict)
+    print(
+        f"stage {result['from_index']} -> {result['to_index']} ({result['name']}): {result['reason']}"
+    )
+    return 0
+
+
 # ---- parser --------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
@@ -179,7 +311,79 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(dp)
     dp.set_defaults(func=cmd_data_check)
 
+    _add_node_commands(sub)
     return parser
+
+
+def _add_node_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "run", help="run the trading node headless (the console is not in this version yet)"
+    )
+    _add_config(p)
+    p.add_argument(
+        "--no-ui", action="store_true", help="headless daemon: JSON logs, control socket"
+    )
+    p.add_argument(
+        "--duration",
+        type=_positive_float,
+        default=None,
+        metavar="S",
+        help="stop safely after S seconds",
+    )
+    p.add_argument(
+        "--confirm",
+        action="store_true",
+        help="confirm live trading (also needs wallets.live.approved)",
+    )
+    p.add_argument(
+        "--paper-only", action="store_true", help="run every domain of the stage on paper wallets"
+    )
+    p.set_defaults(func=cmd_run)
+
+    for name, func, text in (
+        (
+            "status",
+            cmd_status,
+            "stage, trading state, wallets, positions, pending confirmations, venues",
+        ),
+        ("pause", cmd_pause, "pause entries (REDUCING): exits and stops keep working"),
+        ("resume", cmd_resume, "resume trading (ACTIVE; also leaves HALTED)"),
+    ):
+        p = sub.add_parser(name, help=f"{text} (running daemon)")
+        _add_config(p)
+        if name == "status":
+            p.add_argument("--json", action="store_true", help="machine-readable output")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser(
+        "flatten", help="cancel every order and close every position (running daemon)"
+    )
+    _add_config(p)
+    p.add_argument("--yes", action="store_true", help="do not ask to type FLATTEN")
+    p.set_defaults(func=cmd_flatten)
+
+    for name, func in (("approve", cmd_approve), ("reject", cmd_reject)):
+        p = sub.add_parser(name, help=f"{name} a pending confirmation (running daemon)")
+        _add_config(p)
+        p.add_argument("id", metavar="ID", help="confirmation id, as shown by `tradeterm status`")
+        if name == "reject":
+            p.add_argument("--reason", default="", help="why (kept in the audit journal)")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("stage", help="rollout stages: gates, promote, set (running daemon)")
+    stsub = p.add_subparsers(
+        dest="stage_command", metavar="SUBCOMMAND", parser_class=_Parser, required=True
+    )
+    sp = stsub.add_parser("gates", help="the current stage's KPI gates and whether they pass")
+    _add_config(sp)
+    sp = stsub.add_parser("promote", help="promote to the next stage (gates must pass)")
+    _add_config(sp)
+    sp.add_argument("--force", action="store_true", help="promote past failed gates (audited)")
+    sp = stsub.add_parser("set", help="jump to stage N")
+    _add_config(sp)
+    sp.add_argument("index", type=int, metavar="N")
+    sp.add_argument("--reason", default="", help="why (kept in the audit journal)")
+    p.set_defaults(func=cmd_stage)
 
 
 def _report_crash(exc: BaseException) -> None:

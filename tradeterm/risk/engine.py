@@ -15,7 +15,7 @@ Order of evaluation in `evaluate` (the first failure is the first reason):
  4. sizing: base or canary risk fraction (canary while CanaryView says so, and for explore
     trades) -> Kelly cap (>= 20 arm trades; no edge denies unless exploring) -> % risk from the
     stop distance (or volatility target, never above the % risk size)
- 5. resizing caps, each may only shrink the size: no martingale -> pair exposure -> portfolio
+ 5. no martingale on the sized risk, then resizing caps, each may only shrink the size: pair exposure -> portfolio
     exposure -> leverage -> wallet balance (margin + estimated taker fee)
  6. round down to the lot step; below the venue minimums denies
 Verdict: APPROVED when nothing shrank the size, RESIZED (with the notes) when a cap did.
@@ -416,6 +416,17 @@ class RiskEngine:
                 equity, self._cfg.vol_target_annual, signal.atr, signal.timeframe, size
             )
             qty = min(qty, vol_qty)
+        # No martingale compares what the SIZING rules chose (before exposure, leverage and
+        # balance caps): martingale is sizing up after a loss. Comparing capped sizes would pin
+        # an arm to the smallest capped trade it ever made, below the venue minimum for good.
+        unit_risk = signal.risk_per_unit * size
+        last_risk = self._memory.martingale_limit(intent.arm)
+        if last_risk is not None:
+            cap = limits.cap_martingale(qty, unit_risk, last_risk, intent.arm)
+            if cap is not None and cap.max_qty < qty:
+                notes.append(cap.note)
+                qty = cap.max_qty
+        sized_risk = qty * unit_risk
         qty = self._apply_caps(intent, instrument, wallet, equity, positions, qty, notes)
         if qty <= 0.0:
             reasons = notes[-1:] + notes[:-1] or ["size 0: nothing to risk"]
@@ -425,7 +436,7 @@ class RiskEngine:
             return self._deny(intent, now, [minimum, *notes], salt, canary=canary)
         lot_qty = instrument.floor_qty(qty)
         risk_amount = lot_qty * signal.risk_per_unit * size
-        self._memory.record_risk(intent.arm, risk_amount)
+        self._memory.record_risk(intent.arm, sized_risk)
         return RiskDecision(
             id=_decision_id(intent, now, salt),
             intent=intent,
@@ -475,14 +486,9 @@ class RiskEngine:
         cfg = self._cfg
         signal = intent.signal
         unit_notional = signal.entry * instrument.contract_size
-        unit_risk = signal.risk_per_unit * instrument.contract_size
         pair, total, tied = self._exposure(positions, signal.key)
         leverage = self._leverage_limit(instrument)
-        last_risk = self._memory.martingale_limit(intent.arm)
         for cap in (
-            limits.cap_martingale(qty, unit_risk, last_risk, intent.arm)
-            if last_risk is not None
-            else None,
             limits.cap_pair_exposure(
                 qty, unit_notional, pair, equity, cfg.max_pair_exposure, signal.key
             ),

@@ -324,7 +324,7 @@ class Storage:
 
     def load_signals(self, limit: int = 100) -> list[Signal]:
         rows = self._objects(
-            Signal, "SELECT data FROM signals ORDER BY ts_ms DESC, id LIMIT ?", (limit,)
+            Signal, "SELECT data FROM signals ORDER BY ts_ms DESC, rowid DESC LIMIT ?", (limit,)
         )
         return rows[::-1]
 
@@ -357,7 +357,9 @@ class Storage:
 
     def load_risk_decisions(self, limit: int = 100) -> list[RiskDecision]:
         rows = self._objects(
-            RiskDecision, "SELECT data FROM risk_decisions ORDER BY ts_ms DESC LIMIT ?", (limit,)
+            RiskDecision,
+            "SELECT data FROM risk_decisions ORDER BY ts_ms DESC, rowid DESC LIMIT ?",
+            (limit,),
         )
         return rows[::-1]
 
@@ -429,7 +431,7 @@ class Storage:
 
     def load_audit(self, limit: int = 100) -> list[AuditEntry]:
         rows = self._objects(
-            AuditEntry, "SELECT data FROM audit ORDER BY ts_ms DESC, id LIMIT ?", (limit,)
+            AuditEntry, "SELECT data FROM audit ORDER BY ts_ms DESC, rowid DESC LIMIT ?", (limit,)
         )
         return rows[::-1]
 

@@ -164,4 +164,10 @@ class StrategyRunner:
             stop_loss=stop,
             take_profit=target,
             confidence=confidence,
+            atr=self._atr_from_stop(entry, stop),
         )
+
+    def _atr_from_stop(self, entry: float, stop: float) -> float:
+        """The signal bar's ATR: every strategy places its stop `stop_atr` ATRs from entry."""
+        stop_atr = float(getattr(self.params, "stop_atr", 0.0) or 0.0)
+        return abs(entry - stop) / stop_atr if stop_atr > 0 else 0.0

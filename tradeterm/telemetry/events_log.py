@@ -93,6 +93,7 @@ class EventLogger:
     def __init__(self, logger: logging.Logger | None = None) -> None:
         self.log = logger or logging.getLogger("tradeterm.events")
         self._corr_by_order: dict[str, str] = {}
+        self._topics = frozenset(self.TOPICS)
 
     async def attach(self, bus: Bus) -> None:
         for topic in self.TOPICS:

@@ -187,6 +187,22 @@ def test_no_martingale_after_a_loss_even_when_equity_rose() -> None:
     assert after_win.risk_amount == pytest.approx(100.0)
 
 
+def test_a_loss_on_a_cap_limited_trade_does_not_pin_the_arm_below_the_venue_minimum(
+    book: Book,
+) -> None:
+    # The pair cap shrinks a 5% / 2% stop trade to $3 of risk; after it loses, the next trade is
+    # sized at 5% of the (lower) equity again and capped the same way: the arm keeps trading.
+    engine, _ = make_engine(book)
+    first = engine.evaluate(intent(signal(100.0, 98.0, 106.0)))
+    assert first.risk_amount == pytest.approx(3.0)
+    engine.on_trade_closed(closed(-3.0))
+    book.fund(997.0)
+    again = engine.evaluate(intent(signal(100.0, 98.0, 106.0), n=2))
+    assert again.approved
+    assert again.qty == pytest.approx(1.49)  # 15% of $997 at $100, lot 0.01
+    assert not any(r.startswith("no martingale") for r in again.reasons)
+
+
 @pytest.mark.parametrize(
     ("when", "approved"),
     [

@@ -1,0 +1,272 @@
+"""The operator facade: the only way the console, Telegram and the CLI change a running node.
+
+One place, so the interfaces cannot drift. Every call that changes something lands in the audit
+journal (source console/telegram/cli, what, when, result) — committed before it is published —
+including the calls that were refused.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from tradeterm.allocator.engine import AllocatorState
+from tradeterm.domain import events as ev
+from tradeterm.domain.enums import Domain, TradingState
+from tradeterm.domain.ids import new_id
+from tradeterm.domain.positions import Position
+from tradeterm.errors import ControlError, TradetermError
+from tradeterm.execution.flatten import FlattenPreview, FlattenReport
+from tradeterm.node import Node
+from tradeterm.risk.engine import RiskGauges
+from tradeterm.rollout.kpis import GateReport
+from tradeterm.venues.base import VenueHealth
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class DomainStatus:
+    domain: Domain
+    mode: str
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """Everything the header and the panes show, as one value."""
+
+    ts_ms: int
+    live_enabled: bool
+    stage_index: int
+    stage_name: str
+    stage_count: int
+    trading_state: TradingState
+    trading_reason: str
+    wallets: tuple[ev.WalletSnapshot, ...]
+    positions: tuple[Position, ...]
+    pending: tuple[ev.PendingConfirmation, ...]
+    venues: tuple[VenueHealth, ...]
+    domains: tuple[DomainStatus, ...]
+    exploration: float
+    learning: bool
+
+    def text(self) -> str:
+        """A plain-text rendering for `tradeterm status`."""
+        mode = "LIVE enabled" if self.live_enabled else "paper only"
+        lines = [
+            f"stage {self.stage_index}/{self.stage_count} '{self.stage_name}'  trading {self.trading_state.value.upper()}"
+            f"{f' ({self.trading_reason})' if self.trading_reason else ''}  {mode}",
+            f"exploration {self.exploration:.0%}  learning {'on' if self.learning else 'off'}",
+            "domains: "
+            + ", ".join(
+                f"{d.domain.value}={d.mode}{'' if d.enabled else '(off)'}" for d in self.domains
+            ),
+        ]
+        for w in self.wallets:
+            lines.append(
+                f"wallet {w.wallet.id:<22} equity {w.equity:>11.2f} {w.wallet.currency}  "
+                f"day {w.daily_pnl:+.2f}  dd {w.drawdown:.1%}  exposure {w.exposure:.2f}  open {w.open_positions}"
+            )
+        for p in self.positions:
+            lines.append(
+                f"position {p.wallet_id} {p.key} {p.side.value} {p.qty:g} @ {p.entry_price:g}"
+                f" sl {p.stop_loss:g} tp {p.take_profit:g}"
+            )
+        for c in self.pending:
+            s = c.intent.signal
+            lines.append(
+                f"pending {c.id} {s.side.value} {c.decision.qty:g} {s.symbol} @ {s.entry:g}"
+                f" ({c.intent.wallet_id}) expires in {c.seconds_left(self.ts_ms):.0f} s"
+            )
+        for v in self.venues:
+            age = (self.ts_ms - v.last_message_ms) / 1000 if v.last_message_ms else float("nan")
+            lines.append(
+                f"venue {v.venue}: {'up' if v.connected else 'DOWN'}  last message {age:.1f} s ago"
+                f"  reconnects {v.reconnects}{f'  {v.detail}' if v.detail else ''}"
+            )
+        return "\n".join(lines)
+
+
+class Control:
+    """Operator actions on one node. `source` names the interface: console, telegram, cli."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    # ---- reads (not audited) -------------------------------------------------------------------
+    def status(self) -> StatusReport:
+        n = self.node
+        return StatusReport(
+            ts_ms=n.clock.now_ms(),
+            live_enabled=n.live,
+            stage_index=n.rollout.index,
+            stage_name=n.rollout.stage.name,
+            stage_count=len(n.rollout.stages),
+            trading_state=n.risk.state,
+            trading_reason=n.risk.state_reason,
+            wallets=tuple(n.portfolio.snapshots()),
+            positions=tuple(n.portfolio.positions()),
+            pending=tuple(n.execution.pending()),
+            venues=tuple(n.streams.health(v) for v in n.venues),
+            domains=tuple(
+                DomainStatus(d, n.rollout.domain_mode(d), n.rollout.domain_enabled(d))
+                for d in Domain
+            ),
+            exploration=n.allocator.exploration,
+            learning=n.allocator.learning,
+        )
+
+    def gauges(self) -> list[RiskGauges]:
+        return [self.node.risk.gauges(w.id) for w in self.node.portfolio.wallets()]
+
+    def allocator_state(self) -> AllocatorState:
+        return self.node.allocator.state()
+
+    def gate_report(self) -> GateReport:
+        return self.node.rollout.stored_gate_report()
+
+    def flatten_preview(self) -> FlattenPreview:
+        return self.node.execution.flatten_preview()
+
+    # ---- actions (audited) ---------------------------------------------------------------------
+    async def _audited(
+        self, source: str, action: str, args: dict[str, Any], call: Callable[[], Awaitable[T]]
+    ) -> T:
+        text_args = {k: str(v) for k, v in args.items()}
+        try:
+            result = await call()
+        except TradetermError as exc:
+            await self._audit(source, action, text_args, ok=False, result=str(exc))
+            raise
+        await self._audit(source, action, text_args, ok=True, result=_summary(result))
+        return result
+
+    async def _audit(
+        self, source: str, action: str, args: dict[str, str], *, ok: bool, result: str
+    ) -> None:
+        entry = ev.AuditEntry(
+            new_id("audit"), self.node.clock.now_ms(), source, action, args, ok, result
+        )
+        self.node.stores.home.save_audit(entry)
+        await self.node.bus.publish(ev.AUDIT, entry)
+
+    async def approve(self, confirmation_id: str, *, source: str) -> ev.PendingConfirmation:
+        return await self._audited(
+            source,
+            "approve",
+            {"id": confirmation_id},
+            lambda: self.node.execution.approve(confirmation_id, by=source),
+        )
+
+    async def reject(
+        self, confirmation_id: str, *, source: str, reason: str = ""
+    ) -> ev.PendingConfirmation:
+        return await self._audited(
+            source,
+            "reject",
+            {"id": confirmation_id, "reason": reason},
+            lambda: self.node.execution.reject(
+                confirmation_id, by=source, reason=reason or f"rejected by {source}"
+            ),
+        )
+
+    async def flatten_all(self, *, source: str) -> FlattenReport:
+        return await self._audited(
+            source, "flatten_all", {}, lambda: self.node.execution.flatten_all(by=source)
+        )
+
+    async def pause(self, *, source: str) -> ev.TradingStateChanged | None:
+        """No new entries (REDUCING); exits and stops keep working."""
+        return await self._audited(
+            source,
+            "pause",
+            {},
+            lambda: self._change_state(TradingState.REDUCING, f"paused by {source}", source),
+        )
+
+    async def resume(self, *, source: str) -> ev.TradingStateChanged | None:
+        """Back to ACTIVE (also the only way out of HALTED after a kill switch)."""
+        return await self._audited(
+            source,
+            "resume",
+            {},
+            lambda: self._change_state(TradingState.ACTIVE, f"resumed by {source}", source),
+        )
+
+    async def _change_state(
+        self, state: TradingState, reason: str, source: str
+    ) -> ev.TradingStateChanged | None:
+        change = await self.node.risk.change_state(state, reason, source)
+        self.node.persist_state()
+        return change
+
+    async def promote(self, *, source: str, force: bool = False) -> ev.StageChanged:
+        async def run() -> ev.StageChanged:
+            change = self.node.rollout.promote(self.gate_report(), by=source, force=force)
+            await self.node.rollout.announce(change)
+            return change
+
+        return await self._audited(source, "promote", {"force": force}, run)
+
+    async def set_stage(self, index: int, *, source: str, reason: str = "") -> ev.StageChanged:
+        async def run() -> ev.StageChanged:
+            change = self.node.rollout.set_stage(index, by=source, reason=reason)
+            await self.node.rollout.announce(change)
+            return change
+
+        return await self._audited(source, "set_stage", {"index": index, "reason": reason}, run)
+
+    async def toggle_domain(
+        self, domain: Domain, enabled: bool, *, source: str
+    ) -> ev.DomainToggled:
+        return await self._audited(
+            source,
+            "toggle_domain",
+            {"domain": domain.value, "enabled": enabled},
+            lambda: self.node.rollout.toggle_and_publish(domain, enabled, source=source),
+        )
+
+    async def set_exploration(self, rate: float, *, source: str) -> float:
+        async def run() -> float:
+            applied = self.node.allocator.set_exploration(rate)
+            self.node.persist_state()
+            await self.node.bus.publish(ev.ALLOCATOR_STATE, self.node.allocator.state())
+            return applied
+
+        return await self._audited(source, "set_exploration", {"rate": rate}, run)
+
+    async def set_learning(self, enabled: bool, *, source: str) -> bool:
+        async def run() -> bool:
+            self.node.allocator.set_learning(enabled)
+            self.node.persist_state()
+            await self.node.bus.publish(ev.ALLOCATOR_STATE, self.node.allocator.state())
+            return enabled
+
+        return await self._audited(source, "set_learning", {"enabled": enabled}, run)
+
+
+def _summary(result: Any) -> str:
+    if result is None:
+        return "no change"
+    if isinstance(result, ev.PendingConfirmation):
+        return f"{result.id} {result.status.value} {result.reason}".strip()
+    if isinstance(result, ev.TradingStateChanged):
+        return f"{result.previous.value} -> {result.state.value}"
+    if isinstance(result, ev.StageChanged):
+        return f"stage {result.from_index} -> {result.to_index} ({result.name})"
+    if isinstance(result, FlattenReport):
+        return result.summary()
+    return str(result)
+
+
+def parse_domain(text: str) -> Domain:
+    try:
+        return Domain(text)
+    except ValueError:
+        raise ControlError(
+            f"unknown domain '{text}' (known: {', '.join(d.value for d in Domain)})"
+        ) from None

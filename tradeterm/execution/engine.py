@@ -1,0 +1,461 @@
+"""The execution engine: approved risk decisions become orders, fills become positions, and
+every open position is watched until it closes.
+
+    RISK_DECISION -> (confirmation when a human must say yes) -> entry order -> executor
+    executor events -> order lifecycle + fill + position + wallet, one commit -> ORDER, FILL,
+    POSITION, WALLET, TRADE_CLOSED
+    TICK -> paper matching, funding, position monitor (SL / TP / trailing / time / max hold /
+    weekend) -> exit orders
+
+Client order ids are derived (entry: intent, wallet, purpose; exit: the position's signal, the
+exit kind and an attempt number), and an order row is stored before it is sent, so a restart
+or a replayed decision never sends a second order. Every change is committed before its event
+is published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from tradeterm.bus import Bus
+from tradeterm.clock import Clock
+from tradeterm.config.models import ExecutionConfig, RiskConfig
+from tradeterm.domain import events as topics
+from tradeterm.domain.enums import ConfirmationStatus, TradingState
+from tradeterm.domain.events import (
+    KillSwitchTripped,
+    PendingConfirmation,
+    PositionUpdate,
+    RiskDecision,
+    TradingStateChanged,
+)
+from tradeterm.domain.instruments import Instrument
+from tradeterm.domain.market import Tick
+from tradeterm.domain.orders import Order, OrderPurpose
+from tradeterm.domain.positions import Position
+from tradeterm.errors import ControlError
+from tradeterm.execution import flatten as fl
+from tradeterm.execution.confirmations import (
+    ConfirmationEvent,
+    ConfirmationQueue,
+    describe_closed,
+)
+from tradeterm.execution.executors import Executor, ExecutorEvent, LiveExecutor
+from tradeterm.execution.lifecycle import OrderLedger
+from tradeterm.execution.monitor import ExitCall, PositionMonitor, StopMove
+from tradeterm.execution.reconcile import Reconciler, ReconcileReport
+from tradeterm.execution.router import OrderRouter, entry_order
+from tradeterm.portfolio.book import Portfolio
+from tradeterm.storage.router import Stores
+
+log = logging.getLogger(__name__)
+
+
+class RiskGate(Protocol):
+    """What execution asks the risk engine (RiskEngine satisfies it)."""
+
+    @property
+    def state(self) -> TradingState: ...
+
+    def recheck(self, decision: RiskDecision) -> RiskDecision: ...
+
+    def check_stop_change(self, position: Position, new_stop: float) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreReport:
+    """What a start-up rebuilt: working orders re-armed, confirmations still pending, and those
+    that expired while the process was down."""
+
+    working_orders: int
+    resumed: int
+    pending_confirmations: int
+    expired: tuple[str, ...]
+    open_positions: int
+
+
+class ExecutionEngine:
+    """Orders, confirmations, fills, the position monitor, flatten-all, restore and reconcile."""
+
+    def __init__(
+        self,
+        config: ExecutionConfig,
+        clock: Clock,
+        stores: Stores,
+        portfolio: Portfolio,
+        risk: RiskGate,
+        instruments: Mapping[str, Instrument],
+        executors: Mapping[str, Executor],
+        *,
+        risk_config: RiskConfig | None = None,
+        require_confirmation: Callable[[str], bool] | None = None,
+        flatten_wait_s: float = 10.0,
+        snapshot_every_s: float = 5.0,
+        equity_every_s: float = 60.0,
+        reconcile_every_s: float = 300.0,
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        self._portfolio = portfolio
+        self._risk = risk
+        self._instruments = instruments
+        self._executors = dict(executors)
+        self._require_confirmation = require_confirmation
+        self._flatten_wait_ms = round(flatten_wait_s * 1000)
+        self._every_ms = (
+            round(snapshot_every_s * 1000),
+            round(equity_every_s * 1000),
+            round(reconcile_every_s * 1000),
+        )
+        self._max_hold_ms = round(risk_config.max_hold_minutes * 60_000) if risk_config else 0
+        self.ledger = OrderLedger(stores, clock)
+        self.confirmations = ConfirmationQueue(clock, stores, config.confirmation_ttl_s)
+        self.monitor = PositionMonitor(config, risk_config, instruments)
+        self.router = OrderRouter(
+            clock, self.ledger, portfolio, self._executors, self.monitor, self.publish
+        )
+        self._ticks: dict[str, Tick] = {}
+        self._bus: Bus | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # ---- wallets -----------------------------------------------------------------------------
+    def has_executor(self, wallet_id: str) -> bool:
+        return wallet_id in self._executors
+
+    def add_executor(self, executor: Executor) -> None:
+        """Attach a newly activated wallet's executor (at start, or when a stage adds wallets).
+        The router shares this mapping, so orders route to it at once."""
+        self._executors[executor.wallet_id] = executor
+        if self._bus is not None and isinstance(executor, LiveExecutor):
+            executor.start(self.book)
+
+    # ---- start-up --------------------------------------------------------------------------
+    async def restore(self) -> RestoreReport:
+        """Rebuild working orders and plans, expire confirmations that ran out while down, and
+        re-arm executors (paper: re-submitted to a fresh matching model with the same ids)."""
+        working = self.ledger.restore()
+        self.confirmations.restore()
+        expired = await self.expire_due()
+        resumed = 0
+        for order in working:
+            if order.purpose is not OrderPurpose.ENTRY:
+                self.router.exits[(order.wallet_id, order.key)] = order.client_order_id
+            executor = self._executors.get(order.wallet_id)
+            if executor is None:
+                continue
+            prior = len(self.ledger.store(order.wallet_id).load_fills(order.client_order_id))
+            await self.book(order.wallet_id, await executor.resume(order, prior))
+            resumed += 1
+        return RestoreReport(
+            working_orders=len(working),
+            resumed=resumed,
+            pending_confirmations=len(self.confirmations.pending()),
+            expired=tuple(c.id for c in expired),
+            open_positions=len(self._portfolio.positions()),
+        )
+
+    async def reconcile(self) -> ReconcileReport:
+        """Compare every live wallet with its venue (see reconcile.py); orphans are alerted."""
+        reconciler = Reconciler(
+            self.config.reconcile,
+            self._clock,
+            self.ledger,
+            self._portfolio,
+            self._instruments,
+            self,
+            max_hold_ms=self._max_hold_ms,
+        )
+        return await reconciler.run(self._executors)
+
+    # ---- decisions and confirmations -------------------------------------------------------
+    async def on_decision(self, decision: RiskDecision) -> None:
+        """An approved decision becomes a pending confirmation (when a human must confirm for
+        its wallet) or an entry order; denials are ignored here."""
+        if not decision.approved:
+            return
+        if self._needs_human(decision.intent.wallet_id):
+            conf, created = self.confirmations.open(decision)
+            if created:
+                await self.publish(topics.CONFIRMATION, conf)
+            return
+        await self._enter(decision)
+
+    def pending(self) -> list[PendingConfirmation]:
+        return self.confirmations.pending()
+
+    async def approve(self, confirmation_id: str, *, by: str) -> PendingConfirmation:
+        """Approve: risk re-checks against current prices and state; a stale or now-denied
+        intent is REJECTED with the reason, otherwise the entry is sent."""
+        conf = await self._still_pending(confirmation_id)
+        rechecked = self._risk.recheck(conf.decision)
+        if not rechecked.approved:
+            reason = rechecked.reason_text
+            done = self.confirmations.decide(
+                conf.id, ConfirmationEvent.REJECT, by=by, reason=reason
+            )
+            await self.publish(topics.CONFIRMATION, done)
+            await self.router.alert(
+                "warning",
+                f"confirmation {conf.id} rejected on approval: {reason}",
+                topics.CONFIRMATION,
+            )
+            return done
+        done = self.confirmations.decide(conf.id, ConfirmationEvent.APPROVE, by=by)
+        await self.publish(topics.CONFIRMATION, done)
+        await self._enter(rechecked)
+        return done
+
+    async def reject(
+        self, confirmation_id: str, *, by: str, reason: str = ""
+    ) -> PendingConfirmation:
+        conf = await self._still_pending(confirmation_id)
+        done = self.confirmations.decide(conf.id, ConfirmationEvent.REJECT, by=by, reason=reason)
+        await self.publish(topics.CONFIRMATION, done)
+        return done
+
+    async def expire_due(self) -> list[PendingConfirmation]:
+        """Expire every pending confirmation whose TTL has run out."""
+        expired = []
+        ttl = f"not confirmed within {self.confirmations.ttl_s:g} s"
+        for conf_id in self.confirmations.due():
+            done = self.confirmations.decide(
+                conf_id, ConfirmationEvent.EXPIRE, by="ttl", reason=ttl
+            )
+            await self.publish(topics.CONFIRMATION, done)
+            expired.append(done)
+        return expired
+
+    async def _still_pending(self, confirmation_id: str) -> PendingConfirmation:
+        conf = self.confirmations.get(confirmation_id)
+        if conf is None:
+            raise ControlError(f"no confirmation '{confirmation_id}'")
+        now = self._clock.now_ms()
+        if conf.status is ConfirmationStatus.PENDING and conf.expires_ms <= now:
+            await self.expire_due()
+            raise ControlError(
+                f"confirmation {conf.id} expired {round((now - conf.expires_ms) / 1000)} s ago"
+            )
+        if conf.status is not ConfirmationStatus.PENDING:
+            raise ControlError(describe_closed(conf, now))
+        return conf
+
+    def _needs_human(self, wallet_id: str) -> bool:
+        mode = self.config.confirm
+        if mode == "always" or (mode == "live" and wallet_id.startswith("live:")):
+            return True
+        return self._require_confirmation is not None and self._require_confirmation(wallet_id)
+
+    # ---- orders ----------------------------------------------------------------------------
+    async def _enter(self, decision: RiskDecision) -> Order | None:
+        """Send the entry of an approved decision, once: a known client order id is skipped."""
+        intent = decision.intent
+        instrument = self._instruments.get(intent.signal.key)
+        order, plan = entry_order(
+            decision,
+            self.config,
+            instrument,
+            now_ms=self._clock.now_ms(),
+            max_hold_ms=self._max_hold_ms,
+        )
+        if self.ledger.get(order.client_order_id, order.wallet_id) is not None:
+            return None
+        state = self._risk.state
+        if state is not TradingState.ACTIVE:
+            await self.router.alert(
+                "warning",
+                f"entry {intent.signal.key} skipped: trading is {state.value}",
+                topics.RISK_DECISION,
+            )
+            return None
+        return await self.router.enter(order, plan)
+
+    async def close_position(self, wallet_id: str, key: str, reason: str) -> None:
+        """Close one position at market (operator action)."""
+        position = self._portfolio.position(wallet_id, key)
+        if position is None:
+            raise ControlError(f"no open position on {key} in {wallet_id}")
+        if (wallet_id, key) in self.router.exits:
+            raise ControlError(f"an exit order is already working for {key} in {wallet_id}")
+        call = ExitCall(OrderPurpose.EXIT, "manual", reason or "manual close")
+        await self.router.exit(position, call)
+
+    async def book(self, wallet_id: str, events: Sequence[ExecutorEvent]) -> None:
+        """Book what an executor reported (order updates, fills, funding)."""
+        await self.router.book(wallet_id, events)
+
+    # ---- prices and the position monitor ---------------------------------------------------
+    async def on_tick(self, tick: Tick) -> None:
+        """Marks, paper matching and funding, then the monitor for positions on this market."""
+        key = tick.key
+        self._ticks[key] = tick
+        self._portfolio.on_tick(tick)
+        for wid, executor in self._executors.items():
+            events = executor.on_tick(tick)
+            if events:
+                await self.book(wid, events)
+        for position in self._portfolio.positions_on(key):
+            if (position.wallet_id, key) in self.router.exits:
+                continue
+            action = self.monitor.check(
+                position, self._portfolio.plan(position.wallet_id, key), tick
+            )
+            if isinstance(action, ExitCall):
+                await self.router.exit(position, action)
+            elif isinstance(action, StopMove):
+                await self._trail(position, action.new_stop, tick)
+
+    async def _trail(self, position: Position, new_stop: float, tick: Tick) -> None:
+        refusal = self._risk.check_stop_change(position, new_stop)
+        if refusal:
+            log.debug("stop move on %s refused: %s", position.key, refusal)
+            return
+        try:
+            moved = self._portfolio.tighten_stop(position.wallet_id, position.key, new_stop)
+        except ValueError:
+            return
+        update = PositionUpdate(
+            moved.wallet_id, moved.venue, moved.symbol, moved, tick.ts_ms, tick.price
+        )
+        await self.publish(topics.POSITION, update)
+
+    # ---- flatten ---------------------------------------------------------------------------
+    def flatten_preview(self) -> fl.FlattenPreview:
+        """Per wallet: positions to close, working orders to cancel, estimated closing cost."""
+        now = self._clock.now_ms()
+        return fl.build_preview(
+            self._portfolio, self.ledger, self.pending(), self._executors, self._ticks, now
+        )
+
+    async def flatten_all(
+        self, *, by: str, wallets: Collection[str] | None = None
+    ) -> fl.FlattenReport:
+        """Cancel pending confirmations and working orders, close every position at market
+        (of `wallets`, default all), wait (bounded, on the clock) for the fills, and report
+        per venue. Publishes FLATTEN with the report."""
+
+        def chosen(wallet_id: str) -> bool:
+            return wallets is None or wallet_id in wallets
+
+        cancelled = await self._cancel_pending(f"flatten-all by {by}", by, chosen)
+        tally = await fl.run_flatten(
+            self.router,
+            self._portfolio,
+            self._clock,
+            by=by,
+            chosen=chosen,
+            wait_ms=self._flatten_wait_ms,
+        )
+        tally.cancelled_confirmations = cancelled
+        report = tally.report()
+        await self.publish(topics.FLATTEN, report)
+        return report
+
+    async def _cancel_pending(self, reason: str, by: str, chosen: Callable[[str], bool]) -> int:
+        count = 0
+        for conf in self.pending():
+            if chosen(conf.intent.wallet_id):
+                done = self.confirmations.decide(
+                    conf.id, ConfirmationEvent.CANCEL, by=by, reason=reason
+                )
+                await self.publish(topics.CONFIRMATION, done)
+                count += 1
+        return count
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    async def shutdown(self, *, flatten: bool) -> None:
+        """Safe stop: working entry orders are cancelled (exits and pending confirmations stay:
+        the venue keeps its exits, restore re-arms paper ones and expires stale confirmations);
+        with `flatten`, every position is closed first."""
+        if flatten:
+            await self.flatten_all(by="shutdown")
+        for order in self.ledger.working(purpose=OrderPurpose.ENTRY):
+            why = await self.router.cancel(order, "shutdown")
+            if why is not None:
+                log.warning("shutdown: %s", why)
+        await self.stop()
+
+    async def stop(self) -> None:
+        """Stop the housekeeping task and the live event streams (no orders are touched)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for executor in self._executors.values():
+            if isinstance(executor, LiveExecutor):
+                await executor.stop()
+
+    async def attach(self, bus: Bus) -> None:
+        """Subscribe (decisions and ticks inline), start the live event streams and the
+        housekeeping task (confirmation expiry, wallet snapshots, equity curve, reconcile)."""
+        self._bus = bus
+        bus.subscribe(
+            topics.RISK_DECISION, self._on_decision_msg, inline=True, name="execution.decision"
+        )
+        bus.subscribe(topics.TICK, self._on_tick_msg, inline=True, name="execution.tick")
+        bus.subscribe(topics.KILL_SWITCH, self._on_kill_msg, name="execution.kill")
+        bus.subscribe(topics.TRADING_STATE, self._on_state_msg, name="execution.trading_state")
+        for executor in self._executors.values():
+            if isinstance(executor, LiveExecutor):
+                executor.start(self.book)
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(
+                self._housekeeping(), name="execution:housekeeping"
+            )
+
+    async def _on_decision_msg(self, _topic: str, message: Any) -> None:
+        await self.on_decision(message)
+
+    async def _on_tick_msg(self, _topic: str, message: Any) -> None:
+        await self.on_tick(message)
+
+    async def _on_kill_msg(self, _topic: str, message: Any) -> None:
+        if isinstance(message, KillSwitchTripped) and message.flatten:
+            await self.flatten_all(by="kill-switch", wallets={message.wallet_id})
+
+    async def _on_state_msg(self, _topic: str, message: Any) -> None:
+        """HALTED: nothing new may happen, so pending confirmations and working entries go."""
+        if isinstance(message, TradingStateChanged) and message.state is TradingState.HALTED:
+            await self._cancel_pending(f"halted: {message.reason}", "risk", lambda _w: True)
+            for order in self.ledger.working(purpose=OrderPurpose.ENTRY):
+                await self.router.cancel(order, f"halted: {message.reason}")
+
+    async def _housekeeping(self) -> None:
+        last = [self._clock.now_ms()] * 3
+        while True:
+            await self._clock.sleep(0.5)
+            try:
+                await self._housekeep(last)
+            except Exception:
+                log.exception("execution housekeeping failed")
+
+    async def _housekeep(self, last: list[int]) -> None:
+        await self.expire_due()
+        now = self._clock.now_ms()
+        snap_ms, equity_ms, reconcile_ms = self._every_ms
+        if now - last[0] >= snap_ms:
+            last[0] = now
+            for wid in sorted({p.wallet_id for p in self._portfolio.positions()}):
+                await self.publish(topics.WALLET, self._portfolio.snapshot(wid))
+        if now - last[1] >= equity_ms:
+            last[1] = now
+            self._portfolio.record_equity()
+        live = any(isinstance(e, LiveExecutor) for e in self._executors.values())
+        if live and now - last[2] >= reconcile_ms:
+            last[2] = now
+            report = await self.reconcile()
+            if report.halt:
+                await self.router.alert(
+                    "error", "periodic reconcile found orphans: consider halting", "reconcile"
+                )
+
+    # ---- publishing ------------------------------------------------------------------------
+    async def publish(self, topic: str, message: object) -> None:
+        """Publish on the bus once attached (before that, state is only stored)."""
+        if self._bus is not None:
+            await self._bus.publish(topic, message)

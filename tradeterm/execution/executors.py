@@ -1,0 +1,358 @@
+"""Executors: where a wallet's orders go. Paper wallets fill on the sim matching model against
+live prices; live wallets forward to a venue account.
+
+Both speak one shape (`Executor`): `submit`, `cancel`, `on_tick`, `open_orders`, `resume` (re-arm a
+working order after a restart) and `exit_cost_rate` (what a market exit costs, for the flatten
+preview). They return what happened as a list of events the engine books: order updates, fills
+and, for paper perpetuals, funding charges at the 8-hour boundaries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol, runtime_checkable
+
+from tradeterm.clock import Clock
+from tradeterm.config.models import FillModelConfig
+from tradeterm.domain.enums import ContractKind, OrderStatus
+from tradeterm.domain.instruments import Instrument
+from tradeterm.domain.market import Tick
+from tradeterm.domain.orders import Fill, Order
+from tradeterm.errors import PermanentVenueError, TemporaryVenueError
+from tradeterm.venues.base import (
+    ExecClient,
+    ExecEvent,
+    OrderUpdate,
+    VenueBalance,
+    VenuePosition,
+)
+from tradeterm.venues.sim.matching import MatchingEngine
+
+log = logging.getLogger(__name__)
+
+FUNDING_INTERVAL_MS = 8 * 3_600_000
+"""Perpetual funding is exchanged at 00:00, 08:00 and 16:00 UTC."""
+
+DEFAULT_FUNDING_RATE = 0.0001
+"""Funding rate per 8 hours when no source is given (0.01 %, the usual baseline)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FundingCharge:
+    """A perpetual's funding boundary passed at `price`: longs pay `rate` x notional to shorts
+    (a negative rate reverses it). The engine books it if the wallet holds that market."""
+
+    wallet_id: str
+    venue: str
+    symbol: str
+    rate: float
+    price: float
+    ts_ms: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.venue}:{self.symbol}"
+
+
+ExecutorEvent = OrderUpdate | Fill | FundingCharge
+FundingRate = Callable[[str, int], float]
+EventSink = Callable[[str, Sequence[ExecutorEvent]], Awaitable[None]]
+
+
+class Executor(Protocol):
+    """Where one wallet's orders are executed."""
+
+    @property
+    def wallet_id(self) -> str: ...
+
+    @property
+    def is_live(self) -> bool: ...
+
+    async def submit(self, order: Order) -> list[ExecutorEvent]:
+        """Send a NEW order; returns its acknowledgement and anything that filled at once."""
+        ...
+
+    async def cancel(self, client_order_id: str) -> list[ExecutorEvent]:
+        """Cancel a working order. VenueError when the venue could not be asked."""
+        ...
+
+    def on_tick(self, tick: Tick) -> list[ExecutorEvent]:
+        """Match working orders against a new price (paper); nothing for live venues."""
+        ...
+
+    def open_orders(self) -> list[Order]:
+        """Orders this executor is working."""
+        ...
+
+    async def resume(self, order: Order, prior_fills: int) -> list[ExecutorEvent]:
+        """Re-arm a working order loaded from the database after a restart (same client id)."""
+        ...
+
+    def exit_cost_rate(self) -> float:
+        """Fee plus slippage of a market exit, as a fraction of notional."""
+        ...
+
+
+def _default_rate(_key: str, _ts_ms: int) -> float:
+    return DEFAULT_FUNDING_RATE
+
+
+class PaperExecutor:
+    """A paper wallet's orders, filled by the sim matching model against live ticks.
+
+    One MatchingEngine per venue (two venues may share a symbol name). Fill ids are numbered per
+    order by this executor, continuing after the fills already stored, so a partly filled order
+    re-armed after a restart never reuses a fill id. With `funding` on, every PERPETUAL market
+    emits a FundingCharge when its price crosses an 8-hour boundary.
+    """
+
+    def __init__(
+        self,
+        wallet_id: str,
+        model: FillModelConfig,
+        clock: Clock,
+        *,
+        instruments: Mapping[str, Instrument] | None = None,
+        seed: int = 0,
+        funding: bool = True,
+        funding_rate: FundingRate | None = None,
+    ) -> None:
+        self._wallet_id = wallet_id
+        self._model = model
+        self._clock = clock
+        self._instruments = dict(instruments or {})
+        self._seed = seed
+        self._funding_rate = funding_rate or _default_rate
+        self._perps = (
+            {k for k, i in self._instruments.items() if i.kind is ContractKind.PERPETUAL}
+            if funding
+            else set()
+        )
+        self._engines: dict[str, MatchingEngine] = {}
+        self._fill_counts: dict[str, int] = {}
+        self._funding_slot: dict[str, int] = {}
+
+    @property
+    def wallet_id(self) -> str:
+        return self._wallet_id
+
+    @property
+    def is_live(self) -> bool:
+        return False
+
+    def _engine(self, venue: str) -> MatchingEngine:
+        engine = self._engines.get(venue)
+        if engine is None:
+            lots = {i.symbol: i.lot_step for i in self._instruments.values() if i.venue == venue}
+            engine = MatchingEngine(self._model, seed=self._seed, lot_steps=lots)
+            self._engines[venue] = engine
+        return engine
+
+    async def submit(self, order: Order) -> list[ExecutorEvent]:
+        return self._numbered(self._engine(order.venue).submit(order, self._clock.now_ms()))
+
+    async def cancel(self, client_order_id: str) -> list[ExecutorEvent]:
+        now = self._clock.now_ms()
+        for engine in self._engines.values():
+            if engine.order(client_order_id) is not None:
+                return self._numbered(engine.cancel(client_order_id, now))
+        return [OrderUpdate(client_order_id, OrderStatus.REJECTED, now, reason="unknown order")]
+
+    def on_tick(self, tick: Tick) -> list[ExecutorEvent]:
+        events: list[ExecutorEvent] = self._numbered(self._engine(tick.venue).on_tick(tick))
+        if self._perps and tick.key in self._perps:
+            charge = self._funding(tick)
+            if charge is not None:
+                events.append(charge)
+        return events
+
+    def open_orders(self) -> list[Order]:
+        return [o for engine in self._engines.values() for o in engine.open_orders()]
+
+    async def resume(self, order: Order, prior_fills: int) -> list[ExecutorEvent]:
+        """Submit what is left of a stored working order to this (fresh) matching model."""
+        self._fill_counts[order.client_order_id] = prior_fills
+        fresh = replace(
+            order,
+            status=OrderStatus.NEW,
+            qty=order.remaining_qty,
+            filled_qty=0.0,
+            avg_fill_price=0.0,
+            fees=0.0,
+        )
+        return await self.submit(fresh)
+
+    def exit_cost_rate(self) -> float:
+        return self._model.taker_fee_rate + self._model.slippage_bps / 10_000.0
+
+    def last_tick(self, venue: str, symbol: str) -> Tick | None:
+        engine = self._engines.get(venue)
+        return engine.last_tick(symbol) if engine is not None else None
+
+    def _numbered(self, events: list[ExecEvent]) -> list[ExecutorEvent]:
+        out: list[ExecutorEvent] = []
+        for event in events:
+            if isinstance(event, Fill):
+                count = self._fill_counts.get(event.client_order_id, 0) + 1
+                self._fill_counts[event.client_order_id] = count
+                out.append(replace(event, fill_id=f"{event.client_order_id}-{count}"))
+            else:
+                out.append(event)
+        return out
+
+    def _funding(self, tick: Tick) -> FundingCharge | None:
+        slot = tick.ts_ms // FUNDING_INTERVAL_MS
+        seen = self._funding_slot.get(tick.key)
+        self._funding_slot[tick.key] = slot
+        if seen is None or slot <= seen:
+            return None
+        boundary = slot * FUNDING_INTERVAL_MS
+        rate = self._funding_rate(tick.key, boundary)
+        return FundingCharge(self._wallet_id, tick.venue, tick.symbol, rate, tick.price, boundary)
+
+
+@runtime_checkable
+class OrderQuery(Protocol):
+    """Optional ExecClient extra: look one order up by client id (reconciliation)."""
+
+    async def order_status(self, client_order_id: str) -> OrderUpdate | None: ...
+
+
+class LiveExecutor:
+    """A live wallet's orders on a venue account (an ExecClient).
+
+    `submit` retries a TemporaryVenueError up to `max_retries` times with exponential backoff on
+    the clock, always with the same client order id (the venue de-duplicates it); a
+    PermanentVenueError, or retries exhausted, comes back as a REJECTED update with the reason.
+    Fills and updates arrive on the client's event stream, consumed by a named background task
+    started with `start(sink)`.
+    """
+
+    def __init__(
+        self,
+        wallet_id: str,
+        client: ExecClient,
+        clock: Clock,
+        *,
+        max_retries: int = 3,
+        backoff_s: float = 0.5,
+        cost_rate: float = 0.0006,
+    ) -> None:
+        self._wallet_id = wallet_id
+        self.client = client
+        self._clock = clock
+        self._max_retries = max_retries
+        self._backoff_s = backoff_s
+        self._cost_rate = cost_rate
+        self._working: dict[str, Order] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def wallet_id(self) -> str:
+        return self._wallet_id
+
+    @property
+    def is_live(self) -> bool:
+        return True
+
+    @property
+    def venue(self) -> str:
+        return self.client.name
+
+    async def submit(self, order: Order) -> list[ExecutorEvent]:
+        last = ""
+        for attempt in range(self._max_retries + 1):
+            try:
+                ack = await self.client.submit(order)
+            except TemporaryVenueError as exc:
+                last = str(exc)
+                log.warning("%s: submit %s failed (%s)", self.venue, order.client_order_id, exc)
+                if attempt < self._max_retries:
+                    await self._clock.sleep(self._backoff_s * 2**attempt)
+                continue
+            except PermanentVenueError as exc:
+                return [self._refused(order, f"venue refused: {exc}")]
+            if not ack.status.is_terminal:
+                self._working[order.client_order_id] = order
+            return [ack]
+        tries = self._max_retries + 1
+        return [self._refused(order, f"venue unreachable after {tries} tries: {last}")]
+
+    def _refused(self, order: Order, reason: str) -> OrderUpdate:
+        return OrderUpdate(
+            order.client_order_id, OrderStatus.REJECTED, self._clock.now_ms(), reason=reason
+        )
+
+    async def cancel(self, client_order_id: str) -> list[ExecutorEvent]:
+        for attempt in range(self._max_retries + 1):
+            try:
+                return [await self.client.cancel(client_order_id)]
+            except TemporaryVenueError:
+                if attempt >= self._max_retries:
+                    raise
+                await self._clock.sleep(self._backoff_s * 2**attempt)
+        return []
+
+    def on_tick(self, tick: Tick) -> list[ExecutorEvent]:
+        return []
+
+    def open_orders(self) -> list[Order]:
+        return list(self._working.values())
+
+    async def resume(self, order: Order, prior_fills: int) -> list[ExecutorEvent]:
+        """A NEW order may never have reached the venue: send it (the venue de-duplicates the
+        client id). Submitted ones stay with the venue; reconciliation checks them."""
+        if order.status is OrderStatus.NEW:
+            return await self.submit(order)
+        self._working[order.client_order_id] = order
+        return []
+
+    def exit_cost_rate(self) -> float:
+        return self._cost_rate
+
+    # ---- the venue's view (reconciliation) --------------------------------------------------
+    async def venue_open_orders(self) -> list[Order]:
+        return await self.client.open_orders()
+
+    async def venue_positions(self) -> list[VenuePosition]:
+        return await self.client.positions()
+
+    async def venue_balance(self) -> VenueBalance:
+        return await self.client.balance()
+
+    async def query(self, client_order_id: str) -> OrderUpdate | None:
+        """The venue's state of one order, when the client can look orders up."""
+        if isinstance(self.client, OrderQuery):
+            return await self.client.order_status(client_order_id)
+        return None
+
+    # ---- the event stream ------------------------------------------------------------------
+    def start(self, sink: EventSink) -> None:
+        """Consume the venue's event stream in a named task, handing each event to `sink`."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(
+                self._pump(sink), name=f"execution:live-events:{self._wallet_id}"
+            )
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _pump(self, sink: EventSink) -> None:
+        async for event in self.client.events():
+            routed: ExecutorEvent = event
+            if isinstance(event, Fill) and event.wallet_id != self._wallet_id:
+                routed = replace(event, wallet_id=self._wallet_id)
+            elif isinstance(event, OrderUpdate) and event.status.is_terminal:
+                self._working.pop(event.client_order_id, None)
+            try:
+                await sink(self._wallet_id, (routed,))
+            except Exception:
+                log.exception("%s: event %r could not be booked", self._wallet_id, event)

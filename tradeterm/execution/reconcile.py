@@ -1,0 +1,275 @@
+"""Reconciliation: the venue's view of each live wallet against ours, at start and periodically.
+
+For every LIVE wallet (paper wallets are rebuilt from the database, so they always agree):
+- a venue order we do not know is an orphan;
+- a working order of ours the venue no longer lists is looked up (when the client can) and
+  settled as the venue says: missed fills are booked, cancels and expiries applied; an order the
+  venue has never heard of is marked EXPIRED (REJECTED if it was never acknowledged);
+- a venue position we do not hold, or hold with another side or size, is an orphan; a position
+  we hold that the venue does not is reported as missing.
+
+Policy (ExecutionConfig.reconcile): "halt" reports `halt=True` when anything is orphaned (the
+node then sets HALTED); "adopt" takes the venue's word: orphan positions are adopted with a
+conservative stop ADOPT_STOP_FRACTION (3 %) from the venue's entry and a target at 3R, orphan
+orders are cancelled (their purpose is unknown), and positions missing on the venue are dropped.
+Every orphan is published as an ALERT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal, Protocol
+
+from tradeterm.clock import Clock
+from tradeterm.domain.enums import OrderStatus
+from tradeterm.domain.events import ALERT, POSITION, Alert
+from tradeterm.domain.ids import stable_id
+from tradeterm.domain.instruments import Instrument
+from tradeterm.domain.orders import Fill, Order
+from tradeterm.domain.positions import Position
+from tradeterm.errors import VenueError
+from tradeterm.execution.executors import Executor, ExecutorEvent, LiveExecutor
+from tradeterm.execution.lifecycle import OrderLedger
+from tradeterm.portfolio.book import Portfolio
+from tradeterm.venues.base import OrderUpdate, VenuePosition
+
+ADOPT_STOP_FRACTION = 0.03
+"""An adopted position's stop sits this far from its entry (its target three times as far)."""
+
+_QTY_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class Orphan:
+    """Something the venue and tradeterm disagree about."""
+
+    wallet_id: str
+    kind: Literal["order", "position", "missing_position"]
+    symbol: str
+    detail: str
+
+    @property
+    def text(self) -> str:
+        return f"reconcile {self.wallet_id}: orphan {self.kind} {self.symbol}: {self.detail}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileReport:
+    """What a reconciliation found and did. `halt` asks the node to set HALTED."""
+
+    ts_ms: int
+    policy: str
+    wallets: tuple[str, ...]
+    orphans: tuple[Orphan, ...] = ()
+    resolved: tuple[str, ...] = ()
+    adopted: tuple[str, ...] = ()
+    halt: bool = False
+
+    @property
+    def clean(self) -> bool:
+        return not self.orphans
+
+
+class ReconcileHost(Protocol):
+    """What reconciliation needs from the execution engine."""
+
+    async def book(self, wallet_id: str, events: Sequence[ExecutorEvent]) -> None: ...
+
+    async def publish(self, topic: str, message: object) -> None: ...
+
+
+def adopted_position(
+    wallet_id: str,
+    venue: str,
+    held: VenuePosition,
+    *,
+    now_ms: int,
+    instrument: Instrument | None,
+    max_hold_ms: int = 0,
+) -> Position:
+    """A venue position taken over with a conservative stop and a 3R target."""
+    sign = held.side.sign
+    stop = held.entry_price * (1.0 - sign * ADOPT_STOP_FRACTION)
+    target = held.entry_price * (1.0 + sign * 3 * ADOPT_STOP_FRACTION)
+    if instrument is not None:
+        stop = instrument.stop_price_away(stop, sign)
+        target = instrument.round_price(target)
+    return Position(
+        wallet_id=wallet_id,
+        venue=venue,
+        symbol=held.symbol,
+        side=held.side,
+        qty=held.qty,
+        entry_price=held.entry_price,
+        opened_ms=now_ms,
+        stop_loss=stop,
+        take_profit=target,
+        initial_stop=stop,
+        strategy="adopted",
+        signal_id="adopt-" + stable_id(wallet_id, venue, held.symbol, now_ms),
+        contract_size=instrument.contract_size if instrument is not None else 1.0,
+        high_water=held.entry_price,
+        low_water=held.entry_price,
+        max_hold_ms=max_hold_ms,
+        updated_ms=now_ms,
+    )
+
+
+@dataclass(slots=True)
+class _Findings:
+    wallets: list[str] = field(default_factory=list)
+    orphans: list[Orphan] = field(default_factory=list)
+    resolved: list[str] = field(default_factory=list)
+    adopted: list[str] = field(default_factory=list)
+
+
+class Reconciler:
+    """Compares live wallets with their venues and applies the configured policy."""
+
+    def __init__(
+        self,
+        policy: Literal["halt", "adopt"],
+        clock: Clock,
+        ledger: OrderLedger,
+        portfolio: Portfolio,
+        instruments: Mapping[str, Instrument],
+        host: ReconcileHost,
+        *,
+        max_hold_ms: int = 0,
+    ) -> None:
+        self._policy = policy
+        self._clock = clock
+        self._ledger = ledger
+        self._portfolio = portfolio
+        self._instruments = instruments
+        self._host = host
+        self._max_hold_ms = max_hold_ms
+
+    async def run(self, executors: Mapping[str, Executor]) -> ReconcileReport:
+        found = _Findings()
+        for wid in sorted(executors):
+            executor = executors[wid]
+            found.wallets.append(wid)
+            if isinstance(executor, LiveExecutor):
+                await self._orders(wid, executor, found)
+                await self._positions(wid, executor, found)
+        for orphan in found.orphans:
+            await self._host.publish(
+                ALERT, Alert("warning", orphan.text, self._clock.now_ms(), "reconcile")
+            )
+        return ReconcileReport(
+            ts_ms=self._clock.now_ms(),
+            policy=self._policy,
+            wallets=tuple(found.wallets),
+            orphans=tuple(found.orphans),
+            resolved=tuple(found.resolved),
+            adopted=tuple(found.adopted),
+            halt=self._policy == "halt" and bool(found.orphans),
+        )
+
+    # ---- orders ----------------------------------------------------------------------------
+    async def _orders(self, wid: str, executor: LiveExecutor, found: _Findings) -> None:
+        at_venue = {o.client_order_id: o for o in await executor.venue_open_orders()}
+        ours = {o.client_order_id: o for o in self._ledger.working(wid)}
+        for coid, order in at_venue.items():
+            if coid in ours:
+                continue
+            detail = f"{order.side.value} {order.qty:g} ({coid}) is open on the venue, unknown here"
+            found.orphans.append(Orphan(wid, "order", order.symbol, detail))
+            if self._policy == "adopt":
+                try:
+                    await self._host.book(wid, await executor.cancel(coid))
+                    found.adopted.append(f"cancelled orphan order {coid}")
+                except VenueError as exc:
+                    found.resolved.append(f"{coid}: cancel failed: {exc}")
+        for coid, order in ours.items():
+            if coid not in at_venue:
+                update = await executor.query(coid)
+                found.resolved.append(await self._settle(wid, order, update))
+
+    async def _settle(self, wid: str, order: Order, update: OrderUpdate | None) -> str:
+        """Bring a stored working order in line with the venue's word on it."""
+        now = self._clock.now_ms()
+        events: list[ExecutorEvent] = []
+        if update is not None and update.filled_qty > order.filled_qty + _QTY_TOLERANCE:
+            missing = update.filled_qty - order.filled_qty
+            paid = update.avg_fill_price * update.filled_qty
+            price = (paid - order.avg_fill_price * order.filled_qty) / missing
+            missed = Fill(
+                fill_id=f"{order.client_order_id}-reconciled-{update.filled_qty:g}",
+                client_order_id=order.client_order_id,
+                wallet_id=wid,
+                venue=order.venue,
+                symbol=order.symbol,
+                side=order.side,
+                qty=missing,
+                price=price,
+                fee=0.0,
+                ts_ms=now,
+            )
+            events.append(missed)
+        if update is None:
+            status = (
+                OrderStatus.REJECTED if order.status is OrderStatus.NEW else OrderStatus.EXPIRED
+            )
+            update = OrderUpdate(
+                order.client_order_id, status, now, reason="not found on the venue at reconcile"
+            )
+        if update.status.is_terminal and update.status is not OrderStatus.FILLED:
+            events.append(update)
+        await self._host.book(wid, events)
+        settled = self._ledger.get(order.client_order_id, wid)
+        state = settled.status.value if settled is not None else "unknown"
+        return f"{order.client_order_id}: {state} ({update.reason or update.status.value})"
+
+    # ---- positions -------------------------------------------------------------------------
+    async def _positions(self, wid: str, executor: LiveExecutor, found: _Findings) -> None:
+        venue = executor.venue
+        at_venue = {p.symbol: p for p in await executor.venue_positions()}
+        ours = {p.symbol: p for p in self._portfolio.positions(wid) if p.venue == venue}
+        for symbol, held in at_venue.items():
+            mine = ours.get(symbol)
+            if mine is not None and _same(mine, held):
+                continue
+            here = f"{mine.side.value} {mine.qty:g}" if mine is not None else "nothing"
+            detail = (
+                f"venue holds {held.side.value} {held.qty:g} @ {held.entry_price:g}; stored: {here}"
+            )
+            found.orphans.append(Orphan(wid, "position", symbol, detail))
+            if self._policy == "adopt":
+                await self._adopt(wid, venue, held, mine)
+                found.adopted.append(f"{wid} {venue}:{symbol} {held.side.value} {held.qty:g}")
+        for symbol, mine in ours.items():
+            if symbol in at_venue:
+                continue
+            detail = f"stored {mine.side.value} {mine.qty:g} but the venue holds nothing"
+            found.orphans.append(Orphan(wid, "missing_position", symbol, detail))
+            if self._policy == "adopt":
+                update = self._portfolio.discard_position(wid, mine.key)
+                if update is not None:
+                    await self._host.publish(POSITION, update)
+                found.adopted.append(f"{wid} {mine.key} dropped (flat on the venue)")
+
+    async def _adopt(
+        self, wid: str, venue: str, held: VenuePosition, mine: Position | None
+    ) -> None:
+        now = self._clock.now_ms()
+        if mine is not None and mine.side is held.side:
+            position = replace(mine, qty=held.qty, entry_price=held.entry_price, updated_ms=now)
+        else:
+            position = adopted_position(
+                wid,
+                venue,
+                held,
+                now_ms=now,
+                instrument=self._instruments.get(f"{venue}:{held.symbol}"),
+                max_hold_ms=self._max_hold_ms,
+            )
+        await self._host.publish(POSITION, self._portfolio.adopt_position(position))
+
+
+def _same(mine: Position, held: VenuePosition) -> bool:
+    return mine.side is held.side and abs(mine.qty - held.qty) <= _QTY_TOLERANCE * max(
+        1.0, held.qty
+    )

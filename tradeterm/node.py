@@ -1,0 +1,463 @@
+"""build_node(config, clock): the one builder for paper, live and the event backtest.
+
+The node composes venues, market data, strategies, the allocator, the risk engine, execution,
+wallets, the rollout stages and storage, and wires them over one bus. Start-up order matters and
+is the promise "nothing is lost": rebuild state from SQLite, expire stale confirmations,
+reconcile with the venues, and only then let strategies run.
+
+Inline subscription order on the trading path (a tick is one call chain up to the order):
+  tick: portfolio marks -> execution (paper matching, position monitor)
+  bar:  allocator regime -> strategies -> signal
+  signal: recorder -> allocator -> intent -> risk -> risk.decision: recorder -> execution
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tradeterm.allocator.engine import Allocator
+from tradeterm.bus import Bus
+from tradeterm.clock import Clock
+from tradeterm.config.models import SimVenueConfig, TradetermConfig
+from tradeterm.domain import events as ev
+from tradeterm.domain.enums import Domain, TradingState, WalletMode
+from tradeterm.domain.instruments import Instrument
+from tradeterm.domain.series import BarSeries
+from tradeterm.domain.timeframes import timeframe_ms
+from tradeterm.domain.wallets import wallet_id
+from tradeterm.errors import ConfigError, UserError
+from tradeterm.execution.engine import ExecutionEngine
+from tradeterm.execution.executors import Executor, LiveExecutor, PaperExecutor
+from tradeterm.marketdata.store import CandleStore
+from tradeterm.marketdata.streams import StreamManager
+from tradeterm.portfolio.book import Portfolio
+from tradeterm.risk.engine import RiskEngine
+from tradeterm.rollout.stages import Rollout
+from tradeterm.statelock import StateLock
+from tradeterm.storage.recorder import EventRecorder
+from tradeterm.storage.router import Stores
+from tradeterm.strategies.engine import Market, StrategyEngine, build_runners
+from tradeterm.telemetry.events_log import EventLogger
+from tradeterm.telemetry.metrics import Metrics
+from tradeterm.venues.factory import VenueHandle, build_venue
+
+log = logging.getLogger(__name__)
+
+WINDOW_MARGIN = 50
+"""Extra bars kept beyond the deepest runner's need."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeOptions:
+    """How this run was started (command-line choices, not config)."""
+
+    live_confirmed: bool = False
+    """--confirm was given."""
+    paper_only: bool = False
+    """--paper-only: trade every domain of the stage on paper, even where the stage says live."""
+    state_dir: str | None = None
+    """Overrides storage.state_dir (tests, backtests)."""
+    metrics_server: bool = True
+    """Serve Prometheus when telemetry.prometheus is on (off in tests)."""
+
+
+def live_enabled(config: TradetermConfig, options: NodeOptions) -> bool:
+    """Live trading needs BOTH wallets.live.approved in the config and --confirm, and not --paper-only."""
+    return config.wallets.live.approved and options.live_confirmed and not options.paper_only
+
+
+@dataclass
+class Node:
+    """Every engine of one tradeterm process, wired over one bus."""
+
+    config: TradetermConfig
+    clock: Clock
+    options: NodeOptions
+    bus: Bus
+    stores: Stores
+    state_dir: Path
+    venues: dict[str, VenueHandle]
+    instruments: dict[str, Instrument]
+    markets: dict[str, Market]
+    streams: StreamManager
+    portfolio: Portfolio
+    risk: RiskEngine
+    rollout: Rollout
+    allocator: Allocator
+    execution: ExecutionEngine
+    strategies: StrategyEngine
+    metrics: Metrics
+    live: bool
+    started: bool = False
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    _metrics_server: Any = None
+    _lock: StateLock | None = None
+
+    # ---- start-up ------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Restore, reconcile, then stream and trade. Raises UserError when live is needed but
+        not enabled (the refusal message says what to change)."""
+        self._lock = StateLock(self.state_dir)
+        self._lock.acquire()
+        await self.bus.start()
+        await self._load_instruments()
+        self._restore_state()
+        self._check_live()
+        await self._attach()
+        self._activate_wallets()
+        restore = await self.execution.restore()
+        log.info("restored %s", restore)
+        report = await self.execution.reconcile()
+        if report.halt:
+            await self.risk.change_state(
+                TradingState.HALTED, f"reconcile found orphans: {report}", "reconcile"
+            )
+        await self._start_market_data()
+        self.started = True
+        await self._publish_status()
+        log.info(
+            "node started: stage %d '%s', %s, %d markets, %d strategy runners",
+            self.rollout.index,
+            self.rollout.stage.name,
+            "LIVE enabled" if self.live else "paper only",
+            len(self.markets),
+            len(self.strategies.runners),
+        )
+
+    async def _load_instruments(self) -> None:
+        for name, handle in self.venues.items():
+            await handle.data.connect()
+            offered = {i.symbol: i for i in await handle.data.instruments()}
+            for domain, dcfg in self.config.domains.items():
+                if dcfg.venue != name:
+                    continue
+                for symbol in dcfg.symbols:
+                    inst = offered.get(symbol)
+                    if inst is None:
+                        raise ConfigError(
+                            f"domains.{domain.value}.symbols: '{symbol}' is not offered by venue '{name}'"
+                        )
+                    self.instruments[inst.key] = inst
+                    self.markets[inst.key] = Market(name, symbol, domain)
+
+    def _restore_state(self) -> None:
+        home = self.stores.home
+        self.portfolio.restore()
+        self.rollout.restore()
+        allocator_state = home.get_meta("allocator.state")
+        if allocator_state:
+            self.allocator.import_state(allocator_state)
+        risk_state = home.get_meta("risk.state")
+        if risk_state:
+            self.risk.import_state(risk_state)
+
+    def _check_live(self) -> None:
+        if self.rollout.needs_live() and not self.live and not self.options.paper_only:
+            stage = self.rollout.stage
+            raise UserError(
+                f"rollout stage {self.rollout.index} '{stage.name}' trades live: live trading needs "
+                "wallets.live.approved = true in the config and --confirm on the command line "
+                "(or start with --paper-only to run this stage on paper wallets)"
+            )
+
+    async def _attach(self) -> None:
+        bus = self.bus
+        await EventRecorder(self.stores).attach(bus)
+        bus.subscribe(
+            ev.TICK,
+            lambda _t, tick: self.portfolio.on_tick(tick),
+            inline=True,
+            name="portfolio.marks",
+        )
+        await self.execution.attach(bus)
+        await self.risk.attach(bus)
+        await self.allocator.attach(bus)
+        await self.strategies.attach(bus)
+        await self.rollout.attach(bus)
+        await EventLogger().attach(bus)
+        await self.metrics.attach(bus)
+        bus.subscribe(ev.STAGE, self._on_stage, name="node.stage")
+        bus.subscribe(ev.TRADE_CLOSED, self._on_trade_closed, name="node.persist")
+        if self.config.telemetry.prometheus and self.options.metrics_server:
+            tel = self.config.telemetry
+            self._metrics_server = self.metrics.serve(tel.prometheus_host, tel.prometheus_port)
+
+    def _activate_wallets(self) -> None:
+        for mode, domain in self.rollout.active_wallets():
+            self._ensure_wallet(mode, domain)
+
+    def _ensure_wallet(self, mode: WalletMode, domain: Domain) -> None:
+        wid = wallet_id(mode, domain)
+        if self.execution.has_executor(wid):
+            return
+        dcfg = self.config.domains.get(domain)
+        if dcfg is None:
+            return  # a stage may name a domain this config does not trade
+        handle = self.venues[dcfg.venue]
+        executor: Executor
+        if mode is WalletMode.PAPER:
+            self.portfolio.activate_wallet(
+                mode, domain, self.config.wallets.paper_balance, venue=handle.name
+            )
+            executor = PaperExecutor(
+                wid,
+                handle.fill_model,
+                self.clock,
+                instruments=self.instruments,
+                seed=_seed(self.config, wid),
+                funding=self.config.execution.funding,
+            )
+        else:
+            account = self.config.wallets.live.accounts.get(domain)
+            venue = self.venues[account.venue] if account else handle
+            acct_name = account.account if account else "live"
+            self.portfolio.activate_wallet(
+                mode,
+                domain,
+                _sim_balance(self.config, venue.name),
+                venue=venue.name,
+                account=acct_name,
+            )
+            executor = LiveExecutor(
+                wid,
+                venue.exec_client(acct_name),
+                self.clock,
+                max_retries=self.config.execution.max_retries,
+                cost_rate=venue.fill_model.taker_fee_rate + venue.fill_model.slippage_bps / 1e4,
+            )
+        self.execution.add_executor(executor)
+
+    async def _start_market_data(self) -> None:
+        """Warm every window a runner or the regime classifier reads, then stream."""
+        need = self.strategies.required_bars()
+        wanted = [
+            tf
+            for tf in sorted(self.streams.builder.timeframes, key=timeframe_ms)
+            if tf in need or tf == self.allocator.regime_timeframe
+        ]
+        for name, handle in self.venues.items():
+            self.streams.add_client(handle.data)
+            symbols = [m.symbol for m in self.markets.values() if m.venue == name]
+            if not symbols:
+                continue
+            for symbol in symbols:
+                await self.streams.warm_up(name, symbol, wanted)
+            await self.streams.subscribe(name, symbols)
+        loop = asyncio.get_running_loop()
+        self.tasks.append(loop.create_task(self.streams.run(), name="marketdata"))
+        self.tasks.append(loop.create_task(self._housekeeping(), name="node:housekeeping"))
+
+    # ---- running ------------------------------------------------------------------------------
+    async def _housekeeping(self) -> None:
+        """Once a second: wallet snapshots for the screens and the kill switch; every minute:
+        allocator and risk state to the database."""
+        last_persist = self.clock.now_ms()
+        while True:
+            await self.clock.sleep(1.0)
+            try:
+                for snapshot in self.portfolio.snapshots():
+                    await self.bus.publish(ev.WALLET, snapshot)
+                if self.clock.now_ms() - last_persist >= 60_000:
+                    last_persist = self.clock.now_ms()
+                    self.persist_state()
+            except Exception:
+                log.exception("node housekeeping failed")
+
+    def persist_state(self) -> None:
+        home = self.stores.home
+        now = self.clock.now_ms()
+        with home.atomic():
+            home.put_meta("allocator.state", self.allocator.export_state(), now)
+            home.put_meta("risk.state", self.risk.export_state(), now)
+
+    async def _on_trade_closed(self, _topic: str, _msg: Any) -> None:
+        self.persist_state()
+
+    async def _on_stage(self, _topic: str, msg: Any) -> None:
+        if isinstance(msg, ev.StageChanged):
+            self._activate_wallets()
+
+    async def _publish_status(self) -> None:
+        for snapshot in self.portfolio.snapshots():
+            await self.bus.publish(ev.WALLET, snapshot)
+        await self.bus.publish(
+            ev.TRADING_STATE,
+            ev.TradingStateChanged(
+                self.risk.state,
+                self.risk.state,
+                self.risk.state_reason or "start",
+                self.clock.now_ms(),
+                "node",
+            ),
+        )
+
+    # ---- shutdown ------------------------------------------------------------------------------
+    async def stop(self, *, flatten: bool | None = None) -> None:
+        """Safe shutdown: no new entries, working entry orders cancelled, state persisted;
+        positions closed only when asked (or execution.flatten_on_shutdown)."""
+        do_flatten = self.config.execution.flatten_on_shutdown if flatten is None else flatten
+        self.strategies.enabled = False
+        if self.started:
+            with contextlib.suppress(Exception):
+                await self.streams.stop()
+            await self.execution.shutdown(flatten=do_flatten)
+            self.persist_state()
+        await self.execution.stop()
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.tasks.clear()
+        await self.bus.stop()
+        for handle in self.venues.values():
+            if handle.close is not None:
+                with contextlib.suppress(Exception):
+                    result = handle.close()
+                    if isinstance(result, Awaitable):
+                        await result
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+        self.stores.close()
+        if self._lock is not None:
+            self._lock.release()
+        self.started = False
+        log.info("node stopped%s", " (flattened)" if do_flatten else "")
+
+
+def _seed(config: TradetermConfig, wid: str) -> int:
+    base = next((v.seed for v in config.venues.values() if isinstance(v, SimVenueConfig)), 0)
+    return base * 1_000 + sum(map(ord, wid))
+
+
+def _sim_balance(config: TradetermConfig, venue: str) -> float:
+    cfg = config.venues.get(venue)
+    return cfg.starting_balance if isinstance(cfg, SimVenueConfig) else config.wallets.paper_balance
+
+
+def _market_data_config(config: TradetermConfig, need: dict[str, int], regime_tf: str) -> Any:
+    md = config.marketdata
+    timeframes = sorted({*md.timeframes, *need, regime_tf}, key=timeframe_ms)
+    depth = max([md.window_bars, md.warmup_bars, *(n + WINDOW_MARGIN for n in need.values())])
+    return md.model_copy(
+        update={"timeframes": timeframes, "window_bars": depth, "warmup_bars": depth}
+    )
+
+
+def build_node(
+    config: TradetermConfig,
+    clock: Clock,
+    options: NodeOptions | None = None,
+    *,
+    venue_builder: Callable[[str, Any, Clock], VenueHandle] = build_venue,
+) -> Node:
+    """Compose every engine for this config. Opens the databases; nothing runs until start()."""
+    opts = options or NodeOptions()
+    live = live_enabled(config, opts)
+    if opts.live_confirmed and not config.wallets.live.approved:
+        raise UserError(
+            "--confirm given but wallets.live.approved is false in the config; live trading stays off"
+        )
+    state_dir = Path(opts.state_dir or config.storage.state_dir)
+    stores = Stores.open(state_dir, live=live, busy_timeout_ms=config.storage.busy_timeout_ms)
+    bus = Bus()
+    venues = {
+        name: venue_builder(name, vcfg, clock)
+        for name, vcfg in config.venues.items()
+        if vcfg.enabled
+    }
+    instruments: dict[str, Instrument] = {}
+    markets: dict[str, Market] = {}
+    portfolio = Portfolio(stores, clock, instruments, currency=config.wallets.currency)
+    rollout = Rollout(
+        config.rollout,
+        clock,
+        stores.home,
+        live_enabled=live,
+        canary_trades=config.risk.canary_trades,
+        canary_days=config.risk.canary_days,
+        live_store=stores.live,
+    )
+    fee = max((v.fill_model.taker_fee_rate for v in venues.values()), default=0.0005)
+    risk = RiskEngine(
+        config.risk,
+        clock,
+        portfolio,
+        instruments,
+        canary=rollout,
+        stale_tolerance_bps=config.execution.stale_tolerance_bps,
+        taker_fee_rate=fee,
+    )
+    confirm = config.execution.confirm
+    execution = ExecutionEngine(
+        config.execution,
+        clock,
+        stores,
+        portfolio,
+        risk,
+        instruments,
+        {},
+        risk_config=config.risk,
+        require_confirmation=lambda wid: (
+            confirm == "always" or (confirm == "live" and wid.startswith("live:"))
+        ),
+    )
+    regime_tf = "1m" if "1m" in config.marketdata.timeframes else config.marketdata.timeframes[-1]
+    # Markets are final once venues list their instruments (start() checks every symbol); the
+    # runners are built from the configured universe now, and size the windows and warm-up.
+    for dom, dcfg in config.domains.items():
+        for symbol in dcfg.symbols:
+            market = Market(dcfg.venue, symbol, dom)
+            markets[market.key] = market
+    runners = build_runners(config.strategies, markets.values())
+    need = {tf: 0 for tf in config.marketdata.timeframes}
+    for runner in runners:
+        need[runner.timeframe] = max(need.get(runner.timeframe, 0), runner.required_bars)
+    store = CandleStore(state_dir / "candles") if config.marketdata.store_candles else None
+    streams = StreamManager(bus, clock, _market_data_config(config, need, regime_tf), store=store)
+
+    def window(key: str, timeframe: str) -> BarSeries | None:
+        found = streams.windows.find(key, timeframe)
+        return found.series() if found is not None else None
+
+    def domain_of(key: str) -> Domain | None:
+        market = markets.get(key)
+        return market.domain if market else None
+
+    strategies = StrategyEngine(runners, window, clock)
+    allocator = Allocator(
+        config.allocator,
+        clock,
+        route=rollout.route,
+        open_count=portfolio.open_count,
+        domain_of=domain_of,
+        regime_timeframe=regime_tf,
+        windows=window,
+    )
+    node = Node(
+        config=config,
+        clock=clock,
+        options=opts,
+        bus=bus,
+        stores=stores,
+        state_dir=state_dir,
+        venues=venues,
+        instruments=instruments,
+        markets=markets,
+        streams=streams,
+        portfolio=portfolio,
+        risk=risk,
+        rollout=rollout,
+        allocator=allocator,
+        execution=execution,
+        strategies=strategies,
+        metrics=Metrics(),
+        live=live,
+    )
+    return node
