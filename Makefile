@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/tradeterm run --no-ui --config $(CONFIG)
+	$(VENV)/bin/tradeterm --config $(CONFIG)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check tradeterm tests bench
@@ -38,7 +38,7 @@ check: lint typecheck imports pytest
 test: check
 
 bench: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m tradeterm.testing.warmup
 	$(PY) -m bench
 
 schema: $(STAMP)

@@ -125,9 +125,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cfg = _load(args)
     options = NodeOptions(live_confirmed=args.confirm, paper_only=args.paper_only)
+    _live_banner(cfg, options)
+    if not args.no_ui:
+        from tradeterm.tui.factory import run_console
+
+        return run_console(cfg, options)  # type: ignore[arg-type]
     from tradeterm.daemon import run_daemon
 
-    _live_banner(cfg, options)
     return asyncio.run(run_daemon(cfg, options, duration_s=args.duration))  # type: ignore[arg-type]
 
 
@@ -409,9 +413,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tradeterm {__version__}")
         return 0
     func: Command | None = getattr(args, "func", None)
-    if func is None:
-        parser.print_help()
-        return 0
+    if func is None:  # plain `tradeterm`: the console on the default (or given) config
+        args = parser.parse_args(["run", *(["--config", args.config] if args.config else [])])
+        func = args.func
     from tradeterm.errors import TradetermError, UserError
 
     try:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tradeterm.allocator.engine import AllocatorState
+from tradeterm.config.models import StageConfig
 from tradeterm.domain import events as ev
 from tradeterm.domain.enums import Domain, TradingState
 from tradeterm.domain.ids import new_id
@@ -91,6 +92,18 @@ class StatusReport:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True, slots=True)
+class MarketInfo:
+    """A traded market as the universe pane lists it."""
+
+    key: str
+    venue: str
+    symbol: str
+    domain: Domain
+    decimals: int
+    arms: int
+
+
 class Control:
     """Operator actions on one node. `source` names the interface: console, telegram, cli."""
 
@@ -98,6 +111,12 @@ class Control:
         self.node = node
 
     # ---- reads (not audited) -------------------------------------------------------------------
+    def _health(self, venue: str) -> VenueHealth:
+        """A venue's health; before the node has attached its feed, 'starting'."""
+        if venue in self.node.streams.venues():
+            return self.node.streams.health(venue)
+        return VenueHealth(venue, detail="starting")
+
     def status(self) -> StatusReport:
         n = self.node
         return StatusReport(
@@ -111,7 +130,7 @@ class Control:
             wallets=tuple(n.portfolio.snapshots()),
             positions=tuple(n.portfolio.positions()),
             pending=tuple(n.execution.pending()),
-            venues=tuple(n.streams.health(v) for v in n.venues),
+            venues=tuple(self._health(v) for v in n.venues),
             domains=tuple(
                 DomainStatus(d, n.rollout.domain_mode(d), n.rollout.domain_enabled(d))
                 for d in Domain
@@ -131,6 +150,43 @@ class Control:
 
     def flatten_preview(self) -> FlattenPreview:
         return self.node.execution.flatten_preview()
+
+    def markets(self) -> list[MarketInfo]:
+        n = self.node
+        arms: dict[str, int] = {}
+        for runner in n.strategies.runners:
+            key = f"{runner.venue}:{runner.symbol}"
+            arms[key] = arms.get(key, 0) + 1
+        out = []
+        for key, market in sorted(n.markets.items()):
+            inst = n.instruments.get(key)
+            decimals = inst.price_decimals if inst else 2
+            out.append(
+                MarketInfo(
+                    key, market.venue, market.symbol, market.domain, decimals, arms.get(key, 0)
+                )
+            )
+        return out
+
+    def mark(self, key: str) -> float | None:
+        return self.node.portfolio.mark(key)
+
+    def regime_label(self, key: str) -> str:
+        regime = self.node.allocator.regime(key)
+        return regime.label if regime.known else ""
+
+    def stages(self) -> list[StageConfig]:
+        return list(self.node.rollout.stages)
+
+    def cooldowns(self) -> dict[str, int]:
+        return self.node.risk.cooldowns()
+
+    def chop_exploration(self) -> float:
+        return self.node.config.allocator.chop_exploration
+
+    @property
+    def flatten_on_shutdown(self) -> bool:
+        return self.node.config.execution.flatten_on_shutdown
 
     # ---- actions (audited) ---------------------------------------------------------------------
     async def _audited(
@@ -204,13 +260,24 @@ class Control:
         self.node.persist_state()
         return change
 
-    async def promote(self, *, source: str, force: bool = False) -> ev.StageChanged:
+    async def promote(
+        self, *, source: str, force: bool = False, from_stage: int | None = None
+    ) -> ev.StageChanged:
+        """Promote to the next stage. `from_stage` is the stage the operator looked at when they
+        confirmed: if another interface moved the stage meanwhile, nothing happens."""
+
         async def run() -> ev.StageChanged:
+            current = self.node.rollout.index
+            if from_stage is not None and from_stage != current:
+                raise ControlError(
+                    f"the stage changed to {current} while you were deciding on stage {from_stage}; look again"
+                )
             change = self.node.rollout.promote(self.gate_report(), by=source, force=force)
             await self.node.rollout.announce(change)
             return change
 
-        return await self._audited(source, "promote", {"force": force}, run)
+        args: dict[str, Any] = {"force": force, "from_stage": from_stage}
+        return await self._audited(source, "promote", args, run)
 
     async def set_stage(self, index: int, *, source: str, reason: str = "") -> ev.StageChanged:
         async def run() -> ev.StageChanged:

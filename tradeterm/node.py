@@ -247,7 +247,10 @@ class Node:
             if not symbols:
                 continue
             for symbol in symbols:
-                await self.streams.warm_up(name, symbol, wanted)
+                warmed = await self.streams.warm_up(name, symbol, wanted)
+                regime_bars = warmed.get(self.allocator.regime_timeframe)
+                if regime_bars is not None and len(regime_bars):
+                    self.allocator.update_regime(f"{name}:{symbol}", regime_bars)
             await self.streams.subscribe(name, symbols)
         loop = asyncio.get_running_loop()
         self.tasks.append(loop.create_task(self.streams.run(), name="marketdata"))
@@ -355,7 +358,7 @@ def build_node(
     clock: Clock,
     options: NodeOptions | None = None,
     *,
-    venue_builder: Callable[[str, Any, Clock], VenueHandle] = build_venue,
+    venue_builder: Callable[[str, Any, Clock, Path | None], VenueHandle] = build_venue,
 ) -> Node:
     """Compose every engine for this config. Opens the databases; nothing runs until start()."""
     opts = options or NodeOptions()
@@ -368,7 +371,7 @@ def build_node(
     stores = Stores.open(state_dir, live=live, busy_timeout_ms=config.storage.busy_timeout_ms)
     bus = Bus()
     venues = {
-        name: venue_builder(name, vcfg, clock)
+        name: venue_builder(name, vcfg, clock, state_dir)
         for name, vcfg in config.venues.items()
         if vcfg.enabled
     }

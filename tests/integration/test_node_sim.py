@@ -213,3 +213,32 @@ async def test_live_on_the_sim_venue_runs_offline_with_approval_and_confirm(tmp_
         assert [o.wallet_id for o in live_orders] == ["live:synthetics"]
         assert node.stores.paper.load_orders(wallet_id="live:synthetics") == []
     await node.stop()
+
+
+async def test_a_promotion_confirmed_on_a_stage_that_moved_meanwhile_does_nothing(
+    tmp_path: Path,
+) -> None:
+    stages = [
+        {"name": "a", "domains": {"synthetics": "paper"}},
+        {"name": "b", "domains": {"synthetics": "paper"}},
+        {"name": "c", "domains": {"synthetics": "paper"}},
+    ]
+    node = build_node(
+        busy_config(tmp_path, extra={"rollout": {"stages": stages}}),
+        SimClock(START_MS),
+        NodeOptions(metrics_server=False),
+    )
+    control = Control(node)
+    await node.start()
+    await control.set_stage(2, source="telegram", reason="moved elsewhere")
+    with pytest.raises(ControlError, match="changed to 2 while you were deciding on stage 1"):
+        await control.promote(source="console", force=True, from_stage=1)
+    assert node.rollout.index == 2
+    change = await control.promote(source="console", force=True, from_stage=2)
+    assert (change.from_index, change.to_index) == (2, 3)
+    assert [(a.action, a.source, a.ok) for a in node.stores.paper.load_audit()] == [
+        ("set_stage", "telegram", True),
+        ("promote", "console", False),
+        ("promote", "console", True),
+    ]
+    await node.stop()

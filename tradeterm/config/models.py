@@ -242,6 +242,13 @@ class MarketDataConfig(Section):
         False, description="Invent flat bars for empty buckets (off: gaps stay gaps)."
     )
     store_candles: bool = Field(True, description="Write closed bars to the parquet candle store.")
+    store_timeframes: list[str] = Field(
+        default_factory=lambda: ["1m", "5m", "15m", "1h", "4h", "1d"],
+        description=(
+            "Timeframes written to the candle store; shorter bars live in memory only"
+            " (day files of 5-second bars rewritten every minute wear an SD card)."
+        ),
+    )
     stale_after_s: float = Field(
         30.0, gt=0, le=3600, description="A feed with no message for this long is reported stale."
     )
@@ -256,6 +263,13 @@ class MarketDataConfig(Section):
             _check_timeframe(tf)
         if not value:
             raise ValueError("at least one timeframe is needed")
+        return value
+
+    @field_validator("store_timeframes")
+    @classmethod
+    def _store_tfs(cls, value: list[str]) -> list[str]:
+        for tf in value:
+            _check_timeframe(tf)
         return value
 
 

@@ -2,8 +2,10 @@
 
 Each function takes price columns (anything array-like, e.g. `BarSeries.close`) and returns a
 float64 array of the same length, NaN during the warm-up exactly where TA-Lib puts NaN. The work
-is done by the `@njit` kernels in `nb.py`; this layer only checks arguments and converts inputs
-(no copy when they already are contiguous float64 arrays, as `BarSeries` columns are).
+is done by a backend (`backend.py`): the `@njit` kernels in `nb.py` (default) or TA-Lib's C
+functions (live processes) — bit-identical, so the choice changes memory, never numbers. This
+layer only checks arguments and converts inputs (no copy when they already are contiguous float64
+arrays, as `BarSeries` columns are).
 
 Periods follow TA-Lib's accepted ranges, so a parameter that works here works there too:
 n >= 1 for sma, ema and atr (atr(n=1) is the true range) and for nr7; n >= 2 for the rest.
@@ -15,7 +17,7 @@ sma/ema/bbands/donchian/zscore/nr7 n-1, rsi/atr/plus_di/minus_di n, adx 2n-1, tr
 The recursive ones (ema, rsi, atr, adx, +DI/-DI) also remember their seed: give them a few
 times n bars more than the warm-up before trusting a live value to match the backtest's.
 
-Importing this package does not import TA-Lib; `talib_` holds the TA-Lib twins for tests.
+Importing this package imports neither numba nor TA-Lib: the backend loads on first use.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from tradeterm.indicators import nb
+from tradeterm.indicators.backend import active, use_backend
 
 F64 = npt.NDArray[np.float64]
 
@@ -46,6 +48,7 @@ __all__ = [
     "rsi",
     "sma",
     "true_range",
+    "use_backend",
     "warm_up",
     "zscore",
 ]
@@ -140,12 +143,12 @@ def _columns(**named: npt.ArrayLike) -> list[F64]:
 
 def sma(x: npt.ArrayLike, n: int) -> F64:
     """Simple moving average of the last n values."""
-    return nb.sma_nb(_column(x, "x"), _period(n, minimum=1))  # type: ignore[no-any-return]
+    return active().sma(_column(x, "x"), _period(n, minimum=1))
 
 
 def ema(x: npt.ArrayLike, n: int) -> F64:
     """Exponential moving average (k = 2/(n+1)), seeded with the SMA of the first n values."""
-    return nb.ema_nb(_column(x, "x"), _period(n, minimum=1))  # type: ignore[no-any-return]
+    return active().ema(_column(x, "x"), _period(n, minimum=1))
 
 
 # --------------------------------------------------------------------------- oscillators
@@ -153,14 +156,14 @@ def ema(x: npt.ArrayLike, n: int) -> F64:
 
 def rsi(close: npt.ArrayLike, n: int = 14) -> F64:
     """Wilder's relative strength index, 0..100 (0.0 while the window has not moved at all)."""
-    return nb.rsi_nb(_column(close, "close"), _period(n))  # type: ignore[no-any-return]
+    return active().rsi(_column(close, "close"), _period(n))
 
 
 def zscore(x: npt.ArrayLike, n: int = 20) -> F64:
     """Distance of each value from its n-bar SMA in population standard deviations.
 
     NaN where the window is flat (standard deviation 0)."""
-    return nb.zscore_nb(_column(x, "x"), _period(n))  # type: ignore[no-any-return]
+    return active().zscore(_column(x, "x"), _period(n))
 
 
 # --------------------------------------------------------------------------- volatility
@@ -169,20 +172,20 @@ def zscore(x: npt.ArrayLike, n: int = 20) -> F64:
 def true_range(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike) -> F64:
     """Each bar's true range: its high-low range widened to include the previous close."""
     h, lo, c = _columns(high=high, low=low, close=close)
-    return nb.true_range_nb(h, lo, c)  # type: ignore[no-any-return]
+    return active().true_range(h, lo, c)
 
 
 def atr(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike, n: int = 14) -> F64:
     """Average true range (Wilder-smoothed), in price units: the usual stop-distance yardstick."""
     h, lo, c = _columns(high=high, low=low, close=close)
-    return nb.atr_nb(h, lo, c, _period(n, minimum=1))  # type: ignore[no-any-return]
+    return active().atr(h, lo, c, _period(n, minimum=1))
 
 
 def bbands(
     x: npt.ArrayLike, n: int = 20, nbdev_up: float = 2.0, nbdev_dn: float = 2.0
 ) -> BollingerBands:
     """Bollinger bands: SMA(n) ± nbdev × population standard deviation of the last n values."""
-    upper, middle, lower = nb.bbands_nb(
+    upper, middle, lower = active().bbands(
         _column(x, "x"),
         _period(n),
         _deviations(nbdev_up, "nbdev_up"),
@@ -194,7 +197,7 @@ def bbands(
 def donchian(high: npt.ArrayLike, low: npt.ArrayLike, n: int = 20) -> DonchianChannel:
     """Donchian channel: highest high and lowest low of the last n bars, this bar included."""
     h, lo = _columns(high=high, low=low)
-    upper, lower = nb.donchian_nb(h, lo, _period(n))
+    upper, lower = active().donchian(h, lo, _period(n))
     return DonchianChannel(upper, lower)
 
 
@@ -202,7 +205,7 @@ def nr7(high: npt.ArrayLike, low: npt.ArrayLike, n: int = 7) -> F64:
     """Narrow-range flag: 1.0 when this bar's high-low range is the narrowest of the last n
     (ties count), else 0.0; NaN for the first n-1 bars or when a range in the window is NaN."""
     h, lo = _columns(high=high, low=low)
-    return nb.nr7_nb(h, lo, _period(n, minimum=1))  # type: ignore[no-any-return]
+    return active().nr7(h, lo, _period(n, minimum=1))
 
 
 # --------------------------------------------------------------------------- trend strength
@@ -211,16 +214,16 @@ def nr7(high: npt.ArrayLike, low: npt.ArrayLike, n: int = 7) -> F64:
 def adx(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike, n: int = 14) -> F64:
     """Average directional index, 0..100: how strongly the market trends, up or down."""
     h, lo, c = _columns(high=high, low=low, close=close)
-    return nb.adx_nb(h, lo, c, _period(n))  # type: ignore[no-any-return]
+    return active().adx(h, lo, c, _period(n))
 
 
 def plus_di(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike, n: int = 14) -> F64:
     """+DI, 0..100: share of the smoothed true range made of upward directional moves."""
     h, lo, c = _columns(high=high, low=low, close=close)
-    return nb.plus_di_nb(h, lo, c, _period(n))  # type: ignore[no-any-return]
+    return active().plus_di(h, lo, c, _period(n))
 
 
 def minus_di(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike, n: int = 14) -> F64:
     """-DI, 0..100: share of the smoothed true range made of downward directional moves."""
     h, lo, c = _columns(high=high, low=low, close=close)
-    return nb.minus_di_nb(h, lo, c, _period(n))  # type: ignore[no-any-return]
+    return active().minus_di(h, lo, c, _period(n))

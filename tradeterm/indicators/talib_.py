@@ -17,8 +17,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
-import talib
+
+from tradeterm.imports import import_hiding
+
+talib: Any = import_hiding("talib")
 
 F64 = npt.NDArray[np.float64]
 
@@ -120,6 +122,8 @@ def nr7_reference(high: npt.ArrayLike, low: npt.ArrayLike, n: int = 7) -> F64:
     """Narrow-range flag by definition, in pandas: 1.0 where this bar's high-low range is the
     smallest (ties count) of the last n ranges, 0.0 where it is not, NaN where fewer than n
     known ranges are available (the first n-1 bars and any window holding a NaN)."""
+    import pandas as pd
+
     ranges = pd.Series(_f64(high) - _f64(low))
     narrowest = ranges.rolling(n, min_periods=n).min()
     flag = (ranges <= narrowest).astype(np.float64)

@@ -22,11 +22,10 @@ import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from tradeterm.clock import format_ms
 from tradeterm.domain.series import I64, BarSeries
@@ -38,7 +37,19 @@ COLUMNS: tuple[str, ...] = ("ts", "open", "high", "low", "close", "volume")
 
 DAY_MS = 86_400_000
 _DAY_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.parquet$")
-_SCHEMA = pa.schema([("ts", pa.int64())] + [(name, pa.float64()) for name in COLUMNS[1:]])
+
+
+def _arrow() -> tuple[Any, Any]:
+    """pyarrow and pyarrow.parquet, imported on first use: a node that never touches the candle
+    store (or has not yet written a batch) does not pay pyarrow's ~30 MB of RSS."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    return pa, pq
+
+
+def _schema(pa: Any) -> Any:
+    return pa.schema([("ts", pa.int64())] + [(name, pa.float64()) for name in COLUMNS[1:]])
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,21 +162,44 @@ def _day_start_ms(day: str) -> int:
 
 
 def _read_day_file(path: Path) -> BarSeries:
-    """A day file as it is on disk (no sorting, no dedup). StorageError if unreadable."""
+    """A day file as it is on disk (no sorting, no dedup). StorageError if unreadable.
+
+    Columns come out of Arrow's buffers straight into numpy (no pandas in a running node)."""
+    pa, pq = _arrow()
     try:
-        table = pq.read_table(path, columns=list(COLUMNS))
-        cols = [table.column(name).to_numpy() for name in COLUMNS]
+        table = pq.ParquetFile(path).read(columns=list(COLUMNS))
+        cols = [
+            _to_numpy(table.column(name), np.int64 if name == "ts" else np.float64)
+            for name in COLUMNS
+        ]
         return BarSeries.from_columns(*cols)
-    except (OSError, ValueError, KeyError, pa.ArrowException) as exc:
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise StorageError(f"candle store: cannot read {path}: {first}") from exc
 
 
+def _to_numpy(column: Any, dtype: Any) -> np.ndarray:  # type: ignore[type-arg]
+    """A null-free Arrow column of int64/float64 as a numpy array, without pandas."""
+    if column.null_count:
+        raise ValueError(f"column {column!r} has empty values")
+    parts = []
+    for chunk in column.chunks:
+        data = np.frombuffer(chunk.buffers()[1], dtype=dtype)
+        parts.append(data[chunk.offset : chunk.offset + len(chunk)])
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+
 def _write_day_file(path: Path, bars: BarSeries) -> None:
     """Replace `path` with `bars`, atomically (temp file in the same folder + os.replace)."""
-    table = pa.Table.from_arrays(
-        [bars.open_ms, bars.open, bars.high, bars.low, bars.close, bars.volume], schema=_SCHEMA
-    )
+    pa, pq = _arrow()
+    columns = (bars.open_ms, bars.open, bars.high, bars.low, bars.close, bars.volume)
+    schema = _schema(pa)
+    arrays = [
+        # from the numpy buffer directly: pa.array(ndarray) would import pandas
+        pa.Array.from_buffers(field.type, len(col), [None, pa.py_buffer(np.ascontiguousarray(col))])
+        for field, col in zip(schema, columns, strict=True)
+    ]
+    table = pa.Table.from_arrays(arrays, schema=schema)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -114,6 +114,7 @@ class StreamManager:
         self._config = config
         self._store = store
         self._store_writes = store is not None and config.store_candles
+        self._store_timeframes = frozenset(config.store_timeframes)
         self._store_lock = asyncio.Lock()
         self._flush_interval_s = flush_interval_s
         self._close_grace_ms = close_grace_ms
@@ -372,7 +373,7 @@ class StreamManager:
         if feed is not None:
             feed.bars += 1
         await self._bus.publish(TOPIC_BAR, bar)
-        if self._store_writes:
+        if self._store_writes and bar.timeframe in self._store_timeframes:
             self._pending.append(bar)
             if len(self._pending) >= self._store_batch_bars:
                 self._start_store_write()
@@ -449,7 +450,7 @@ class StreamManager:
                 for bar in bars:
                     if window.append(bar):
                         feed.backfilled += 1
-                        if self._store_writes:
+                        if self._store_writes and bar.timeframe in self._store_timeframes:
                             self._pending.append(bar)
 
     # ---- candle store ----------------------------------------------------------------------

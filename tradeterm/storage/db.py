@@ -14,8 +14,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-import sqlite_utils
-
 from tradeterm.domain.enums import ConfirmationStatus, OrderStatus
 from tradeterm.domain.events import (
     AllocatorDecision,
@@ -30,8 +28,10 @@ from tradeterm.domain.positions import Position
 from tradeterm.domain.signals import Signal
 from tradeterm.domain.wallets import Wallet
 from tradeterm.errors import StorageError
-from tradeterm.storage import codec
+from tradeterm.storage import codec, sqlite_utils_lite
 from tradeterm.storage.migrations import MIGRATIONS
+
+sqlite_utils = sqlite_utils_lite.load()
 
 T = TypeVar("T")
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]

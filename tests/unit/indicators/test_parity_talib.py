@@ -120,7 +120,10 @@ def test_warm_up_tells_strategies_how_much_history_each_indicator_needs(
         for name, values in outputs.items():
             # The first value sits right after the warm-up (later NaNs: zscore's flat windows).
             assert int(np.argmax(~np.isnan(values))) == ind.warm_up(name, n), (name, n)
-    assert set(ind.INDICATORS) == {name for name in ind.__all__ if name.islower()} - {"warm_up"}
+    assert set(ind.INDICATORS) == {name for name in ind.__all__ if name.islower()} - {
+        "warm_up",
+        "use_backend",
+    }
 
 
 def test_warm_up_refuses_unknown_names() -> None:

@@ -401,10 +401,17 @@ async def test_bars_missed_while_disconnected_are_backfilled_into_the_window_not
     await rig.stop()
 
 
-async def test_closed_bars_are_written_to_the_store_by_stop(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("store_timeframes", "rows_15s"), [(None, 0), (["1m", "15s"], 10)], ids=["default", "opt-in"]
+)
+async def test_closed_bars_are_written_to_the_store_by_stop(
+    tmp_path: Path, store_timeframes: list[str] | None, rows_15s: int
+) -> None:
+    # by default only 1m and longer bars go to disk; shorter ones live in memory unless asked for
     store = CandleStore(tmp_path)
     script = [tick(T0 + i * 20 * SEC + 1, 100 + i) for i in range(10)]
-    rig = make_rig([Session(script)], store=store, timeframes=["1m", "15s"])
+    extra = {"store_timeframes": store_timeframes} if store_timeframes else {}
+    rig = make_rig([Session(script)], store=store, timeframes=["1m", "15s"], **extra)
     await rig.start()
     await rig.clock.advance_to(T0 + 4 * MIN)
     await rig.stop()
@@ -414,7 +421,7 @@ async def test_closed_bars_are_written_to_the_store_by_stop(tmp_path: Path) -> N
         T0 + 2 * MIN,
         T0 + 3 * MIN,
     ]
-    assert len(store.read("fake", "BTC", "15s")) == 10
+    assert len(store.read("fake", "BTC", "15s")) == rows_15s
     assert rig.recorder.health[-1].detail == "stopped"
 
 

@@ -1,7 +1,8 @@
 """The cash and positions of one sim account (one-way: one net position per symbol).
 
 Synthetic indices settle like CFDs: buying does not spend the notional. Cash moves only by
-realised PnL and fees, so after a round trip cash = start - fees + PnL.
+realised PnL and fees, so after a round trip cash = start - fees + PnL. `state()` and
+`Ledger.from_state` carry the books across a venue restart (see persist.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,19 @@ class NetPosition:
         return Side.BUY if self.qty > 0 else Side.SELL
 
 
+@dataclass(frozen=True, slots=True)
+class LedgerState:
+    """An account's books at one moment: cash, fees paid, realised PnL and net positions
+    (by symbol, in symbol order)."""
+
+    currency: str
+    starting_balance: float
+    cash: float
+    fees_paid: float
+    realized_pnl: float
+    positions: tuple[tuple[str, NetPosition], ...] = ()
+
+
 class Ledger:
     """Cash, fees, realised PnL and net positions of one account."""
 
@@ -37,6 +51,27 @@ class Ledger:
         self.fees_paid = 0.0
         self.realized_pnl = 0.0
         self._positions: dict[str, NetPosition] = {}
+
+    @classmethod
+    def from_state(cls, state: LedgerState) -> Ledger:
+        """The books of an account as they were stored."""
+        ledger = cls(state.currency, state.starting_balance)
+        ledger.cash = state.cash
+        ledger.fees_paid = state.fees_paid
+        ledger.realized_pnl = state.realized_pnl
+        ledger._positions = dict(state.positions)
+        return ledger
+
+    def state(self) -> LedgerState:
+        """The books as they stand now (a value: later fills do not change it)."""
+        return LedgerState(
+            self.currency,
+            self.starting_balance,
+            self.cash,
+            self.fees_paid,
+            self.realized_pnl,
+            tuple(sorted(self._positions.items())),
+        )
 
     def position(self, symbol: str) -> NetPosition | None:
         return self._positions.get(symbol)

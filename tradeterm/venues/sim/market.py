@@ -21,7 +21,7 @@ from tradeterm.domain.market import Bar, Tick
 from tradeterm.domain.timeframes import timeframe_ms
 from tradeterm.venues.base import VenueHealth
 from tradeterm.venues.sim.feeds import Feed
-from tradeterm.venues.sim.tape import TickColumns
+from tradeterm.venues.sim.tape import TickRun
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class TickListener(Protocol):
         ...
 
 
-_Part = tuple[str, TickColumns]
+_Part = tuple[str, TickRun]
 
 
 def _tick_time(tick: Tick) -> int:
@@ -99,7 +99,7 @@ class SimMarket:
         parts: list[_Part] = []
         for symbol, feed in self._feeds.items():
             run = feed.tape.play_until(ts_ms)
-            if run[0].shape[0] and symbol in wanted:
+            if run is not None and symbol in wanted:
                 parts.append((symbol, run))
         if not parts:
             return 0
@@ -117,18 +117,8 @@ class SimMarket:
         sort is stable, so each symbol also keeps its own order)."""
         venue = self.venue
         ticks: list[Tick] = []
-        for symbol, (ts, price, bid, ask, size) in parts:
-            ticks.extend(
-                Tick(venue, symbol, t, p, b, a, z)
-                for t, p, b, a, z in zip(
-                    ts.tolist(),
-                    price.tolist(),
-                    bid.tolist(),
-                    ask.tolist(),
-                    size.tolist(),
-                    strict=True,
-                )
-            )
+        for symbol, run in parts:
+            ticks.extend(run.ticks(venue, symbol))
         if len(parts) > 1:
             ticks.sort(key=_tick_time)
         return ticks
@@ -140,7 +130,7 @@ class SimMarket:
         for symbol, feed in self._feeds.items():
             if symbol in symbols:
                 run = feed.tape.played_since(since_ms)
-                if run[0].shape[0]:
+                if run is not None:
                     parts.append((symbol, run))
         return self._ticks(parts) if parts else []
 

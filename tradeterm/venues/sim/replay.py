@@ -11,15 +11,18 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from tradeterm.config.models import ReplaySourceConfig
 from tradeterm.domain.enums import ContractKind, Domain
 from tradeterm.domain.instruments import Instrument
 from tradeterm.errors import DataError
 from tradeterm.venues.sim.tape import F64, I64, TickChunk
+
+if TYPE_CHECKING:  # pandas loads only when a file is read: the venue itself never needs it
+    import pandas as pd
 
 COLUMNS: tuple[str, ...] = ("ts", "open", "high", "low", "close", "volume")
 TICKS_PER_BAR = 4
@@ -44,6 +47,8 @@ class CandleFile:
 
 def _read_frame(path: Path) -> tuple[pd.DataFrame, str]:
     """The raw table and how its rows are named in messages ('line' for CSV, 'row' for parquet)."""
+    import pandas as pd
+
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path), "row"
@@ -63,6 +68,8 @@ def _row_label(kind: str, i: int) -> str:
 
 
 def _numeric(frame: pd.DataFrame, column: str, path: Path, kind: str) -> F64:
+    import pandas as pd
+
     raw = frame[column]
     values = pd.to_numeric(raw.replace("", np.nan), errors="coerce").to_numpy(np.float64)
     bad = ~np.isfinite(values)

@@ -5,11 +5,15 @@ ledger per account, all on one price path and one injected clock.
     await sim.data.connect(); await sim.data.subscribe(["R_100"])
     async for tick in sim.data.ticks(): ...
     paper = sim.exec_client("paper"); await paper.submit(order)
+
+With `state_path` the accounts keep their books in the venue's own SQLite file (persist.py) and
+pick them up again on the next start, as a real venue remembers its accounts across a restart.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from pathlib import Path
 
 from tradeterm.clock import Clock
 from tradeterm.config.models import SimVenueConfig
@@ -34,6 +38,12 @@ from tradeterm.venues.sim.generators import symbol_seed
 from tradeterm.venues.sim.ledger import Ledger
 from tradeterm.venues.sim.market import SimMarket
 from tradeterm.venues.sim.matching import MatchingEngine
+from tradeterm.venues.sim.persist import (
+    AccountJournal,
+    DurableMatchingEngine,
+    SimVenueStore,
+    open_account,
+)
 
 TICK_BACKLOG = 100_000
 """Ticks held for a slow `ticks()` consumer before the oldest are dropped (counted in health)."""
@@ -139,7 +149,9 @@ class SimExecClient:
     """Orders and the paper ledger of one sim account (implements ExecClient).
 
     Fills come from a MatchingEngine fed by the market's price path; `events()` yields every
-    order update and fill (acknowledgements included) in the order they happened.
+    order update and fill (acknowledgements included) in the order they happened. With a
+    `journal`, every change of the books is committed to the venue's database before its events
+    are emitted (and before `submit` or `cancel` return).
     """
 
     def __init__(
@@ -150,6 +162,7 @@ class SimExecClient:
         clock: Clock,
         engine: MatchingEngine,
         ledger: Ledger,
+        journal: AccountJournal | None = None,
     ) -> None:
         self.name = name
         self.account = account
@@ -158,6 +171,7 @@ class SimExecClient:
         self._market = market
         self._clock = clock
         self._engine = engine
+        self._journal = journal
         self._events: Channel[ExecEvent] = Channel()
         market.add_listener(self)
 
@@ -256,31 +270,43 @@ class SimExecClient:
         self._publish(self._engine.on_tick(tick))
 
     def _publish(self, events: list[ExecEvent]) -> None:
+        """Book the fills, cancel what they made stale, commit the books (when journaled), and
+        only then emit the events."""
+        if not events:
+            return
         closed: set[str] = set()
         for event in events:
-            self._events.put(event)
             if isinstance(event, Fill):
                 self.ledger.apply(event)
                 if self.ledger.position(event.symbol) is None:
                     closed.add(event.symbol)
         for symbol in closed:
-            self._cancel_stale_reduce_only(symbol)
+            events.extend(self._cancel_stale_reduce_only(symbol))
+        if self._journal is not None:
+            self._journal.record(events, self._clock.now_ms())
+        for event in events:
+            self._events.put(event)
 
-    def _cancel_stale_reduce_only(self, symbol: str) -> None:
+    def _cancel_stale_reduce_only(self, symbol: str) -> list[ExecEvent]:
         """Once a position is flat, its reduce-only orders (the other leg of a stop/target pair)
         can no longer reduce anything: cancel them, as real venues do."""
         now = self._clock.now_ms()
+        cancelled: list[ExecEvent] = []
         for order in self._engine.open_orders():
             if order.symbol == symbol and order.reduce_only:
-                for event in self._engine.cancel(order.client_order_id, now):
-                    self._events.put(event)
+                cancelled.extend(self._engine.cancel(order.client_order_id, now))
+        return cancelled
 
 
 class SimVenue:
     """The embedded simulated venue: `data`, `exec_client(account)`, `health`, `capabilities`.
 
-    `start_prices` overrides the start level of synthetic indices (by symbol). ConfigError for an
-    unknown symbol or account; DataError for a broken replay file.
+    `start_prices` overrides the start level of synthetic indices (by symbol). `state_path` is
+    the venue's own database: accounts are restored from it (working orders re-armed with their
+    client order ids) and every change is committed to it before it is reported; without it the
+    accounts live in memory only. `starting_balance` applies to an account with no stored books.
+    ConfigError for an unknown symbol or account; DataError for a broken replay file;
+    StorageError when the database cannot be opened or written.
     """
 
     def __init__(
@@ -290,6 +316,7 @@ class SimVenue:
         clock: Clock,
         *,
         start_prices: Mapping[str, float] | None = None,
+        state_path: Path | None = None,
     ) -> None:
         self.name = name
         self.config = config
@@ -301,6 +328,7 @@ class SimVenue:
         self.market = SimMarket(name, feeds, clock, start_ms=self.started_ms, health=self.health)
         self.data = SimDataClient(name, self.market, clock, self.health)
         self._accounts: dict[str, SimExecClient] = {}
+        self.store = SimVenueStore(state_path) if state_path is not None else None
 
     def _build_feeds(self, start_prices: Mapping[str, float] | None) -> dict[str, Feed]:
         cfg, name = self.config, self.name
@@ -336,19 +364,34 @@ class SimVenue:
             raise ConfigError(
                 f"venues.{self.name}.accounts: no sim account '{account}' (known: {known})"
             )
-        engine = MatchingEngine(
-            self.config.fill_model,
-            seed=symbol_seed(self.config.seed, f"account:{account}") % (2**63),
-            lot_steps={i.symbol: i.lot_step for i in self.market.instruments()},
+        seed = symbol_seed(self.config.seed, f"account:{account}") % (2**63)
+        lot_steps = {i.symbol: i.lot_step for i in self.market.instruments()}
+        engine: MatchingEngine
+        journal: AccountJournal | None = None
+        if self.store is None:
+            engine = MatchingEngine(self.config.fill_model, seed=seed, lot_steps=lot_steps)
+            ledger = Ledger("USD", self.config.starting_balance)
+        else:
+            engine = DurableMatchingEngine(self.config.fill_model, seed=seed, lot_steps=lot_steps)
+            ledger, journal = open_account(
+                self.store,
+                account,
+                engine,
+                currency="USD",
+                starting_balance=self.config.starting_balance,
+                ts_ms=self._clock.now_ms(),
+            )
+        client = SimExecClient(
+            self.name, account, self.market, self._clock, engine, ledger, journal
         )
-        ledger = Ledger("USD", self.config.starting_balance)
-        client = SimExecClient(self.name, account, self.market, self._clock, engine, ledger)
         self._accounts[account] = client
         return client
 
     async def close(self) -> None:
-        """Close every client and stop the market."""
+        """Close every client, stop the market and close the venue's database."""
         await self.data.close()
         for client in self._accounts.values():
             await client.close()
         await self.market.stop()
+        if self.store is not None:
+            self.store.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -143,3 +145,10 @@ def test_replayed_instrument_kind_follows_the_domain(three_bars: Path) -> None:
     inst = replay_instrument("sim", perp)
     assert (inst.tick_size, inst.lot_step, inst.min_notional) == (0.01, 0.001, 5.0)
     assert inst.domain is Domain.CRYPTO_PERP
+
+
+def test_the_sim_venue_loads_without_pandas() -> None:
+    """pandas (about 40 MB) is loaded only when a replay file is read, not by the venue."""
+    code = "import sys, tradeterm.venues.sim.venue; print('pandas' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -1,0 +1,234 @@
+"""The operator console in a real terminal, the way an operator on a Pi runs it: `python -m
+tradeterm --config ...` inside tmux, keys through send-keys, the screen read with capture-pane,
+and what the keys did checked in state/paper.db and state/tradeterm.log.
+
+At 80x24 the panes fold into tabs (Confirm first): the operator approves the pending order under
+the cursor with y, looks at the Positions tab (reached with the keyboard only: the tab bar has the
+focus at start, left/right move between tabs), flattens everything with ! and FLATTEN, and quits
+with q, y. At 160x48 every pane is on screen at once.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from tradeterm.testing.node_kit import BUSY_SYMBOLS
+
+from .daemon_kit import rows, write_config
+from .tmux_kit import TmuxTerminal, tmux_path, wait_until
+
+pytestmark = pytest.mark.skipif(
+    tmux_path() is None,
+    reason="tmux is not installed (CI installs it with .ci/system-deps)",
+)
+
+CONSOLE_ENV = {"PYTHONUNBUFFERED": "1", "TERM": "xterm-256color"}
+BOOT_S = 90.0
+"""Start-up (imports, history warm-up) plus the first 1-second-bar signals, on a busy machine."""
+STEP_S = 20.0
+"""One key's visible effect."""
+MAX_APPROVALS = 4
+"""Approvals tried before giving up: an approval is rejected when the price has moved too far."""
+COMPACT_TABS = " Confirm  Positions  Signals  Universe  Risk  Stages  Arms"
+PENDING_ROW = re.compile(r"(?:^|\s)(c[0-9a-f]{6})\s+\d+s\s+(?:BUY|SELL)\s+[\d.]+\s+\S+", re.M)
+VENUE_RESULT = re.compile(r"sim: cancelled \d+ orders?, closed \d+ positions?, realised PnL")
+HEADER_PENDING = re.compile(r"STAGE 1/5 .* (\d+) pending")
+EQUITY_LINE = re.compile(r"^ *equity [\d,.]+ USD", re.M)
+
+
+def console(term: TmuxTerminal, config: Path) -> None:
+    """Open the console on `config` in the terminal, as `tradeterm --config` does."""
+    term.start([sys.executable, "-m", "tradeterm", "--config", str(config)], env=CONSOLE_ENV)
+
+
+def has_pending(screen: str) -> bool:
+    """The header counts at least one order waiting for the operator."""
+    found = HEADER_PENDING.search(screen)
+    return found is not None and int(found.group(1)) > 0
+
+
+def pending_ids(screen: str) -> list[str]:
+    """Confirmation ids in the order the Confirm table lists them (the cursor starts on top)."""
+    return PENDING_ROW.findall(screen)
+
+
+def decided(db: Path, cid: str) -> tuple[str, str] | None:
+    """(status, decided_by) of a confirmation once it is no longer pending."""
+    found = rows(
+        db,
+        "SELECT status, json_extract(data, '$.decided_by') FROM confirmations WHERE id = ?",
+        (cid,),
+    )
+    return found[0] if found and found[0][0] != "pending" else None
+
+
+def entry_fills(db: Path, cid: str) -> int:
+    """Fills of the entry order sent for a confirmation (linked through its signal)."""
+    sql = """
+        SELECT COUNT(*) FROM fills f JOIN orders o ON o.client_order_id = f.client_order_id
+        WHERE o.purpose = 'entry' AND o.signal_id =
+            (SELECT json_extract(data, '$.decision.intent.signal.id') FROM confirmations WHERE id = ?)
+    """
+    return int(rows(db, sql, (cid,))[0][0])
+
+
+def audit(db: Path, action: str) -> list[tuple[str, int, str]]:
+    """(source, ok, args as JSON) of every audit row of an action, oldest first."""
+    sql = (
+        "SELECT source, ok, json_extract(data, '$.args') FROM audit WHERE action = ? ORDER BY rowid"
+    )
+    return [(s, int(ok), args) for s, ok, args in rows(db, sql, (action,))]
+
+
+def decided_on_screen(cid: str) -> Callable[[str], bool]:
+    """The screen check after y: the console says what happened and the row has left the table."""
+
+    def check(screen: str) -> bool:
+        said = f"{cid}: approved" in screen or f"{cid}: rejected" in screen
+        return said and cid not in pending_ids(screen)
+
+    return check
+
+
+def approve_top(term: TmuxTerminal, db: Path) -> str:
+    """Press y on the confirmation under the cursor until one is approved; its id.
+
+    A decided row leaves the table, so the cursor then sits on another order: the console refuses
+    y until the operator moves the cursor (Tab focuses the table, Down/Up reselect the top row)."""
+    for attempt in range(MAX_APPROVALS):
+        if attempt:
+            term.press(*(["Tab"] if attempt == 1 else []), "Down", "Up")
+        screen = term.wait_for_screen(
+            lambda s: bool(pending_ids(s)), timeout=BOOT_S, what="a pending confirmation row"
+        )
+        cid = pending_ids(screen)[0]
+        term.press("y")
+        term.wait_for_screen(
+            decided_on_screen(cid), timeout=STEP_S, what=f"{cid} decided, gone from Confirm"
+        )
+        status, by = wait_until(partial(decided, db, cid), timeout=STEP_S, what=f"{cid} in db")
+        assert by == "console"
+        assert ("console", 1, f'{{"id":"{cid}"}}') in audit(db, "approve")
+        if status == "approved":
+            return cid
+        assert status == "rejected", status  # stale on approval: risk re-checked the price
+    raise AssertionError(f"no approval went through in {MAX_APPROVALS} tries")
+
+
+def show_positions(term: TmuxTerminal) -> str:
+    """Bring the Positions tab forward with the keyboard: Right on the focused tab bar (Tab moves
+    the focus there first when the table has it)."""
+
+    def on_positions(screen: str) -> bool:
+        return bool(EQUITY_LINE.search(screen)) and not pending_ids(screen)
+
+    for attempt in range(3):
+        if attempt:
+            term.press("Tab")
+        term.press("Right")
+        try:
+            return term.wait_for_screen(on_positions, timeout=5, what="the Positions tab")
+        except AssertionError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def test_operator_approves_flattens_and_quits_at_80x24(tmp_path: Path) -> None:
+    config = write_config(tmp_path, confirm="always", ttl=120)
+    db = tmp_path / "state" / "paper.db"
+    with TmuxTerminal(tmp_path, width=80, height=24) as term:
+        console(term, config)
+        assert term.size() == (80, 24)
+        screen = term.wait_for_screen(
+            lambda s: "STAGE 1/5" in s and COMPACT_TABS in s and bool(pending_ids(s)),
+            timeout=BOOT_S,
+            what="header, compact tabs and a pending confirmation",
+        )
+        assert "[PAPER synthetics]" in screen and "UTC" in screen  # badge with text, clock
+        assert re.search(r"^ Id +TTL +Side +Qty +Symbol +Entry", screen, re.M)
+        footer = screen.rstrip().splitlines()[-1]
+        for key in ("y n Confirm", "! Flatten", "p Pause", "s Stage", "? Help", "q Quit"):
+            assert key in footer, footer
+
+        cid = approve_top(term, db)
+        wait_until(lambda: entry_fills(db, cid), timeout=STEP_S, what=f"a fill for {cid}")
+
+        screen = show_positions(term)
+        assert "PAPER synthetics" in screen and "uPnL" in screen
+
+        # something to flatten: orders keep arriving (the one approved may already have closed)
+        term.wait_for_screen(has_pending, timeout=STEP_S, what="a pending order in the header")
+        term.press("!")
+        screen = term.wait_for_text("FLATTEN EVERYTHING", "Type FLATTEN to arm", timeout=STEP_S)
+        assert "not armed: type FLATTEN" in screen and "paper:synthetics [PAPER]" in screen
+        term.type("FLATTEN")
+        term.wait_for_text("ARMED: enter flattens all", timeout=STEP_S)
+        term.press("Enter")
+        screen = term.wait_for_screen(
+            lambda s: "All flat" in s or "NOT all flat" in s, timeout=STEP_S, what="the result"
+        )
+        assert "All flat" in screen and "by console" in screen, screen
+        assert VENUE_RESULT.search(screen) or "Nothing to flatten." in screen, screen
+        wait_until(
+            lambda: rows(db, "SELECT COUNT(*) FROM positions")[0][0] == 0,
+            timeout=STEP_S,
+            what="no open position in paper.db",
+        )
+        assert ("console", 1, "{}") in audit(db, "flatten_all")
+        left_pending = """SELECT COUNT(*) FROM confirmations WHERE status = 'pending'
+            AND created_ms <= (SELECT MAX(ts_ms) FROM audit WHERE action = 'flatten_all')"""
+        assert rows(db, left_pending)[0][0] == 0  # flatten cancelled every pending order too
+
+        term.press("Enter")  # close the result
+        term.wait_for_screen(lambda s: "All flat" not in s, timeout=STEP_S, what="result closed")
+        term.press("q")
+        term.wait_for_text("Quit tradeterm?", "y quit", timeout=STEP_S)
+        term.press("y")
+        assert term.wait_for_exit(timeout=60) == 0
+    log = (tmp_path / "state" / "tradeterm.log").read_text(encoding="utf-8")
+    assert "node stopped" in log
+
+
+WIDE_PANES = {
+    "header": r"\[PAPER synthetics\] +STAGE 1/5 crypto-paper +ACTIVE",
+    "venue health": r"sim up \S+ r0",
+    "universe": r"Symbol +Venue +Last +Chg% +Spread +ATR +Regime +Arms",
+    "confirmations": r"Id +TTL +Side +Qty +Symbol +Entry",
+    "positions": r"PAPER synthetics[\s\S]*equity [\d,.]+ USD +uPnL",
+    "signals": r"Time +Symbol +Strategy +Side +Entry +SL +TP +RR +Conf +Decision",
+    "risk": r"Trading ACTIVE[\s\S]*daily loss[\s\S]*drawdown[\s\S]*exposure",
+    "stages": r"Stages[\s\S]*1 crypto-paper \(current\)[\s\S]*Gates of stage 1",
+    "allocator": r"Arm +Mean R +SD +Pulls +Trades +Win% +Payoff",
+    "footer": r"! Flatten .*q Quit",
+}
+
+
+def missing_panes(screen: str) -> list[str]:
+    """Panes (and universe rows, one per market) not on the screen yet."""
+    missing = [name for name, pattern in WIDE_PANES.items() if not re.search(pattern, screen)]
+    row = r"^ {} +sim +[\d,.]+ +[+-]\d+\.\d%"  # symbol, venue, last, change
+    return missing + [s for s in BUSY_SYMBOLS if not re.search(row.format(s), screen, re.M)]
+
+
+def test_every_pane_on_one_screen_at_160x48(tmp_path: Path) -> None:
+    config = write_config(tmp_path, confirm="always", ttl=120)
+    with TmuxTerminal(tmp_path, width=160, height=48) as term:
+        console(term, config)
+        assert term.size() == (160, 48)
+        screen = term.wait_for_screen(
+            lambda s: not missing_panes(s) and bool(pending_ids(s)),
+            timeout=BOOT_S,
+            what="every pane at once, with a pending confirmation",
+        )
+        assert COMPACT_TABS not in screen  # wide: no folding into tabs
+        term.press("q")
+        term.wait_for_text("Quit tradeterm?", timeout=STEP_S)
+        term.press("y")
+        assert term.wait_for_exit(timeout=60) == 0

@@ -1,0 +1,126 @@
+"""Pending confirmations: a live TTL countdown, a stable selection for y/n, and enter for details."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.app import ComposeResult
+from textual.widgets import DataTable
+
+from tests.tui.panes.conftest import COMPACT, WIDE, Host, UiClock, confirmation
+from tradeterm.tui.panes import ConfirmationsPane
+from tradeterm.tui.views import ConfirmationsView
+
+
+class RecordingHost(Host):
+    """Host that records the confirmations the operator opened with enter."""
+
+    def __init__(self, pane: ConfirmationsPane) -> None:
+        super().__init__(pane)
+        self.opened: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield self.pane
+
+    def on_confirmations_pane_selected(self, message: ConfirmationsPane.Selected) -> None:
+        self.opened.append(message.confirmation_id)
+
+
+async def test_a_pending_confirmation_shows_its_order_and_seconds_left() -> None:
+    pane = ConfirmationsPane(now_ms=UiClock())
+    async with Host(pane).run_test(size=WIDE) as pilot:
+        pane.view = ConfirmationsView((confirmation("c1", 42, explore=True),))
+        await pilot.pause()
+        row = [c.plain for c in pane.table.get_row("c1")]
+        assert row == [
+            "c1",
+            "42s",
+            "BUY",
+            "0.5",
+            "R_100",
+            "1,234.50",
+            "1,200.00",
+            "1,338.00",
+            "3.0",
+            "PAPER synthetics",
+            "ema_trend explore",
+        ]
+        assert not pane.query_one("#confirmations-empty").display
+
+
+async def test_the_countdown_ticks_warns_and_ends_in_expired() -> None:
+    clock = UiClock()
+    pane = ConfirmationsPane(now_ms=clock)
+    async with Host(pane).run_test(size=COMPACT) as pilot:
+        pane.view = ConfirmationsView((confirmation("c1", 42),))
+        await pilot.pause()
+        normal_style = pane.table.get_cell("c1", "ttl").style
+
+        clock.advance(30)
+        pane.refresh_ttl()
+        warning = pane.table.get_cell("c1", "ttl")
+        assert warning.plain == "12s"
+        assert warning.style != normal_style
+
+        clock.advance(9)
+        pane.refresh_ttl()
+        urgent = pane.table.get_cell("c1", "ttl")
+        assert urgent.plain == "3s"
+        assert urgent.style not in (normal_style, warning.style)
+
+        clock.advance(5)
+        pane.refresh_ttl()
+        assert pane.table.text("c1", "ttl") == "expired"
+        assert pane.table.text("c1", "symbol") == "R_100"
+
+
+async def test_the_countdown_runs_by_itself_every_second() -> None:
+    clock = UiClock()
+    pane = ConfirmationsPane(now_ms=clock)
+    async with Host(pane).run_test(size=COMPACT) as pilot:
+        pane.view = ConfirmationsView((confirmation("c1", 42),))
+        await pilot.pause()
+        clock.advance(60)
+        for _ in range(50):  # the 1 s timer fires on its own; wait for it, bounded
+            if pane.table.text("c1", "ttl") == "expired":
+                break
+            await asyncio.sleep(0.1)
+        assert pane.table.text("c1", "ttl") == "expired"
+
+
+async def test_the_selection_stays_on_the_same_confirmation_as_others_come_and_go() -> None:
+    pane = ConfirmationsPane(now_ms=UiClock())
+    async with Host(pane).run_test(size=WIDE) as pilot:
+        pane.view = ConfirmationsView((confirmation("c1", 20), confirmation("c2", 40)))
+        await pilot.pause()
+        pane.table.move_cursor(row=1)
+        assert pane.selected_id() == "c2"
+
+        pane.view = ConfirmationsView((confirmation("c2", 40), confirmation("c3", 60)))
+        await pilot.pause()
+        assert pane.selected_id() == "c2"
+        assert pane.confirmation("c3") is not None
+
+
+async def test_enter_on_a_row_asks_the_app_to_open_that_confirmation() -> None:
+    pane = ConfirmationsPane(now_ms=UiClock())
+    app = RecordingHost(pane)
+    async with app.run_test(size=WIDE) as pilot:
+        pane.view = ConfirmationsView((confirmation("c1", 20), confirmation("c2", 40)))
+        await pilot.pause()
+        pane.query_one(DataTable).focus()
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert app.opened == ["c2"]
+
+
+async def test_with_nothing_pending_the_pane_says_so() -> None:
+    pane = ConfirmationsPane(now_ms=UiClock())
+    async with Host(pane).run_test(size=COMPACT) as pilot:
+        pane.view = ConfirmationsView((confirmation("c1", 20),))
+        await pilot.pause()
+        pane.view = ConfirmationsView(())
+        await pilot.pause()
+        assert pane.query_one("#confirmations-empty").display
+        assert pane.selected_id() is None
+        assert pane.table.row_count == 0

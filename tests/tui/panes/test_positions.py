@@ -1,0 +1,92 @@
+"""Positions per wallet: one tab each (mode in words), tabs appear as wallets do, the operator's
+tab stays put, and a closed position's row goes away."""
+
+from __future__ import annotations
+
+from tests.tui.panes.conftest import COMPACT, WIDE, Host, position, wallet
+from tradeterm.tui.panes import PositionsPane
+from tradeterm.tui.views import WalletsView
+
+
+def label(pane: PositionsPane, wallet_id: str) -> str:
+    return pane.tabs.get_tab(pane.tab_id(wallet_id)).label.plain
+
+
+async def test_each_wallet_gets_a_tab_labelled_with_its_mode() -> None:
+    pane = PositionsPane()
+    async with Host(pane).run_test(size=WIDE) as pilot:
+        pane.view = WalletsView((wallet("synthetics", "PAPER"),))
+        await pilot.pause()
+        assert pane.tabs.tab_count == 1
+        pane.view = WalletsView((wallet("synthetics", "PAPER"), wallet("crypto_spot", "LIVE")))
+        await pilot.pause()
+        assert pane.tabs.tab_count == 2
+        assert label(pane, "synthetics") == "PAPER synthetics"
+        assert label(pane, "crypto_spot") == "LIVE crypto_spot"
+
+
+async def test_the_summary_line_and_positions_show_inside_the_wallet_tab() -> None:
+    pane = PositionsPane()
+    positions = (position("p1"), position("p2", symbol="R_75", unrealized=-1.5, take_profit=1300.0))
+    async with Host(pane).run_test(size=WIDE) as pilot:
+        pane.view = WalletsView((wallet("synthetics", positions=positions),))
+        await pilot.pause()
+        panel = pane.panel("synthetics")
+        summary = str(panel.summary.content)
+        assert summary == "equity 1,012.34 USD  uPnL +3.21  day +12.34  dd 1.2%  exposure 298.00"
+        row = [c.plain for c in panel.table.get_row("p2")]
+        assert row == [
+            "R_75",
+            "LONG",
+            "0.5",
+            "1,234.50",
+            "1,240.00",
+            "-1.50",
+            "1,200.00",
+            "1,300.00",
+            "3m12s",
+        ]
+        assert panel.table.text("p1", "tp") == "—"
+
+
+async def test_updates_keep_the_operators_tab_and_remove_closed_positions() -> None:
+    pane = PositionsPane()
+    both = (position("p1"), position("p2"))
+    async with Host(pane).run_test(size=COMPACT) as pilot:
+        pane.view = WalletsView(
+            (wallet("synthetics", positions=both), wallet("crypto_spot", "LIVE"))
+        )
+        await pilot.pause()
+        pane.tabs.active = pane.tab_id("crypto_spot")
+        await pilot.pause()
+
+        pane.view = WalletsView(
+            (wallet("synthetics", positions=(position("p2"),)), wallet("crypto_spot", "LIVE"))
+        )
+        await pilot.pause()
+        assert pane.tabs.active == pane.tab_id("crypto_spot")
+        assert pane.panel("synthetics").table.keys == ("p2",)
+
+
+async def test_an_empty_wallet_says_no_open_positions() -> None:
+    pane = PositionsPane()
+    async with Host(pane).run_test(size=WIDE) as pilot:
+        pane.view = WalletsView((wallet("synthetics", positions=(position("p1"),)),))
+        await pilot.pause()
+        panel = pane.panel("synthetics")
+        empty = panel.query_one(".wallet-empty")
+        assert not empty.display
+        pane.view = WalletsView((wallet("synthetics"),))
+        await pilot.pause()
+        assert empty.display
+        assert not panel.table.display
+        assert panel.table.row_count == 0
+
+
+async def test_a_wallet_turning_live_relabels_its_tab() -> None:
+    pane = PositionsPane()
+    async with Host(pane).run_test(size=WIDE) as pilot:
+        pane.view = WalletsView((wallet("crypto_spot", "PAPER"),))
+        pane.view = WalletsView((wallet("crypto_spot", "LIVE"),))
+        await pilot.pause()
+        assert label(pane, "crypto_spot") == "LIVE crypto_spot"

@@ -1,0 +1,390 @@
+"""The operator's keyboard flows on the whole console, end to end: the real node on the sim venue,
+real SQLite, the real bridge and screens. Each flow checks what the operator sees AND what the
+node wrote (confirmation status, the audit journal with source "console", orders, positions).
+Simulated time moves only when a test advances the SimClock."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.tui.kit import (
+    COMPACT,
+    PAPER_STAGES,
+    WIDE,
+    ConsoleUnderTest,
+    audited,
+    confirmation_ids,
+    confirmations,
+    header_text,
+    paper_db,
+    pending_ids,
+    positions_pane,
+    press,
+    run_for,
+    run_until,
+    started,
+    text,
+)
+from tradeterm.domain.enums import ConfirmationStatus, Domain, TradingState
+from tradeterm.tui.panes import AllocatorPane
+from tradeterm.tui.screens import (
+    ConfirmationDetail,
+    DomainsModal,
+    FlattenModal,
+    FlattenResultModal,
+    PromoteModal,
+    QuitModal,
+    StageScreen,
+)
+from tradeterm.tui.screens.main import MainScreen
+
+Factory = Callable[..., ConsoleUnderTest]
+
+
+def trading_state(app: ConsoleUnderTest) -> TradingState:
+    """The risk engine's trading state right now."""
+    return app.node.risk.state
+
+
+# ---- confirmations ------------------------------------------------------------------------------
+async def test_y_approves_the_selected_confirmation(new_console: Factory) -> None:
+    app = new_console(confirm="always")
+    async with app.run_test(size=COMPACT) as pilot:
+        await started(pilot)
+        await run_until(pilot, lambda: bool(pending_ids(app)))
+        pane = confirmations(app)
+        cid = pane.selected_id()
+        assert cid is not None and cid == confirmation_ids(app)[0]
+        assert pane.table.text(cid, "ttl").endswith("s")  # a live countdown, e.g. "20s"
+        assert f"{len(pending_ids(app))} pending" in header_text(app)
+
+        await press(pilot, "y")
+
+        stored = next(c for c in paper_db(app).load_confirmations(status=None) if c.id == cid)
+        assert cid not in confirmation_ids(app)
+        if stored.status is ConfirmationStatus.APPROVED:
+            assert app.noted(f"{cid}: approved")
+            orders = paper_db(app).load_orders()
+            assert stored.intent.signal.id in {o.signal_id for o in orders}
+        else:  # the price moved too far while it waited: refused as stale, and the reason shown
+            assert stored.status is ConfirmationStatus.REJECTED
+            assert stored.reason.startswith("stale")
+            assert app.noted(f"{cid}: rejected (stale")
+        assert stored.decided_by == "console"
+        assert audited(app, "approve") == [("console", True)]
+
+
+async def test_n_rejects_and_the_row_leaves_the_pane(new_console: Factory) -> None:
+    app = new_console(confirm="always")
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        await run_until(pilot, lambda: bool(pending_ids(app)))
+        cid = confirmations(app).selected_id()
+        assert cid is not None
+
+        await press(pilot, "n")
+
+        assert cid not in confirmation_ids(app)
+        assert app.noted(f"{cid}: rejected (rejected by console)")
+        stored = next(c for c in paper_db(app).load_confirmations(status=None) if c.id == cid)
+        assert stored.status is ConfirmationStatus.REJECTED
+        assert audited(app, "reject") == [("console", True)]
+        assert audited(app, "approve") == []
+
+
+async def test_an_unanswered_confirmation_counts_down_then_expires(new_console: Factory) -> None:
+    app = new_console(confirm="always")
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        await run_until(pilot, lambda: bool(pending_ids(app)))
+        cid = confirmation_ids(app)[0]
+        pane = confirmations(app)
+        row = pane.confirmation(cid)
+        assert row is not None
+        left_s = math.ceil((row.expires_ms - app.sim_clock.now_ms()) / 1000)
+        assert pane.table.text(cid, "ttl") == f"{left_s}s"
+
+        await run_for(pilot, 10)
+        assert pane.table.text(cid, "ttl") == f"{left_s - 10}s"
+
+        await run_for(pilot, left_s - 10 + 1)  # one second past its time to live
+        assert cid not in confirmation_ids(app)
+        stored = next(c for c in paper_db(app).load_confirmations(status=None) if c.id == cid)
+        assert stored.status is ConfirmationStatus.EXPIRED
+        assert audited(app, "approve") == [] and audited(app, "reject") == []
+
+
+async def test_y_refuses_when_the_selected_confirmation_vanished(new_console: Factory) -> None:
+    app = new_console(confirm="always")
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        await run_until(pilot, lambda: len(pending_ids(app)) >= 2)
+        pane = confirmations(app)
+        first, second = confirmation_ids(app)[:2]
+        assert pane.selected_id() == first
+        row = pane.confirmation(first)
+        assert row is not None
+
+        await run_for(pilot, (row.expires_ms - app.sim_clock.now_ms()) / 1000 + 1)
+        assert first not in confirmation_ids(app) and second in confirmation_ids(app)
+        await press(pilot, "y")  # meant for `first`: must not approve its neighbour
+
+        assert app.noted("select one again")
+        assert audited(app, "approve") == []
+        by_id = {c.id: c.status for c in paper_db(app).load_confirmations(status=None)}
+        assert by_id[second] is ConfirmationStatus.PENDING
+
+        pane.table.focus()
+        await press(pilot, "enter")  # nor does enter open a neighbour's details
+        assert isinstance(app.screen, MainScreen)
+        assert sum("select one again" in note for note in app.notes) == 2
+
+        await press(pilot, "down", "up")  # a deliberate new selection
+        chosen = pane.selected_id()
+        assert chosen == confirmation_ids(app)[0]
+        await press(pilot, "n")
+        assert audited(app, "reject") == [("console", True)]
+
+
+async def test_enter_opens_the_details_and_y_there_approves(new_console: Factory) -> None:
+    app = new_console(confirm="always")
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        await run_until(pilot, lambda: bool(pending_ids(app)))
+        pane = confirmations(app)
+        cid = confirmation_ids(app)[0]
+        pane.table.focus()
+        await press(pilot, "enter")
+        assert isinstance(app.screen, ConfirmationDetail)
+        shown = text(pilot)
+        assert "CONFIRM ORDER" in shown and "paper:synthetics [PAPER]" in shown
+        assert "expires in" in shown
+
+        await press(pilot, "y")
+
+        assert isinstance(app.screen, MainScreen)
+        assert cid not in confirmation_ids(app)
+        assert audited(app, "approve") == [("console", True)]
+
+
+# ---- flatten-all --------------------------------------------------------------------------------
+async def test_flatten_all_arms_only_on_flatten_cancels_and_then_closes_everything(
+    new_console: Factory,
+) -> None:
+    app = new_console()
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        await run_until(pilot, lambda: bool(app.node.portfolio.positions()))
+        held = len(app.node.portfolio.positions())
+
+        await press(pilot, "exclamation_mark")
+        assert isinstance(app.screen, FlattenModal)
+        shown = text(pilot)
+        assert "FLATTEN EVERYTHING" in shown and "paper:synthetics [PAPER]" in shown
+        assert f"close {held} position" in shown and "not armed: type FLATTEN" in shown
+
+        await press(pilot, *"FLATTE", "enter")  # one letter short: nothing happens
+        assert isinstance(app.screen, FlattenModal) and not app.screen.armed
+        assert app.noted("Not armed: type FLATTEN first.")
+        await press(pilot, "escape")
+        assert isinstance(app.screen, MainScreen)
+        assert len(app.node.portfolio.positions()) == held
+        assert audited(app, "flatten_all") == []
+
+        await press(pilot, "exclamation_mark", *"FLATTEN")
+        assert "ARMED: enter flattens all" in text(pilot)
+        await press(pilot, "enter")
+
+        assert isinstance(app.screen, FlattenResultModal)
+        shown = text(pilot)
+        assert "All flat" in shown and "by console" in shown
+        assert "sim: cancelled" in shown and f"closed {held} position" in shown
+        assert app.node.portfolio.positions() == []
+        await press(pilot, "enter")
+        assert isinstance(app.screen, MainScreen)
+        panel = positions_pane(app).panel("paper:synthetics")
+        assert panel.wallet.positions == ()
+        assert "no open positions" in text(pilot)
+        assert audited(app, "flatten_all") == [("console", True)]
+
+
+# ---- pause / resume -----------------------------------------------------------------------------
+async def test_p_pauses_entries_and_p_again_resumes(new_console: Factory) -> None:
+    app = new_console()
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        assert "ACTIVE" in header_text(app)
+
+        await press(pilot, "p")
+        assert trading_state(app) is TradingState.REDUCING
+        assert "REDUCING" in header_text(app)
+        assert app.noted("paused: no new entries")
+
+        await press(pilot, "p")
+        assert trading_state(app) is TradingState.ACTIVE
+        assert "ACTIVE" in header_text(app) and "REDUCING" not in header_text(app)
+        assert audited(app, "pause") == [("console", True)]
+        assert audited(app, "resume") == [("console", True)]
+
+
+# ---- rollout stages -----------------------------------------------------------------------------
+async def test_promotion_into_a_live_stage_is_refused_without_live(new_console: Factory) -> None:
+    app = new_console()
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        await press(pilot, "s")
+        assert isinstance(app.screen, StageScreen)
+        shown = text(pilot)
+        assert "Gate report: stage 1 'crypto-paper' -> 2 'crypto-live'" in shown
+        assert "live trading not enabled in this run" in shown and "NOT READY" in shown
+
+        await press(pilot, "P")
+        assert isinstance(app.screen, PromoteModal)
+        assert (
+            "Stage 2 'crypto-live' trades live and live trading is not enabled in this run: "
+            "it cannot be entered." in text(pilot)
+        )
+        await press(pilot, "y")  # nothing to confirm
+        assert isinstance(app.screen, PromoteModal)
+        await press(pilot, "escape", "escape")
+
+        assert isinstance(app.screen, MainScreen)
+        assert app.node.rollout.index == 1
+        assert "STAGE 1/5" in header_text(app)
+        assert [c.event for c in paper_db(app).stage_history()] == ["init"]
+        assert audited(app, "promote") == []
+
+
+async def test_forced_promotion_to_a_paper_stage(new_console: Factory) -> None:
+    app = new_console(extra={"rollout": {"stages": PAPER_STAGES}})
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        assert "STAGE 1/3" in header_text(app)
+        await press(pilot, "s", "P")
+        assert isinstance(app.screen, PromoteModal)
+        assert "NOT READY: failing gates" in text(pilot)
+
+        await press(pilot, "y")  # the gates failed: y needs FORCE first
+        assert isinstance(app.screen, PromoteModal)
+        assert app.noted("Type FORCE first")
+        await press(pilot, *"FORCE")
+        assert "FORCE typed: y promotes past the failed gates" in text(pilot)
+        await press(pilot, "y")
+
+        assert isinstance(app.screen, MainScreen)
+        assert app.node.rollout.index == 2
+        assert app.noted("stage 1 -> 2 'synth-paper-wide'")
+        assert "STAGE 2/3" in header_text(app)
+        change = paper_db(app).stage_history()[-1]
+        assert (change.from_index, change.to_index, change.event) == (1, 2, "promote")
+        assert (
+            change.reason.startswith("forced past failed gates") and "by console" in change.reason
+        )
+        assert "trades" in change.kpis["synthetics"]
+        assert audited(app, "promote") == [("console", True)]
+
+        await run_for(pilot, 2)  # the gate report is rebuilt at most every 2 s
+        await press(pilot, "s")
+        assert "▶ 2 synth-paper-wide CURRENT" in text(pilot)
+
+
+# ---- allocator and domains ----------------------------------------------------------------------
+async def test_exploration_keys_never_go_below_ten_percent_and_l_freezes_learning(
+    new_console: Factory,
+) -> None:
+    app = new_console(extra={"allocator": {"exploration": 0.15}})
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        arms = app.main.query_one(AllocatorPane)
+        await press(pilot, "e")
+        assert app.node.allocator.exploration == 0.10
+        await press(pilot, "e")
+        assert app.node.allocator.exploration == 0.10  # the floor
+        assert app.notes[-2:] == ["exploration 10%", "exploration 10%"]
+        assert arms.view is not None and arms.view.exploration == 0.10
+        await press(pilot, "E")
+        assert round(app.node.allocator.exploration, 2) == 0.15
+        assert "exploration 15%" in text(pilot)
+        assert [ok for _, ok in audited(app, "set_exploration")] == [True, True, True]
+
+        assert app.node.allocator.learning
+        await press(pilot, "l")
+        assert not app.node.allocator.learning
+        assert app.noted("learning OFF (posteriors frozen)")
+        assert "learning OFF" in text(pilot)
+        assert audited(app, "set_learning") == [("console", True)]
+
+
+async def test_domain_toggles_reach_the_node(new_console: Factory) -> None:
+    app = new_console()
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        assert not app.node.rollout.domain_enabled(Domain.FOREX)  # OFF at every boot
+        await press(pilot, "d")
+        assert isinstance(app.screen, DomainsModal)
+        assert "[ ] forex" in text(pilot)
+        forex = list(Domain).index(Domain.FOREX)
+        await press(pilot, *["down"] * forex, "space")
+        assert "[x] forex" in text(pilot) and "(changed)" in text(pilot)
+        await press(pilot, "a")
+
+        assert isinstance(app.screen, MainScreen)
+        assert app.node.rollout.domain_enabled(Domain.FOREX)
+        assert audited(app, "toggle_domain") == [("console", True)]
+        entry = next(a for a in reversed(paper_db(app).load_audit()) if a.action == "toggle_domain")
+        assert entry.args == {"domain": "forex", "enabled": "True"}
+
+
+# ---- quit ---------------------------------------------------------------------------------------
+async def test_q_asks_then_y_shuts_the_node_down_safely(
+    new_console: Factory, tmp_path: Path
+) -> None:
+    app = new_console()
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        await run_until(pilot, lambda: bool(app.node.portfolio.positions()))
+        held = len(app.node.portfolio.positions())
+        trades = len(paper_db(app).load_trades())
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, QuitModal)
+        noun = "position stays" if held == 1 else "positions stay"
+        assert f"{held} open {noun} open" in text(pilot)
+        await pilot.press("y")
+        for _ in range(200):  # the shutdown worker stops the node, then exits the app
+            if app.return_code is not None:
+                break
+            await asyncio.sleep(0.02)
+        assert app.return_code == 0, "y must quit the console"
+        assert not app.node.started and not app.node_running  # stopped by the quit itself
+
+    node = app.node
+    assert node.tasks == []
+    assert all(s.task is None for s in node.bus.subscriptions())
+    # the positions stayed open (stored, not closed by the shutdown) ...
+    db = sqlite3.connect(tmp_path / "paper.db")
+    assert db.execute("SELECT COUNT(*) FROM positions").fetchone()[0] == held
+    assert db.execute("SELECT COUNT(*) FROM trades").fetchone()[0] == trades
+    db.close()
+    # ... and the state folder is free again: the next console starts on the same state
+    again = new_console(clock=app.sim_clock)
+    async with again.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        assert again.node.started
+
+
+async def test_a_node_that_refuses_to_start_closes_the_console_with_exit_code_2(
+    new_console: Factory,
+) -> None:
+    app = new_console(extra={"rollout": {"initial_stage": 2}})  # trades live, live not approved
+    async with app.run_test(size=COMPACT) as pilot:
+        for _ in range(200):
+            if app.return_code is not None:
+                break
+            await pilot.pause(0.02)
+    assert app.return_code == 2
+    assert not app.node_running and not app.node.started

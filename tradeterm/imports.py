@@ -1,0 +1,33 @@
+"""Importing third-party modules without the optional heavyweights they drag in.
+
+sqlite-utils and TA-Lib both import pandas (and through it pyarrow, polars if present) at import
+time when it is installed, for features tradeterm never uses (pandas Timestamp column types;
+pandas/polars wrappers of TA-Lib functions). In a live process that is ~60-70 MB of RSS on a
+Raspberry Pi. `import_hiding` imports such a module with those optional dependencies hidden, so
+the module takes its documented "not installed" path; they stay importable for code that needs
+them afterwards.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from types import ModuleType
+
+OPTIONAL_HEAVY = ("pandas", "polars")
+
+
+def import_hiding(name: str, hide: tuple[str, ...] = OPTIONAL_HEAVY) -> ModuleType:
+    """`import name` with the modules in `hide` unavailable during that import (unless they are
+    already loaded, in which case nothing would be saved)."""
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        return loaded
+    masked = [m for m in hide if m not in sys.modules]
+    for module in masked:
+        sys.modules[module] = None  # type: ignore[assignment]  # `import module` -> ImportError
+    try:
+        return importlib.import_module(name)
+    finally:
+        for module in masked:
+            del sys.modules[module]

@@ -1,0 +1,1 @@
+"""The operator console: the ONLY package that imports Textual."""
