@@ -253,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="tradeterm",
         description="Terminal operator console and headless daemon for a portfolio of trading strategies.",
+        epilog="With no COMMAND: open the console on the config (same as `tradeterm run`).",
     )
     _add_config(parser)
     parser.add_argument("--version", action="store_true", help="print the version and exit")
@@ -320,9 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_node_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser(
-        "run", help="run the trading node headless (the console is not in this version yet)"
-    )
+    p = sub.add_parser("run", help="run the trading node: the console, or headless with --no-ui")
     _add_config(p)
     p.add_argument(
         "--no-ui", action="store_true", help="headless daemon: JSON logs, control socket"

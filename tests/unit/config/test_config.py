@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from tradeterm.checks import validate_config_file
+from tradeterm.cli import build_parser, main
 from tradeterm.config import config_from_dict, dump_config, load_config
 from tradeterm.config.models import TradetermConfig
 from tradeterm.config.schema import config_schema_text
@@ -157,3 +159,28 @@ def test_cli_bad_arguments_exit_2_with_one_line() -> None:
     assert res.returncode == 2
     assert res.stderr.count("\n") == 1
     assert "--seconds" in res.stderr and "Traceback" not in res.stderr
+
+
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def test_cli_help_lists_only_commands_that_answer() -> None:
+    """Every command and sub-command the parser has is listed by --help and answers its own
+    --help with exit 0 (nothing listed that isn't wired)."""
+    top = _cli("--help")
+    assert top.returncode == 0 and "open the console" in top.stdout
+    parser = build_parser()
+    listed = _commands(parser)
+    assert {"run", "validate-config", "status", "flatten", "approve", "stage"} <= set(listed)
+    paths = [[name] for name in listed] + [
+        [name, sub] for name, p in listed.items() for sub in _commands(p)
+    ]
+    for path in paths:
+        assert path[0] in top.stdout
+        with pytest.raises(SystemExit) as done:
+            main([*path, "--help"])
+        assert done.value.code == 0, path
