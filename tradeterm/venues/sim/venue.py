@@ -208,20 +208,27 @@ class SimExecClient:
         tick = self._market.last_tick(symbol)
         return tick.price if tick is not None else 0.0
 
+    def _update_of(self, client_order_id: str, now: int) -> OrderUpdate | None:
+        known = self._engine.order(client_order_id)
+        if known is None:
+            return None
+        return OrderUpdate(
+            known.client_order_id,
+            known.status,
+            now,
+            known.venue_order_id,
+            known.filled_qty,
+            known.avg_fill_price,
+            known.reason,
+        )
+
     async def submit(self, order: Order) -> OrderUpdate:
-        """Accept (SUBMITTED) or refuse (REJECTED, with a reason); fills follow on `events()`."""
+        """Accept (SUBMITTED) or refuse (REJECTED, with a reason); fills follow on `events()`.
+        A client order id the account already knows is not placed again: its state is returned."""
         now = self._now()
-        known = self._engine.order(order.client_order_id)
+        known = self._update_of(order.client_order_id, now)
         if known is not None:
-            return OrderUpdate(
-                known.client_order_id,
-                known.status,
-                now,
-                known.venue_order_id,
-                known.filled_qty,
-                known.avg_fill_price,
-                known.reason,
-            )
+            return known
         reason = self._refusal(order, self._market.instrument(order.symbol))
         if reason:
             events = self._engine.reject(order, now, reason)
@@ -250,6 +257,11 @@ class SimExecClient:
     async def open_orders(self) -> list[Order]:
         self._now()
         return self._engine.open_orders()
+
+    async def order_status(self, client_order_id: str) -> OrderUpdate | None:
+        """The account's word on one order, working or finished (OrderQuery: reconciliation
+        books the fills of an order that filled while the node was down); None if never seen."""
+        return self._update_of(client_order_id, self._now())
 
     async def positions(self) -> list[VenuePosition]:
         self._now()

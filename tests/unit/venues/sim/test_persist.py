@@ -17,6 +17,7 @@ from tradeterm.config.models import FillModelConfig, SimVenueConfig
 from tradeterm.domain.enums import Liquidity, OrderStatus, OrderType, Side
 from tradeterm.domain.orders import Fill, Order
 from tradeterm.errors import StorageError
+from tradeterm.execution.executors import OrderQuery
 from tradeterm.venues.base import ExecEvent, OrderUpdate
 from tradeterm.venues.factory import VenueHandle, build_venue, sim_state_path
 from tradeterm.venues.sim import SimExecClient, SimVenue
@@ -133,6 +134,16 @@ async def test_a_restored_limit_still_fills_when_the_price_crosses(tmp_path: Pat
     assert (done.status, done.venue_order_id) == (OrderStatus.FILLED, ack.venue_order_id)
     (held,) = await live.positions()
     assert (held.side, held.qty, held.entry_price) == (Side.BUY, 1.0, limit)
+    # reconciliation can ask about an order that finished while nobody was listening
+    assert isinstance(live, OrderQuery)
+    status = await live.order_status("dip")
+    assert status is not None
+    assert (status.status, status.filled_qty, status.avg_fill_price) == (
+        OrderStatus.FILLED,
+        1.0,
+        limit,
+    )
+    assert await live.order_status("never-sent") is None
     # the venue order id sequence carries on where it stopped
     next_ack = await live.submit(order("next", Side.SELL, 1.0))
     assert next_ack.venue_order_id == "sim-2"
