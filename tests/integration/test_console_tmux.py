@@ -3,8 +3,7 @@ tradeterm --config ...` inside tmux, keys through send-keys, the screen read wit
 and what the keys did checked in state/paper.db and state/tradeterm.log.
 
 At 80x24 the panes fold into tabs (Confirm first): the operator approves the pending order under
-the cursor with y, looks at the Positions tab (reached with the keyboard only: the tab bar has the
-focus at start, left/right move between tabs), flattens everything with ! and FLATTEN, and quits
+the cursor with y, brings the Positions tab forward with its key (2), flattens everything with ! and FLATTEN, and quits
 with q, y. At 160x48 every pane is on screen at once.
 """
 
@@ -35,7 +34,7 @@ STEP_S = 20.0
 """One key's visible effect."""
 MAX_APPROVALS = 4
 """Approvals tried before giving up: an approval is rejected when the price has moved too far."""
-COMPACT_TABS = " Confirm  Positions  Signals  Universe  Risk  Stages  Arms"
+COMPACT_TABS = " 1 Confirm  2 Positions  3 Signals  4 Universe  5 Risk  6 Stages  7 Arms"
 PENDING_ROW = re.compile(r"(?:^|\s)(c[0-9a-f]{6})\s+\d+s\s+(?:BUY|SELL)\s+[\d.]+\s+\S+", re.M)
 VENUE_RESULT = re.compile(r"sim: cancelled \d+ orders?, closed \d+ positions?, realised PnL")
 HEADER_PENDING = re.compile(r"STAGE 1/5 .* (\d+) pending")
@@ -100,10 +99,10 @@ def approve_top(term: TmuxTerminal, db: Path) -> str:
     """Press y on the confirmation under the cursor until one is approved; its id.
 
     A decided row leaves the table, so the cursor then sits on another order: the console refuses
-    y until the operator moves the cursor (Tab focuses the table, Down/Up reselect the top row)."""
+    y until the operator moves the cursor (1 focuses the table, Down/Up reselect the top row)."""
     for attempt in range(MAX_APPROVALS):
         if attempt:
-            term.press(*(["Tab"] if attempt == 1 else []), "Down", "Up")
+            term.press("1", "Down", "Up")
         screen = term.wait_for_screen(
             lambda s: bool(pending_ids(s)), timeout=BOOT_S, what="a pending confirmation row"
         )
@@ -122,22 +121,13 @@ def approve_top(term: TmuxTerminal, db: Path) -> str:
 
 
 def show_positions(term: TmuxTerminal) -> str:
-    """Bring the Positions tab forward with the keyboard: Right on the focused tab bar (Tab moves
-    the focus there first when the table has it)."""
+    """Bring the Positions tab forward with its key, 2."""
 
     def on_positions(screen: str) -> bool:
         return bool(EQUITY_LINE.search(screen)) and not pending_ids(screen)
 
-    for attempt in range(3):
-        if attempt:
-            term.press("Tab")
-        term.press("Right")
-        try:
-            return term.wait_for_screen(on_positions, timeout=5, what="the Positions tab")
-        except AssertionError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    term.press("2")
+    return term.wait_for_screen(on_positions, timeout=10, what="the Positions tab")
 
 
 def test_operator_approves_flattens_and_quits_at_80x24(tmp_path: Path) -> None:

@@ -11,6 +11,8 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from textual.widgets import TabbedContent, Tabs
+
 from tests.tui.kit import (
     COMPACT,
     PAPER_STAGES,
@@ -40,7 +42,7 @@ from tradeterm.tui.screens import (
     QuitModal,
     StageScreen,
 )
-from tradeterm.tui.screens.main import MainScreen
+from tradeterm.tui.screens.main import COMPACT_TABS, PANE_TYPES, MainScreen
 
 Factory = Callable[..., ConsoleUnderTest]
 
@@ -292,6 +294,25 @@ async def test_forced_promotion_to_a_paper_stage(new_console: Factory) -> None:
         assert "▶ 2 synth-paper-wide CURRENT" in text(pilot)
 
 
+async def test_promotion_when_every_gate_passes_needs_only_y(new_console: Factory) -> None:
+    easy = {"min_trades": 0, "min_days": 0, "min_win_rate": 0, "min_sharpe": -10}
+    stages = [dict(PAPER_STAGES[0], gates={"synthetics": easy}), *PAPER_STAGES[1:]]
+    app = new_console(extra={"rollout": {"stages": stages}})
+    async with app.run_test(size=COMPACT) as pilot:
+        await started(pilot)
+        await press(pilot, "s", "P")
+        assert isinstance(app.screen, PromoteModal)
+        assert "FAIL" not in text(pilot) and "FORCE" not in text(pilot)
+        await press(pilot, "y")
+
+        assert isinstance(app.screen, MainScreen)
+        assert app.node.rollout.index == 2
+        change = paper_db(app).stage_history()[-1]
+        assert (change.from_index, change.to_index, change.event) == (1, 2, "promote")
+        assert not change.reason.startswith("forced")
+        assert audited(app, "promote") == [("console", True)]
+
+
 # ---- allocator and domains ----------------------------------------------------------------------
 async def test_exploration_keys_never_go_below_ten_percent_and_l_freezes_learning(
     new_console: Factory,
@@ -388,3 +409,43 @@ async def test_a_node_that_refuses_to_start_closes_the_console_with_exit_code_2(
             await pilot.pause(0.02)
     assert app.return_code == 2
     assert not app.node_running and not app.node.started
+
+
+# ---- moving around without a mouse --------------------------------------------------------------
+async def test_number_keys_bring_each_compact_tab_forward_with_focus(new_console: Factory) -> None:
+    app = new_console(confirm="always")
+    async with app.run_test(size=COMPACT) as pilot:
+        await started(pilot)
+        tabs = app.main.query_one(TabbedContent)
+        for key, (label, pane) in enumerate(COMPACT_TABS, start=1):
+            assert f"{key} {label}" in text(pilot)  # the tab strip shows the key
+            await press(pilot, str(key))
+            assert tabs.active == f"tab-{pane}"
+            focused = app.focused
+            assert focused is not None, pane
+            inside = any(isinstance(a, PANE_TYPES[pane]) for a in focused.ancestors)
+            assert inside or isinstance(focused, Tabs), (pane, focused)  # Tabs: nothing to focus
+
+        # back on the confirmations: the keys act on its selection
+        await run_until(pilot, lambda: bool(pending_ids(app)))
+        await press(pilot, "3", "1")
+        cid = confirmations(app).selected_id()
+        assert cid is not None
+        await press(pilot, "n")
+        assert cid not in confirmation_ids(app)
+        assert audited(app, "reject") == [("console", True)]
+
+
+async def test_number_keys_focus_panes_side_by_side_and_do_nothing_in_a_modal(
+    new_console: Factory,
+) -> None:
+    app = new_console()
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        await press(pilot, "3")
+        assert app.focused is not None
+        assert any(isinstance(a, PANE_TYPES["signals"]) for a in app.focused.ancestors)
+        await press(pilot, "s")
+        assert isinstance(app.screen, StageScreen)
+        await press(pilot, "1")
+        assert isinstance(app.screen, StageScreen)  # the modal keeps the keys

@@ -140,6 +140,15 @@ def test_promote_modal_forced_past_failed_gates(
     assert snap_compare(app, terminal_size=size, run_before=run)
 
 
+def test_promote_modal_ready(
+    snap_compare: SnapCompare, new_console: Factory, size: tuple[int, int]
+) -> None:
+    easy = {"min_trades": 0, "min_days": 0, "min_win_rate": 0, "min_sharpe": -10}
+    stages = [dict(PAPER_STAGES[0], gates={"synthetics": easy}), *PAPER_STAGES[1:]]
+    app = new_console(extra={"rollout": {"stages": stages}})
+    assert snap_compare(app, terminal_size=size, run_before=scene(keys=["s", "P"]))
+
+
 def test_domains_modal(
     snap_compare: SnapCompare, new_console: Factory, size: tuple[int, int]
 ) -> None:

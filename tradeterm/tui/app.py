@@ -36,7 +36,7 @@ from tradeterm.tui.screens import (
     QuitModal,
     StageScreen,
 )
-from tradeterm.tui.screens.main import MainScreen
+from tradeterm.tui.screens.main import COMPACT_TABS, MainScreen
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,10 @@ class TradetermApp(App[int]):
         Binding("l", "learning", "Learn"),
         Binding("d", "domains", "Domain"),
         Binding("t", "toggle_theme", "Theme", show=False),
+        *(
+            Binding(str(i), f"pane('{name}')", f"Go to {label}", show=False)
+            for i, (label, name) in enumerate(COMPACT_TABS, start=1)
+        ),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("ctrl+p", "command_palette", "Commands", show=False),
         Binding("q", "quit_prompt", "Quit"),
@@ -333,6 +337,11 @@ class TradetermApp(App[int]):
                 self.act(f"domain:{domain}", toggle)
 
         self.push_screen(DomainsModal(view.domains), changed)
+
+    def action_pane(self, name: str) -> None:
+        """1-7: bring a pane forward (its tab on a small terminal) and put the keys on it."""
+        if self.screen is self.main:
+            self.main.jump(name)
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"

@@ -15,6 +15,8 @@ from textual.widgets import DataTable, Static
 NOTES = (
     "Keys act on the selected confirmation: move the cursor in the confirmations pane, "
     "y approves, n rejects, enter opens its details. "
+    "1-7 go to a pane (on a small terminal, its tab): Confirm, Positions, Signals, Universe, "
+    "Risk, Stages, Arms. "
     "! flatten-all asks you to type FLATTEN before anything is closed. "
     "Exploration never goes below 10%. Forex and options start OFF at every boot. "
     "b is reserved for the backtest lab."

@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import Footer, TabbedContent, TabPane, Tabs
 
 from tradeterm.tui.panes import (
     AllocatorPane,
@@ -38,7 +38,8 @@ PANE_TYPES: dict[str, type[Widget]] = {
     "allocator": AllocatorPane,
 }
 
-# (tab label, pane name) in the order an operator looks for them on a small terminal
+# (tab label, pane name) in the order an operator looks for them on a small terminal; keys 1-7
+# bring them forward in this order (tab labels carry the key)
 COMPACT_TABS = (
     ("Confirm", "confirmations"),
     ("Positions", "wallets"),
@@ -92,8 +93,8 @@ class MainScreen(Screen[None]):
         yield self._pane("header")
         if self.compact:
             with TabbedContent(id="tabs"):
-                for label, name in COMPACT_TABS:
-                    with TabPane(label, id=f"tab-{name}"):
+                for key, (label, name) in enumerate(COMPACT_TABS, start=1):
+                    with TabPane(f"{key} {label}", id=f"tab-{name}"):
                         yield self._pane(name)
         else:
             with Horizontal(id="body"):
@@ -125,6 +126,22 @@ class MainScreen(Screen[None]):
     def confirmations(self) -> ConfirmationsPane | None:
         found: Iterable[ConfirmationsPane] = self.query(ConfirmationsPane)
         return next(iter(found), None)
+
+    def jump(self, pane: str) -> None:
+        """Show `pane` (its tab when compact) and focus its table, so arrows and keys act there."""
+        self.show_tab(pane)
+        found = self.query(PANE_TYPES[pane])
+        if found:
+            self.call_after_refresh(self._focus_inside, found.first())
+
+    def _focus_inside(self, pane: Widget) -> None:
+        """Focus the pane's first focusable widget once its tab is shown; with none (e.g. no
+        positions yet), the tab strip, so the arrows still move between tabs."""
+        target = next((w for w in pane.query("*") if w.focusable), None)
+        if target is None and self.compact:
+            target = self.query_one("#tabs", TabbedContent).query_one(Tabs)
+        if target is not None:
+            target.focus()
 
     def show_tab(self, pane: str) -> None:
         """In compact mode, bring a pane's tab forward (e.g. confirmations when one arrives)."""
