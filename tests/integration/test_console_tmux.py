@@ -192,7 +192,7 @@ WIDE_PANES = {
     "universe": r"Symbol +Venue +Last +Chg% +Spread +ATR +Regime +Arms",
     "confirmations": r"Id +TTL +Side +Qty +Symbol +Entry",
     "positions": r"PAPER synthetics[\s\S]*equity [\d,.]+ USD +uPnL",
-    "signals": r"Time +Symbol +Strategy +Side +Entry +SL +TP +RR +Conf +Decision",
+    "signals": r"Time +Symbol +Strategy +Side +Decision +Entry +SL +TP +RR +Conf",
     "risk": r"Trading ACTIVE[\s\S]*daily loss[\s\S]*drawdown[\s\S]*exposure",
     "stages": r"Stages[\s\S]*1 crypto-paper \(current\)[\s\S]*Gates of stage 1",
     "allocator": r"Arm +Mean R +SD +Pulls +Trades +Win% +Payoff",

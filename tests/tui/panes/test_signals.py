@@ -19,12 +19,12 @@ async def test_a_signal_shows_its_levels_and_its_decision_fills_in_place() -> No
             "R_100",
             "ema_trend",
             "LONG",
+            "",
             "1,234.50",
             "1,200.00",
             "1,338.00",
             "3.0",
             "72.0%",
-            "",
             "",
         ]
         pane.view = SignalsView((signal("s1", decision="approved"),))

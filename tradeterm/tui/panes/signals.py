@@ -29,17 +29,18 @@ MAX_ROWS = 200
 REASON_WIDTH = 32
 """Columns the Reason cell takes before it is cut."""
 
+# what became of a signal sits beside its side: the levels after it may run past a narrow pane
 COLUMNS = (
     ColumnSpec("time", "Time"),
     ColumnSpec("symbol", "Symbol"),
     ColumnSpec("strategy", "Strategy"),
     ColumnSpec("side", "Side"),
+    ColumnSpec("decision", "Decision"),
     ColumnSpec("entry", "Entry", right=True),
     ColumnSpec("sl", "SL", right=True),
     ColumnSpec("tp", "TP", right=True),
     ColumnSpec("rr", "RR", right=True),
     ColumnSpec("conf", "Conf", right=True),
-    ColumnSpec("decision", "Decision"),
     ColumnSpec("reason", "Reason", width=REASON_WIDTH),
 )
 
@@ -75,12 +76,12 @@ def signal_row(signal: SignalRow, styles: CellStyles) -> Row:
             cell(signal.symbol, "bold"),
             cell(signal.strategy),
             cell(side, styles.good if side in ("LONG", "BUY") else styles.bad),
+            cell(signal.decision, decision_style(signal.decision, styles)),
             cell(fmt_price(signal.entry, places), right=True),
             cell(fmt_level(signal.stop_loss, places), right=True),
             cell(fmt_level(signal.take_profit, places), right=True),
             cell(fmt_ratio(signal.reward_risk), right=True),
             cell(fmt_pct(signal.confidence), right=True),
-            cell(signal.decision, decision_style(signal.decision, styles)),
             cell(signal.reason, styles.muted),
         ),
     )
