@@ -11,7 +11,8 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.widgets import TabbedContent, Tabs
+from textual.command import CommandPalette
+from textual.widgets import OptionList, TabbedContent, Tabs
 
 from tests.tui.kit import (
     COMPACT,
@@ -31,7 +32,9 @@ from tests.tui.kit import (
     started,
     text,
 )
+from tests.tui.screens.kit import until
 from tradeterm.domain.enums import ConfirmationStatus, Domain, TradingState
+from tradeterm.tui.commands import CONSOLE_COMMANDS
 from tradeterm.tui.panes import AllocatorPane
 from tradeterm.tui.screens import (
     ConfirmationDetail,
@@ -449,3 +452,26 @@ async def test_number_keys_focus_panes_side_by_side_and_do_nothing_in_a_modal(
         assert isinstance(app.screen, StageScreen)
         await press(pilot, "1")
         assert isinstance(app.screen, StageScreen)  # the modal keeps the keys
+
+
+# ---- command palette ----------------------------------------------------------------------------
+def test_every_palette_command_names_a_console_action() -> None:
+    for name, action, key in CONSOLE_COMMANDS:
+        method = action.split("(", 1)[0]
+        assert callable(getattr(ConsoleUnderTest, f"action_{method}", None)), name
+        assert key in {b.key_display or b.key for b in ConsoleUnderTest.BINDINGS}, name
+
+
+async def test_ctrl_p_pause_runs_the_same_action_as_p(new_console: Factory) -> None:
+    app = new_console()
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        await press(pilot, "ctrl+p", *"pause")
+        assert isinstance(app.screen, CommandPalette)
+        results = app.screen.query_one(OptionList)
+        assert await until(pilot, lambda: results.option_count > 0)  # the search is async
+        assert "Pause / resume entries" in str(results.get_option_at_index(0).prompt)
+        await press(pilot, "enter")
+        await run_until(pilot, lambda: trading_state(app) is TradingState.REDUCING)
+        assert audited(app, "pause") == [("console", True)]
+        assert isinstance(app.screen, MainScreen)
