@@ -5,6 +5,7 @@ candle-store import and check. The CLI only parses arguments and prints."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -14,10 +15,10 @@ from tradeterm.config.models import SimVenueConfig
 from tradeterm.errors import ConfigError, UserError
 
 
-def validate_config_file(path: str | Path) -> list[str]:
+def validate_config_file(path: str | Path, overrides: Sequence[str] = ()) -> list[str]:
     """Every problem of a config file, one line each naming its TOML path (empty = valid)."""
     try:
-        cfg = load_config(path)
+        cfg = load_config(path, overrides)
     except ConfigError as exc:
         return exc.problems
     return semantic_problems(cfg)
@@ -66,9 +67,10 @@ def _sim_symbols(name: str, venue: SimVenueConfig) -> tuple[set[str], list[str]]
     return {s.symbol for s in specs} | {r.symbol for r in venue.replay}, []
 
 
-def load_checked_config(path: str | Path) -> TradetermConfig:
-    """Load and fully validate a config; ConfigError lists every problem."""
-    cfg = load_config(path)
+def load_checked_config(path: str | Path, overrides: Sequence[str] = ()) -> TradetermConfig:
+    """Load and fully validate a config (with `--set` overrides); ConfigError lists every
+    problem."""
+    cfg = load_config(path, overrides)
     problems = semantic_problems(cfg)
     if problems:
         raise ConfigError(f"{path}: {len(problems)} problem(s)", problems)
@@ -96,21 +98,19 @@ def _num(value: object) -> str:
     return str(value)
 
 
-def _sim_config(cfg_path: str) -> tuple[str, SimVenueConfig]:
-    path = Path(cfg_path)
-    cfg = load_config(path) if path.exists() else TradetermConfig()
+def _sim_config(cfg: TradetermConfig) -> tuple[str, SimVenueConfig]:
     for name, venue in cfg.venues.items():
         if isinstance(venue, SimVenueConfig):
             return name, venue
     return "sim", SimVenueConfig()
 
 
-async def stream_sim_ticks(cfg_path: str, symbol: str, seconds: float, out: TextIO) -> int:
+async def stream_sim_ticks(cfg: TradetermConfig, symbol: str, seconds: float, out: TextIO) -> int:
     """Print live ticks of one sim symbol for `seconds` (`tradeterm sim ticks`)."""
     from tradeterm.venues.sim.catalog import KNOWN_SYMBOLS
     from tradeterm.venues.sim.venue import SimVenue
 
-    name, venue_cfg = _sim_config(cfg_path)
+    name, venue_cfg = _sim_config(cfg)
     venue_cfg = venue_cfg.model_copy(update={"symbols": [], "history_minutes": 0.0})
     if symbol not in KNOWN_SYMBOLS:
         known = ", ".join(KNOWN_SYMBOLS)
@@ -145,13 +145,13 @@ async def stream_sim_ticks(cfg_path: str, symbol: str, seconds: float, out: Text
     return 0
 
 
-def _store(cfg_path: str) -> Path:
-    path = Path(cfg_path)
-    cfg = load_config(path) if path.exists() else TradetermConfig()
+def _store(cfg: TradetermConfig) -> Path:
     return Path(cfg.storage.state_dir) / "candles"
 
 
-def import_candles(cfg_path: str, file: Path, venue: str, symbol: str, timeframe: str) -> str:
+def import_candles(
+    cfg: TradetermConfig, file: Path, venue: str, symbol: str, timeframe: str
+) -> str:
     """`tradeterm data import`: load a file into the candle store; a one-paragraph report."""
     from tradeterm.domain.timeframes import TIMEFRAME_MS
     from tradeterm.marketdata.importer import import_file
@@ -161,16 +161,16 @@ def import_candles(cfg_path: str, file: Path, venue: str, symbol: str, timeframe
         raise UserError(
             f"--timeframe: unknown timeframe {timeframe!r} (known: {', '.join(TIMEFRAME_MS)})"
         )
-    store = CandleStore(_store(cfg_path))
+    store = CandleStore(_store(cfg))
     report = import_file(store, file, venue, symbol, timeframe)
     return str(report)
 
 
-def check_candles(cfg_path: str) -> tuple[str, bool]:
+def check_candles(cfg: TradetermConfig) -> tuple[str, bool]:
     """`tradeterm data check`: integrity of every stored series. Returns (report, damaged)."""
     from tradeterm.marketdata.store import CandleStore
 
-    root = _store(cfg_path)
+    root = _store(cfg)
     reports = CandleStore(root).check()
     if not reports:
         return f"{root}: no candles stored", False

@@ -13,8 +13,12 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from tradeterm.config import TradetermConfig
 
 DEFAULT_CONFIG = "configs/default.toml"
 EXIT_USER_ERROR = 2
@@ -29,20 +33,48 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def _add_config(parser: argparse.ArgumentParser) -> None:
+def _add_config(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """--config and --set, on the top-level parser (`tradeterm --config X run`) and on every
+    sub-command (`tradeterm run --config X`); both placements are honoured."""
+    suffix = "_top" if top else ""
     parser.add_argument(
         "--config",
         "-c",
+        dest=f"config{suffix}",
         default=None,
         metavar="PATH",
         help=f"config file (default: $TRADETERM_CONFIG or {DEFAULT_CONFIG})",
     )
-
-
-def _config_path(args: argparse.Namespace) -> str:
-    return str(
-        getattr(args, "config", None) or os.environ.get("TRADETERM_CONFIG") or DEFAULT_CONFIG
+    parser.add_argument(
+        "--set",
+        dest=f"set{suffix}",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config key, validated like the file (repeatable), e.g. "
+        "--set risk.max_drawdown=0.1",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigChoice:
+    """Which config a command reads: the file, the --set overrides, and whether the user named
+    the file (--config or $TRADETERM_CONFIG) rather than falling back to the default."""
+
+    path: str
+    overrides: tuple[str, ...]
+    explicit: bool
+
+
+def _config_choice(args: argparse.Namespace) -> ConfigChoice:
+    here = getattr(args, "config", None)
+    top = getattr(args, "config_top", None)
+    if here and top and here != top:
+        raise _user_error(f"--config given twice with different files: {top} and {here}")
+    env = os.environ.get("TRADETERM_CONFIG")
+    path = here or top or env or DEFAULT_CONFIG
+    overrides = (*getattr(args, "set_top", ()), *getattr(args, "set", ()))
+    return ConfigChoice(str(path), tuple(overrides), bool(here or top or env))
 
 
 def _positive_float(text: str) -> float:
@@ -59,7 +91,7 @@ def _positive_float(text: str) -> float:
 def cmd_validate_config(args: argparse.Namespace) -> int:
     from tradeterm.checks import validate_config_file
 
-    problems = validate_config_file(args.path)
+    problems = validate_config_file(args.path, _config_choice(args).overrides)
     if problems:
         for line in problems:
             print(line, file=sys.stderr)
@@ -78,6 +110,8 @@ def cmd_config_schema(args: argparse.Namespace) -> int:
 def cmd_strategies_list(args: argparse.Namespace) -> int:
     from tradeterm.checks import strategies_table
 
+    if _config_choice(args).explicit:
+        _load(args)  # a named config must exist and be valid, even where it adds nothing
     print(strategies_table())
     return 0
 
@@ -89,7 +123,7 @@ def cmd_sim_ticks(args: argparse.Namespace) -> int:
 
     try:
         return asyncio.run(
-            stream_sim_ticks(_config_path(args), args.symbol, args.seconds, sys.stdout)
+            stream_sim_ticks(_load_tree(args), args.symbol, args.seconds, sys.stdout)
         )
     except KeyboardInterrupt:
         return 130
@@ -99,7 +133,7 @@ def cmd_data_import(args: argparse.Namespace) -> int:
     from tradeterm.checks import import_candles
 
     print(
-        import_candles(_config_path(args), Path(args.file), args.venue, args.symbol, args.timeframe)
+        import_candles(_load_tree(args), Path(args.file), args.venue, args.symbol, args.timeframe)
     )
     return 0
 
@@ -107,15 +141,25 @@ def cmd_data_import(args: argparse.Namespace) -> int:
 def cmd_data_check(args: argparse.Namespace) -> int:
     from tradeterm.checks import check_candles
 
-    text, damaged = check_candles(_config_path(args))
+    text, damaged = check_candles(_load_tree(args))
     print(text)
     return 1 if damaged else 0
 
 
-def _load(args: argparse.Namespace) -> object:
+def _load(args: argparse.Namespace) -> TradetermConfig:
+    """The fully checked config (what a node would run): exit 2 on any problem."""
     from tradeterm.checks import load_checked_config
 
-    return load_checked_config(_config_path(args))
+    choice = _config_choice(args)
+    return load_checked_config(choice.path, choice.overrides)
+
+
+def _load_tree(args: argparse.Namespace) -> TradetermConfig:
+    """The config tree (schema-valid) for commands that only need paths and venue settings."""
+    from tradeterm.config import load_config
+
+    choice = _config_choice(args)
+    return load_config(choice.path, choice.overrides)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -124,15 +168,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tradeterm.node import NodeOptions
 
     cfg = _load(args)
-    options = NodeOptions(live_confirmed=args.confirm, paper_only=args.paper_only)
+    options = NodeOptions(
+        live_confirmed=args.confirm,
+        paper_only=args.paper_only,
+        config_overrides=_config_choice(args).overrides,
+    )
     _live_banner(cfg, options)
     if not args.no_ui:
         from tradeterm.tui.factory import run_console
 
-        return run_console(cfg, options)  # type: ignore[arg-type]
+        return run_console(cfg, options)
     from tradeterm.daemon import run_daemon
 
-    return asyncio.run(run_daemon(cfg, options, duration_s=args.duration))  # type: ignore[arg-type]
+    return asyncio.run(run_daemon(cfg, options, duration_s=args.duration))
 
 
 def _live_banner(cfg: object, options: object) -> None:
@@ -146,11 +194,9 @@ def _live_banner(cfg: object, options: object) -> None:
 
 
 def _socket(args: argparse.Namespace) -> Path:
-    from tradeterm.config import TradetermConfig, load_config
     from tradeterm.daemon import socket_path
 
-    path = Path(_config_path(args))
-    cfg = load_config(path) if path.exists() else TradetermConfig()
+    cfg = _load_tree(args)
     return socket_path(cfg, Path(cfg.storage.state_dir))
 
 
@@ -255,12 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Terminal operator console and headless daemon for a portfolio of trading strategies.",
         epilog="With no COMMAND: open the console on the config (same as `tradeterm run`).",
     )
-    _add_config(parser)
+    _add_config(parser, top=True)
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("validate-config", help="check a config file; exit 2 listing every problem")
     p.add_argument("path", metavar="PATH", help="TOML config file")
+    _add_config(p)
     p.set_defaults(func=cmd_validate_config)
 
     p = sub.add_parser("config", help="config tools")
@@ -277,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = ssub.add_parser(
         "list", help="registered strategies: name, version, parameters with bounds"
     )
+    _add_config(sp)
     sp.set_defaults(func=cmd_strategies_list)
 
     p = sub.add_parser("sim", help="the embedded simulated venue")
@@ -413,7 +461,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     func: Command | None = getattr(args, "func", None)
     if func is None:  # plain `tradeterm`: the console on the default (or given) config
-        args = parser.parse_args(["run", *(["--config", args.config] if args.config else [])])
+        top = vars(args)
+        args = parser.parse_args(["run"])
+        args.config_top, args.set_top = top["config_top"], top["set_top"]
         func = args.func
     from tradeterm.errors import TradetermError, UserError
 

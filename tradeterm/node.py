@@ -65,6 +65,8 @@ class NodeOptions:
     """Overrides storage.state_dir (tests, backtests)."""
     metrics_server: bool = True
     """Serve Prometheus when telemetry.prometheus is on (off in tests)."""
+    config_overrides: tuple[str, ...] = ()
+    """`--set dotted.key=value` overrides applied to the config file (logged at start)."""
 
 
 def live_enabled(config: TradetermConfig, options: NodeOptions) -> bool:
@@ -121,6 +123,8 @@ class Node:
         await self._start_market_data()
         self.started = True
         await self._publish_status()
+        if self.options.config_overrides:
+            log.info("config overrides: %s", ", ".join(self.options.config_overrides))
         log.info(
             "node started: stage %d '%s', %s, %d markets, %d strategy runners",
             self.rollout.index,

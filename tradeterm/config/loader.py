@@ -206,9 +206,45 @@ def config_from_dict(data: Mapping[str, Any], source: str = "config") -> Tradete
     return cfg
 
 
-def load_config(path: str | Path) -> TradetermConfig:
-    """Read and validate a config file."""
-    return config_from_dict(read_toml(path), source=str(path))
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """`risk.max_drawdown=0.1` -> (["risk", "max_drawdown"], 0.1).
+
+    The value is read as a TOML value (numbers, true/false, "strings", [lists]); anything that is
+    not valid TOML is taken as a plain string, so `--set venues.deriv.endpoint=ws://127.0.0.1:9`
+    needs no quotes. ConfigError when the text is not `dotted.key=value`.
+    """
+    key, sep, raw = text.partition("=")
+    parts = [p.strip() for p in key.split(".")]
+    if not sep or not key.strip() or any(not p for p in parts):
+        raise ConfigError(f"--set {text!r}: expected dotted.key=value (e.g. risk.max_drawdown=0.1)")
+    try:
+        value: Any = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return parts, value
+
+
+def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """A copy of a parsed TOML document with each `dotted.key=value` override set (tables are
+    created as needed). ConfigError names an override that cannot be applied."""
+    out: dict[str, Any] = json.loads(json.dumps(data, default=str)) if overrides else dict(data)
+    for text in overrides:
+        parts, value = parse_override(text)
+        node: dict[str, Any] = out
+        for i, part in enumerate(parts[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                where = ".".join(parts[: i + 1])
+                raise ConfigError(f"--set {text!r}: '{where}' is a value, not a table")
+            node = child
+        node[parts[-1]] = value
+    return out
+
+
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> TradetermConfig:
+    """Read and validate a config file, with `--set dotted.key=value` overrides applied first
+    (validated exactly like the file)."""
+    return config_from_dict(apply_overrides(read_toml(path), overrides), source=str(path))
 
 
 def dump_config(cfg: TradetermConfig) -> str:
