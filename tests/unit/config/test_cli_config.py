@@ -103,12 +103,12 @@ def test_set_values_are_toml_or_plain_strings(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text", ["noequals", "=1", "a..b=1", ".a=1"])
 def test_malformed_set_names_itself(text: str) -> None:
-    with pytest.raises(ConfigError, match="expected dotted.key=value"):
+    with pytest.raises(ConfigError, match=r"expected dotted\.key=value"):
         parse_override(text)
 
 
 def test_set_cannot_descend_into_a_value() -> None:
-    with pytest.raises(ConfigError, match="'risk.max_drawdown' is a value, not a table"):
+    with pytest.raises(ConfigError, match=r"'risk\.max_drawdown' is a value, not a table"):
         apply_overrides({"risk": {"max_drawdown": 0.1}}, ["risk.max_drawdown.x=1"])
 
 
