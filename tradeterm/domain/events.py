@@ -88,6 +88,33 @@ class OrderIntent:
 
 # ---- risk -----------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
+class DecisionCosts:
+    """What the gate expected an entry to really get, for the decided quantity.
+
+    mark: the mid price when the gate decided; ideal_entry: the signal's price (its bar close);
+    expected_entry / expected_stop / expected_target: the fills the cost model expects (touch,
+    spread, slippage; the target rests as a limit). spread, slippage, fees, funding: money for
+    the whole round trip through the stop; total: their sum; cost_r: total over the money at
+    risk (R). gross_reward_risk: the signal's own ratio at its ideal prices; net_reward_risk: at
+    the expected fills, net of every cost (what the minimum applies to).
+    """
+
+    mark: float
+    ideal_entry: float
+    expected_entry: float
+    expected_stop: float
+    expected_target: float
+    spread: float
+    slippage: float
+    fees: float
+    funding: float
+    total: float
+    cost_r: float
+    gross_reward_risk: float
+    net_reward_risk: float
+
+
+@dataclass(frozen=True, slots=True)
 class RiskDecision:
     """The risk engine's verdict on an intent. `reasons` explain a denial or a resize."""
 
@@ -101,6 +128,10 @@ class RiskDecision:
     reasons: tuple[str, ...]
     ts_ms: int
     canary: bool = False
+    costs: DecisionCosts | None = None
+    """The gate's expected fills and costs (None when it denied before pricing the entry)."""
+    recheck_of: str = ""
+    """For a re-check at approval (or a restart re-decision): the id of the decision it re-checks."""
 
     @property
     def approved(self) -> bool:
