@@ -286,7 +286,9 @@ def cmd_stage(args: argparse.Namespace) -> int:
     if args.stage_command == "promote":
         result = _call(args, "promote", {"force": args.force})
     else:
-        result = _call(args, "set_stage", {"index": args.index, "reason": args.reason})
+        result = _call(
+            args, "set_stage", {"index": args.index, "reason": args.reason, "force": args.force}
+        )
     assert isinstance(result, dict)
     print(
         f"stage {result['from_index']} -> {result['to_index']} ({result['name']}): {result['reason']}"
@@ -434,6 +436,7 @@ def _add_node_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore
     _add_config(sp)
     sp.add_argument("index", type=int, metavar="N")
     sp.add_argument("--reason", default="", help="why (kept in the audit journal)")
+    sp.add_argument("--force", action="store_true", help="jump forward past failed gates (audited)")
     p.set_defaults(func=cmd_stage)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from tradeterm.allocator.engine import AllocatorState
@@ -21,7 +21,7 @@ from tradeterm.domain.positions import Position
 from tradeterm.errors import ControlError, TradetermError
 from tradeterm.execution.flatten import FlattenPreview, FlattenReport
 from tradeterm.node import Node
-from tradeterm.risk.engine import RiskGauges
+from tradeterm.risk.gauges import RiskGauges
 from tradeterm.rollout.kpis import GateReport
 from tradeterm.venues.base import VenueHealth
 
@@ -54,6 +54,11 @@ class StatusReport:
     domains: tuple[DomainStatus, ...]
     exploration: float
     learning: bool
+    halted_wallets: dict[str, str] = field(default_factory=dict)
+    """Wallets their own kill switch halted -> why (the node-wide state may still be ACTIVE)."""
+    resting_stops: bool = False
+    """True when every open position's stop and target rest at its venue (they survive the node
+    stopping); False when some are guarded by the running node's monitor only."""
 
     def text(self) -> str:
         """A plain-text rendering for `tradeterm status`."""
@@ -67,6 +72,8 @@ class StatusReport:
                 f"{d.domain.value}={d.mode}{'' if d.enabled else '(off)'}" for d in self.domains
             ),
         ]
+        for wallet_id, why in sorted(self.halted_wallets.items()):
+            lines.append(f"wallet {wallet_id} HALTED: {why}")
         for w in self.wallets:
             lines.append(
                 f"wallet {w.wallet.id:<22} equity {w.equity:>11.2f} {w.wallet.currency}  "
@@ -137,6 +144,8 @@ class Control:
             ),
             exploration=n.allocator.exploration,
             learning=n.allocator.learning,
+            halted_wallets=n.risk.halted_wallets(),
+            resting_stops=n.execution.all_protected(),
         )
 
     def gauges(self) -> list[RiskGauges]:
@@ -245,13 +254,17 @@ class Control:
         )
 
     async def resume(self, *, source: str) -> ev.TradingStateChanged | None:
-        """Back to ACTIVE (also the only way out of HALTED after a kill switch)."""
-        return await self._audited(
-            source,
-            "resume",
-            {},
-            lambda: self._change_state(TradingState.ACTIVE, f"resumed by {source}", source),
-        )
+        """Back to ACTIVE: node-wide and every wallet a kill switch halted (the only way out of
+        HALTED; the kill switch re-arms from each wallet's equity now)."""
+
+        async def run() -> ev.TradingStateChanged | None:
+            changes = await self.node.risk.resume(source)
+            self.node.persist_state()
+            node_wide = [c for c in changes if not c.scope]
+            chosen = node_wide or changes
+            return chosen[0] if chosen else None
+
+        return await self._audited(source, "resume", {}, run)
 
     async def _change_state(
         self, state: TradingState, reason: str, source: str
@@ -279,13 +292,21 @@ class Control:
         args: dict[str, Any] = {"force": force, "from_stage": from_stage}
         return await self._audited(source, "promote", args, run)
 
-    async def set_stage(self, index: int, *, source: str, reason: str = "") -> ev.StageChanged:
+    async def set_stage(
+        self, index: int, *, source: str, reason: str = "", force: bool = False
+    ) -> ev.StageChanged:
+        """Jump to stage `index`. Back is always allowed; forward needs the current stage's
+        gates passed, or `force` (audited like a forced promotion)."""
+
         async def run() -> ev.StageChanged:
-            change = self.node.rollout.set_stage(index, by=source, reason=reason)
+            change = self.node.rollout.set_stage(
+                index, by=source, reason=reason, report=self.gate_report(), force=force
+            )
             await self.node.rollout.announce(change)
             return change
 
-        return await self._audited(source, "set_stage", {"index": index, "reason": reason}, run)
+        args: dict[str, Any] = {"index": index, "reason": reason, "force": force}
+        return await self._audited(source, "set_stage", args, run)
 
     async def toggle_domain(
         self, domain: Domain, enabled: bool, *, source: str

@@ -123,8 +123,10 @@ class ControlCommands:
 
     async def set_stage(self, a: dict[str, Any]) -> Any:
         index = int(_arg(a, "index"))
+        reason = str(a.get("reason", ""))
+        force = a.get("force", False) is True
         return to_plain(
-            await self.control.set_stage(index, source=self.source, reason=str(a.get("reason", "")))
+            await self.control.set_stage(index, source=self.source, reason=reason, force=force)
         )
 
     async def toggle_domain(self, a: dict[str, Any]) -> Any:

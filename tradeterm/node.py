@@ -26,6 +26,7 @@ from tradeterm.bus import Bus
 from tradeterm.clock import Clock
 from tradeterm.config.models import SimVenueConfig, TradetermConfig
 from tradeterm.domain import events as ev
+from tradeterm.domain.costs import CostModel
 from tradeterm.domain.enums import Domain, TradingState, WalletMode
 from tradeterm.domain.instruments import Instrument
 from tradeterm.domain.series import BarSeries
@@ -37,7 +38,7 @@ from tradeterm.execution.executors import Executor, LiveExecutor, PaperExecutor
 from tradeterm.marketdata.store import CandleStore
 from tradeterm.marketdata.streams import StreamManager
 from tradeterm.portfolio.book import Portfolio
-from tradeterm.risk.engine import RiskEngine
+from tradeterm.risk.engine import EntryOrderStyle, RiskEngine, default_cost_model
 from tradeterm.rollout.stages import Rollout
 from tradeterm.statelock import StateLock
 from tradeterm.storage.recorder import EventRecorder
@@ -118,8 +119,11 @@ class Node:
         report = await self.execution.reconcile()
         if report.halt:
             await self.risk.change_state(
-                TradingState.HALTED, f"reconcile found orphans: {report}", "reconcile"
+                TradingState.HALTED, f"reconcile: {report.reason}", "reconcile"
             )
+        await self.execution.protect_open_positions()
+        for outcome in await self.execution.resume_entries():
+            log.info("restart: entry %s", outcome)
         await self._start_market_data()
         self.started = True
         await self._publish_status()
@@ -209,6 +213,12 @@ class Node:
             self.portfolio.activate_wallet(
                 mode, domain, self.config.wallets.paper_balance, venue=handle.name
             )
+            portfolio = self.portfolio
+
+            def funded_until(key: str, wallet: str = wid) -> int | None:
+                held = portfolio.position(wallet, key)
+                return held.last_funding_ms or held.opened_ms if held is not None else None
+
             executor = PaperExecutor(
                 wid,
                 handle.fill_model,
@@ -216,6 +226,7 @@ class Node:
                 instruments=self.instruments,
                 seed=_seed(self.config, wid),
                 funding=self.config.execution.funding,
+                funded_until=funded_until,
             )
         else:
             account = self.config.wallets.live.accounts.get(domain)
@@ -234,6 +245,7 @@ class Node:
                 self.clock,
                 max_retries=self.config.execution.max_retries,
                 cost_rate=venue.fill_model.taker_fee_rate + venue.fill_model.slippage_bps / 1e4,
+                fee_rate=venue.fill_model.taker_fee_rate,
             )
         self.execution.add_executor(executor)
 
@@ -391,15 +403,22 @@ def build_node(
         canary_days=config.risk.canary_days,
         live_store=stores.live,
     )
-    fee = max((v.fill_model.taker_fee_rate for v in venues.values()), default=0.0005)
+
+    def cost_model(instrument: Instrument) -> CostModel:
+        handle = venues.get(instrument.venue)
+        return (
+            handle.cost_model(instrument) if handle is not None else default_cost_model(instrument)
+        )
+
+    ex = config.execution
     risk = RiskEngine(
         config.risk,
         clock,
         portfolio,
         instruments,
         canary=rollout,
-        stale_tolerance_bps=config.execution.stale_tolerance_bps,
-        taker_fee_rate=fee,
+        cost_model=cost_model,
+        orders=EntryOrderStyle(ex.entry_order, ex.limit_offset_bps, ex.stale_tolerance_bps),
     )
     confirm = config.execution.confirm
     execution = ExecutionEngine(
@@ -467,4 +486,6 @@ def build_node(
         metrics=Metrics(),
         live=live,
     )
+    risk.commitments = execution
+    risk.on_change = node.persist_state  # a trip or a halt is stored at once
     return node

@@ -17,9 +17,17 @@ from tradeterm.testing.node_kit import BUSY_SYMBOLS, busy_config
 REPO = Path(__file__).resolve().parents[2]
 
 
-def write_config(tmp: Path, *, confirm: str = "never", ttl: float = 30, speed: float = 4.0) -> Path:
+def write_config(
+    tmp: Path,
+    *,
+    confirm: str = "never",
+    ttl: float = 30,
+    speed: float = 10.0,
+    live: bool = False,
+) -> Path:
     """A busy config written as TOML, state under tmp/state: fast 1 s indices (`speed` x more
-    ticks) and every strategy on 1-second bars, so a real-time run trades within seconds."""
+    ticks) and every strategy on 1-second bars on a frictionless venue (1-second stops would not
+    clear real costs), so a real-time run trades within seconds."""
     base = busy_config(tmp / "state")
     strategies = {
         name: {**s.model_dump(mode="json"), "timeframes": ["1s"]}
@@ -43,13 +51,34 @@ def write_config(tmp: Path, *, confirm: str = "never", ttl: float = 30, speed: f
                     "speed": speed,
                     "history_minutes": 60,
                     "symbols": BUSY_SYMBOLS,
+                    "fill_model": {
+                        "taker_fee_rate": 0.0,
+                        "maker_fee_rate": 0.0,
+                        "slippage_bps": 0.0,
+                    },
                 }
             },
             "execution": {"confirm": confirm, "confirmation_ttl_s": ttl},
             "telemetry": {"log_format": "json", "log_level": "info"},
+            # 1-second stops sit only a few spreads away: the gate's cost rules are loosened
+            # here so short real-time runs trade (crash safety, the console); the shipped rules
+            # are tested in test_default_config.py and test_resting_stops.py
+            "risk": {
+                **base.risk.model_dump(mode="json"),
+                "min_stop_cost_multiple": 1.5,
+                "min_reward_risk": 2.0,
+            },
+            **(
+                {
+                    "rollout": {"initial_stage": 2},  # synthetics live on the sim "live" account
+                    "wallets": {"live": {"approved": True}},
+                }
+                if live
+                else {}
+            ),
         },
     )
-    path = tmp / f"config-{confirm}.toml"
+    path = tmp / f"config-{confirm}{'-live' if live else ''}.toml"
     path.write_text(dump_config(cfg), encoding="utf-8")
     return path
 
@@ -99,3 +128,36 @@ def rows(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ..
         return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
+
+
+class Lines:
+    """A process's stderr lines, read by a thread so a test can wait for one without blocking."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        import queue
+        import threading
+
+        self.seen: list[str] = []
+        self._queue: queue.Queue[str] = queue.Queue()
+        assert proc.stderr is not None
+        stream = proc.stderr
+
+        def pump() -> None:
+            for line in stream:
+                self._queue.put(line)
+
+        threading.Thread(target=pump, daemon=True).start()
+
+    def wait_for(self, fragment: str, timeout: float = 60.0) -> str:
+        import queue
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            self.seen.append(line)
+            if fragment in line:
+                return line
+        raise TimeoutError(f"no line with {fragment!r} in {timeout} s; last: {self.seen[-5:]}")

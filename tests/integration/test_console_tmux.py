@@ -28,14 +28,17 @@ pytestmark = pytest.mark.skipif(
 )
 
 CONSOLE_ENV = {"PYTHONUNBUFFERED": "1", "TERM": "xterm-256color"}
-BOOT_S = 90.0
+BOOT_S = 300.0
 """Start-up (imports, history warm-up) plus the first 1-second-bar signals, on a busy machine."""
-STEP_S = 20.0
+STEP_S = 60.0
 """One key's visible effect."""
-MAX_APPROVALS = 4
-"""Approvals tried before giving up: an approval is rejected when the price has moved too far."""
+MAX_APPROVALS = 8
+"""Approvals tried before giving up: an approval is re-checked at current prices and refused when
+the order no longer clears the gate."""
 COMPACT_TABS = " 1 Confirm  2 Positions  3 Signals  4 Universe  5 Risk  6 Stages  7 Arms"
-PENDING_ROW = re.compile(r"(?:^|\s)(c[0-9a-f]{6})\s+\d+s\s+(?:BUY|SELL)\s+[\d.]+\s+\S+", re.M)
+PENDING_ROW = re.compile(
+    r"(?:^|\s)(c[0-9a-f]{6})\s+(?:\d+m)?\d+s\s+(?:BUY|SELL)\s+[\d.]+\s+\S+", re.M
+)
 VENUE_RESULT = re.compile(r"sim: cancelled \d+ orders?, closed \d+ positions?, realised PnL")
 HEADER_PENDING = re.compile(r"STAGE 1/5 .* (\d+) pending")
 EQUITY_LINE = re.compile(r"^ *equity [\d,.]+ USD", re.M)
@@ -95,18 +98,18 @@ def decided_on_screen(cid: str) -> Callable[[str], bool]:
     return check
 
 
-def approve_top(term: TmuxTerminal, db: Path) -> str:
-    """Press y on the confirmation under the cursor until one is approved; its id.
+def approve_newest(term: TmuxTerminal, db: Path) -> str:
+    """Press y on the newest confirmation until one is approved; its id.
 
-    A decided row leaves the table, so the cursor then sits on another order: the console refuses
-    y until the operator moves the cursor (1 focuses the table, Down/Up reselect the top row)."""
-    for attempt in range(MAX_APPROVALS):
-        if attempt:
-            term.press("1", "Down", "Up")
+    Approving re-checks the order at current prices, so an old one is likely refused: the
+    operator goes to the newest (1 focuses the Confirm table, ctrl+end selects its last row). A
+    decided row leaves the table; the next try selects the newest again."""
+    for _attempt in range(MAX_APPROVALS):
+        term.press("1", "C-End")
         screen = term.wait_for_screen(
             lambda s: bool(pending_ids(s)), timeout=BOOT_S, what="a pending confirmation row"
         )
-        cid = pending_ids(screen)[0]
+        cid = pending_ids(screen)[-1]
         term.press("y")
         term.wait_for_screen(
             decided_on_screen(cid), timeout=STEP_S, what=f"{cid} decided, gone from Confirm"
@@ -116,7 +119,7 @@ def approve_top(term: TmuxTerminal, db: Path) -> str:
         assert ("console", 1, f'{{"id":"{cid}"}}') in audit(db, "approve")
         if status == "approved":
             return cid
-        assert status == "rejected", status  # stale on approval: risk re-checked the price
+        assert status == "rejected", status  # the re-check at current prices said no
     raise AssertionError(f"no approval went through in {MAX_APPROVALS} tries")
 
 
@@ -147,7 +150,7 @@ def test_operator_approves_flattens_and_quits_at_80x24(tmp_path: Path) -> None:
         for key in ("y n Confirm", "! Flatten", "p Pause", "s Stage", "? Help", "q Quit"):
             assert key in footer, footer
 
-        cid = approve_top(term, db)
+        cid = approve_newest(term, db)
         wait_until(lambda: entry_fills(db, cid), timeout=STEP_S, what=f"a fill for {cid}")
 
         screen = show_positions(term)
@@ -192,7 +195,7 @@ WIDE_PANES = {
     "universe": r"Symbol +Venue +Last +Chg% +Spread +ATR +Regime +Arms",
     "confirmations": r"Id +TTL +Side +Qty +Symbol +Entry",
     "positions": r"PAPER synthetics[\s\S]*equity [\d,.]+ USD +uPnL",
-    "signals": r"Time +Symbol +Strategy +Side +Decision +Entry +SL +TP +RR +Conf",
+    "signals": r"Time +Symbol +Strategy +Side +Decision +Entry +SL +TP +RR +Con",
     "risk": r"Trading ACTIVE[\s\S]*daily loss[\s\S]*drawdown[\s\S]*exposure",
     "stages": r"Stages[\s\S]*1 crypto-paper \(current\)[\s\S]*Gates of stage 1",
     "allocator": r"Arm +Mean R +SD +Pulls +Trades +Win% +Payoff",

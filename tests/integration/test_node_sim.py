@@ -123,8 +123,10 @@ async def test_confirmations_approve_reject_expire_through_control(tmp_path: Pat
         ConfirmationStatus.APPROVED,
         ConfirmationStatus.REJECTED,
     )  # stale -> rejected with reason
-    if approved.status is ConfirmationStatus.REJECTED:
-        assert approved.reason.startswith("stale")
+    if approved.status is ConfirmationStatus.REJECTED:  # the re-check at current prices said no
+        assert approved.reason
+        rechecks = node.stores.paper.db.query("SELECT data FROM risk_decisions")
+        assert any(f'"recheck_of":"{pending[0].decision.id}"' in r["data"] for r in rechecks)
     rejected = await control.reject(pending[1].id, source="console", reason="not now")
     assert rejected.status is ConfirmationStatus.REJECTED
     with pytest.raises(ControlError):
@@ -210,7 +212,9 @@ async def test_live_on_the_sim_venue_runs_offline_with_approval_and_confirm(tmp_
     if approved.status is ConfirmationStatus.APPROVED:
         # the order went to the sim venue's separate "live" ledger, and its rows to live.db only
         live_orders = node.stores.live.load_orders() if node.stores.live else []
-        assert [o.wallet_id for o in live_orders] == ["live:synthetics"]
+        assert {o.wallet_id for o in live_orders} == {"live:synthetics"}
+        # the entry, then its stop and target resting at the venue (unless already closed)
+        assert [o.purpose.value for o in live_orders][:1] == ["entry"]
         assert node.stores.paper.load_orders(wallet_id="live:synthetics") == []
     await node.stop()
 
@@ -230,7 +234,7 @@ async def test_a_promotion_confirmed_on_a_stage_that_moved_meanwhile_does_nothin
     )
     control = Control(node)
     await node.start()
-    await control.set_stage(2, source="telegram", reason="moved elsewhere")
+    await control.set_stage(2, source="telegram", reason="moved elsewhere", force=True)
     with pytest.raises(ControlError, match="changed to 2 while you were deciding on stage 1"):
         await control.promote(source="console", force=True, from_stage=1)
     assert node.rollout.index == 2

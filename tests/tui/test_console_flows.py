@@ -75,10 +75,11 @@ async def test_y_approves_the_selected_confirmation(new_console: Factory) -> Non
             assert app.noted(f"{cid}: approved")
             orders = paper_db(app).load_orders()
             assert stored.intent.signal.id in {o.signal_id for o in orders}
-        else:  # the price moved too far while it waited: refused as stale, and the reason shown
+        else:  # the re-check at current prices refused it (stale, or no longer clear of its
+            # costs): rejected, and the reason shown
             assert stored.status is ConfirmationStatus.REJECTED
-            assert stored.reason.startswith("stale")
-            assert app.noted(f"{cid}: rejected (stale")
+            assert stored.reason
+            assert app.noted(f"{cid}: rejected ({stored.reason}")
         assert stored.decided_by == "console"
         assert audited(app, "approve") == [("console", True)]
 

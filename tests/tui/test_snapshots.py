@@ -35,13 +35,18 @@ IDS = [f"{w}x{h}" for w, h in SIZES]
 
 
 async def live_session(pilot: Pilot[Any]) -> None:
-    """A minute of busy trading with confirmations: signals, one approved position, one pending."""
+    """A minute of busy trading with confirmations: signals, one approved position, one pending.
+    An approval re-checks at current prices and may be refused: the oldest is approved until a
+    position is open while another confirmation waits."""
     app = console_of(pilot)
     await run_for(pilot, 60)
-    await run_until(pilot, lambda: bool(pending_ids(app)))
-    confirmations(app).table.focus()
-    await press(pilot, "home", "y")  # select the oldest deliberately, approve it
-    await run_until(pilot, lambda: bool(app.node.portfolio.positions()) and bool(pending_ids(app)))
+    for _ in range(60):
+        await run_until(pilot, lambda: bool(pending_ids(app)))
+        if app.node.portfolio.positions():
+            break
+        confirmations(app).table.focus()
+        await press(pilot, "home", "y")  # select the oldest deliberately, approve it
+    assert app.node.portfolio.positions() and pending_ids(app), app.notes[-3:]
 
 
 def scene(

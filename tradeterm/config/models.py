@@ -350,11 +350,32 @@ class AllocatorConfig(Section):
 class RiskConfig(Section):
     """Limits the risk engine enforces on every order. Fractions are of wallet equity."""
 
-    risk_per_trade: float = Field(
-        0.05, gt=0, le=0.2, description="Equity risked per trade (loss at the stop)."
+    position_size: float = Field(
+        0.05,
+        gt=0,
+        le=1,
+        description="Position notional per trade, fraction of wallet equity (the seed's 'base 5% of the wallet per trade').",
     )
-    canary_risk_per_trade: float = Field(
-        0.02, gt=0, le=0.2, description="Risk per trade while a newly live domain is a canary."
+    canary_position_size: float = Field(
+        0.02,
+        gt=0,
+        le=1,
+        description="Position notional per trade while a newly live domain is a canary, and for exploration trades.",
+    )
+    max_risk_per_trade: float = Field(
+        0.01,
+        gt=0,
+        le=0.1,
+        description=(
+            "Most money a trade may lose at its stop, net of fees, spread, slippage and funding, "
+            "fraction of equity; the smaller of this size and the notional size wins."
+        ),
+    )
+    canary_max_risk_per_trade: float = Field(
+        0.004,
+        gt=0,
+        le=0.1,
+        description="Most money at risk per trade while a domain is a canary, and for exploration trades.",
     )
     canary_trades: int = Field(
         50,
@@ -416,7 +437,25 @@ class RiskConfig(Section):
         True, description="Close every position of the wallet when the kill switch trips."
     )
     min_reward_risk: float = Field(
-        3.0, ge=0.5, le=50, description="Smallest reward:risk an entry may have."
+        3.0,
+        ge=0.5,
+        le=50,
+        description="Smallest reward:risk an entry may have, at its expected fills and net of round-trip costs.",
+    )
+    min_stop_cost_multiple: float = Field(
+        4.0,
+        ge=1,
+        le=100,
+        description=(
+            "An entry's stop must be at least this many round-trip costs (fees, spread, slippage, "
+            "funding) away from its expected fill; closer stops are refused."
+        ),
+    )
+    funding_hold_hours: float = Field(
+        8.0,
+        ge=0,
+        le=720,
+        description="Hold assumed when the gate estimates the funding cost of a perpetual entry.",
     )
     max_stop_atr: float = Field(
         4.0,
@@ -445,8 +484,10 @@ class RiskConfig(Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> RiskConfig:
-        if self.canary_risk_per_trade > self.risk_per_trade:
-            raise ValueError("canary_risk_per_trade must not exceed risk_per_trade")
+        if self.canary_position_size > self.position_size:
+            raise ValueError("canary_position_size must not exceed position_size")
+        if self.canary_max_risk_per_trade > self.max_risk_per_trade:
+            raise ValueError("canary_max_risk_per_trade must not exceed max_risk_per_trade")
         if self.max_pair_exposure > self.max_portfolio_exposure:
             raise ValueError("max_pair_exposure must not exceed max_portfolio_exposure")
         return self
@@ -504,6 +545,32 @@ class ExecutionConfig(Section):
         ge=0,
         le=20,
         description="Retries of a temporary venue error before the order is rejected.",
+    )
+    resting_stops: bool = Field(
+        True,
+        description=(
+            "Stop-loss and take-profit rest at the venue as reduce-only orders (one cancels the "
+            "other), so a stopped node leaves protected positions; the position monitor stays the "
+            "second line."
+        ),
+    )
+    stop_grace_s: float = Field(
+        2.0,
+        ge=0,
+        le=300,
+        description=(
+            "How long a price may sit beyond a resting stop before the monitor closes the position "
+            "itself (the second line)."
+        ),
+    )
+    stale_entry_s: float = Field(
+        120.0,
+        ge=1,
+        le=86_400,
+        description=(
+            "At a restart, entry orders and intents older than this are cancelled as stale; "
+            "younger ones are decided again at current prices."
+        ),
     )
 
 

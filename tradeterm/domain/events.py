@@ -46,6 +46,9 @@ ALERT = "alert"
 VENUE_HEALTH = "venue.health"
 FLATTEN = "flatten"
 KILL_SWITCH = "risk.kill"
+RISK_RECHECK = "risk.recheck"
+"""A decision taken again on an existing intent (operator approval, restart): recorded and shown,
+never acted on by execution (the caller acts on it)."""
 EQUITY = "equity"
 
 
@@ -144,11 +147,15 @@ class RiskDecision:
 
 @dataclass(frozen=True, slots=True)
 class TradingStateChanged:
+    """The trading state changed: node-wide (`scope` empty) or for one wallet (`scope` = the
+    wallet id, e.g. its kill switch halted it or the operator resumed it)."""
+
     state: TradingState
     previous: TradingState
     reason: str
     ts_ms: int
     source: str = "risk"
+    scope: str = ""
 
 
 # ---- confirmations --------------------------------------------------------------------------------
@@ -208,10 +215,22 @@ class ClosedTrade:
     signal_id: str
     exit_reason: str
     explore: bool = False
+    risk_amount: float = 0.0
+    """Money the gate planned to risk on this quantity (loss at the stop, net of costs): R."""
+    cost: float = 0.0
+    """What the round trip paid beyond its ideal prices: spread and slippage on both legs,
+    fees and funding (money)."""
+    funding: float = 0.0
+    """Funding paid (received: negative) while the position was open."""
 
     @property
     def won(self) -> bool:
         return self.pnl > 0
+
+    @property
+    def cost_r(self) -> float:
+        """The round trip's cost in R (0 when R is unknown)."""
+        return self.cost / self.risk_amount if self.risk_amount > 0 else 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,11 +37,19 @@ class Instrument:
     quote: str = "USD"
     max_leverage: float = 1.0
     display_name: str = ""
+    half_spread: float = 0.0
+    """Typical distance of bid and ask from the mid, in price (the cost model's default when no
+    live quote is known; 0 = unknown)."""
 
     @property
     def key(self) -> str:
         """`venue:symbol`, unique across venues."""
         return f"{self.venue}:{self.symbol}"
+
+    @property
+    def shortable(self) -> bool:
+        """Whether a position may be opened by selling: not on spot markets (no borrowing)."""
+        return self.kind is not ContractKind.SPOT
 
     @property
     def price_decimals(self) -> int:

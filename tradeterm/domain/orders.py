@@ -76,6 +76,9 @@ class Order:
     venue_order_id: str = ""
     reason: str = ""
     updated_ms: int = 0
+    ref_price: float = 0.0
+    """The ideal price this order was meant to get (the mid when a market order was sent, the
+    level of a stop or a take profit): slippage and spread are measured from it."""
 
     @property
     def remaining_qty(self) -> float:
@@ -149,3 +152,7 @@ class EntryPlan:
     atr: float = 0.0
     max_hold_ms: int = 0
     decision_id: str = ""
+    risk_per_unit: float = 0.0
+    """Money the gate planned to lose per unit at the stop, net of costs (R per unit)."""
+    ideal_entry: float = 0.0
+    """The mid price when the gate decided (the entry's ideal price)."""

@@ -35,6 +35,12 @@ class Position:
     low_water: float = 0.0
     max_hold_ms: int = 0
     updated_ms: int = 0
+    risk_per_unit: float = 0.0
+    """Money the gate planned to lose per unit at the stop, net of costs (0: not priced)."""
+    ideal_entry: float = 0.0
+    """The mid price when the entry was decided (what costs are measured from)."""
+    last_funding_ms: int = 0
+    """The latest funding boundary booked on this position (perpetuals)."""
 
     @property
     def key(self) -> str:
@@ -55,13 +61,25 @@ class Position:
             * self.contract_size
         )
 
-    def r_multiple(self, exit_price: float) -> float:
-        """Result in R (units of the initial risk) if closed at `exit_price`."""
+    def planned_risk(self, qty: float | None = None) -> float:
+        """R in money for `qty` (default: the whole position): what the gate planned to lose at
+        the stop, net of costs; without a plan, the bare distance to the initial stop plus the
+        fees paid so far."""
+        units = self.qty if qty is None else qty
+        if self.risk_per_unit > 0.0:
+            return self.risk_per_unit * units
         initial = self.initial_stop or self.stop_loss
-        risk = abs(self.entry_price - initial)
+        bare = max(0.0, (self.entry_price - initial) * self.side.sign) * units * self.contract_size
+        share = units / self.qty if self.qty > 0 else 1.0
+        return bare + self.fees * share
+
+    def r_multiple(self, net_pnl: float, qty: float | None = None) -> float:
+        """A result in money as a multiple of the planned risk R (net: fees, spread, slippage
+        and funding are in `net_pnl`), so R and won/lost always agree in sign."""
+        risk = self.planned_risk(qty)
         if risk <= 0:
             return 0.0
-        return (exit_price - self.entry_price) * self.side.sign / risk
+        return net_pnl / risk
 
     def stop_hit(self, price: float) -> bool:
         return (price - self.stop_loss) * self.side.sign <= 0

@@ -26,9 +26,10 @@ from tradeterm.bus import Bus
 from tradeterm.clock import Clock
 from tradeterm.config.models import ExecutionConfig, RiskConfig
 from tradeterm.domain import events as topics
-from tradeterm.domain.enums import ConfirmationStatus, TradingState
+from tradeterm.domain.enums import ConfirmationStatus, OrderStatus, Side, TradingState
 from tradeterm.domain.events import (
     KillSwitchTripped,
+    OrderIntent,
     PendingConfirmation,
     PositionUpdate,
     RiskDecision,
@@ -49,11 +50,21 @@ from tradeterm.execution.executors import Executor, ExecutorEvent, LiveExecutor
 from tradeterm.execution.lifecycle import OrderLedger
 from tradeterm.execution.monitor import ExitCall, PositionMonitor, StopMove
 from tradeterm.execution.reconcile import Reconciler, ReconcileReport
-from tradeterm.execution.router import OrderRouter, entry_order
+from tradeterm.execution.router import PROTECTIVE, OrderRouter, entry_order
 from tradeterm.portfolio.book import Portfolio
 from tradeterm.storage.router import Stores
 
 log = logging.getLogger(__name__)
+
+
+class WalletState(Protocol):
+    """A wallet's effective trading state (risk.state.EffectiveState satisfies it)."""
+
+    @property
+    def state(self) -> TradingState: ...
+
+    @property
+    def reason(self) -> str: ...
 
 
 class RiskGate(Protocol):
@@ -62,21 +73,46 @@ class RiskGate(Protocol):
     @property
     def state(self) -> TradingState: ...
 
+    def state_for(self, wallet_id: str) -> WalletState: ...
+
     def recheck(self, decision: RiskDecision) -> RiskDecision: ...
 
+    def redecide(self, intent: OrderIntent, previous_id: str, salt: str = ...) -> RiskDecision: ...
+
     def check_stop_change(self, position: Position, new_stop: float) -> str | None: ...
+
+    def check_adoption(
+        self, wallet_id: str, key: str, side: Side, qty: float, price: float
+    ) -> str | None: ...
+
+    async def change_state(
+        self, state: TradingState, reason: str, source: str
+    ) -> TradingStateChanged | None: ...
 
 
 @dataclass(frozen=True, slots=True)
 class RestoreReport:
-    """What a start-up rebuilt: working orders re-armed, confirmations still pending, and those
-    that expired while the process was down."""
+    """What a start-up rebuilt: working orders re-armed (exits and resting stops; entries wait
+    for `resume_entries` after reconciliation), confirmations still pending, and those that
+    expired while the process was down."""
 
     working_orders: int
     resumed: int
     pending_confirmations: int
     expired: tuple[str, ...]
     open_positions: int
+    held_entries: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedEntry:
+    """Exposure promised but not yet held (satisfies risk.Commitment): a working entry order or
+    a pending confirmation."""
+
+    key: str
+    notional: float
+    margin: float
+    decision_id: str
 
 
 class ExecutionEngine:
@@ -117,8 +153,15 @@ class ExecutionEngine:
         self.confirmations = ConfirmationQueue(clock, stores, config.confirmation_ttl_s)
         self.monitor = PositionMonitor(config, risk_config, instruments)
         self.router = OrderRouter(
-            clock, self.ledger, portfolio, self._executors, self.monitor, self.publish
+            clock,
+            self.ledger,
+            portfolio,
+            self._executors,
+            self.monitor,
+            self.publish,
+            resting_stops=config.resting_stops,
         )
+        self._held: list[Order] = []
         self._ticks: dict[str, Tick] = {}
         self._bus: Bus | None = None
         self._task: asyncio.Task[None] | None = None
@@ -137,14 +180,23 @@ class ExecutionEngine:
     # ---- start-up --------------------------------------------------------------------------
     async def restore(self) -> RestoreReport:
         """Rebuild working orders and plans, expire confirmations that ran out while down, and
-        re-arm executors (paper: re-submitted to a fresh matching model with the same ids)."""
+        re-arm exits and resting stops and targets (they only reduce: paper ones go to a fresh
+        matching model with the same ids; live ones are at the venue). Working ENTRY orders are
+        held: nothing new is sent before reconciliation, and `resume_entries` decides them again."""
         working = self.ledger.restore()
         self.confirmations.restore()
         expired = await self.expire_due()
         resumed = 0
+        self._held = []
         for order in working:
-            if order.purpose is not OrderPurpose.ENTRY:
-                self.router.exits[(order.wallet_id, order.key)] = order.client_order_id
+            slot = (order.wallet_id, order.key)
+            if order.purpose is OrderPurpose.ENTRY:
+                self._held.append(order)
+                continue
+            if order.purpose in PROTECTIVE:
+                self.router.protection.setdefault(slot, {})[order.purpose] = order.client_order_id
+            else:
+                self.router.exits[slot] = order.client_order_id
             executor = self._executors.get(order.wallet_id)
             if executor is None:
                 continue
@@ -157,7 +209,94 @@ class ExecutionEngine:
             pending_confirmations=len(self.confirmations.pending()),
             expired=tuple(c.id for c in expired),
             open_positions=len(self._portfolio.positions()),
+            held_entries=len(self._held),
         )
+
+    def all_protected(self) -> bool:
+        """True when every open position has its stop resting at its venue (or nothing is
+        open): a node that stops now leaves protected positions."""
+        return (
+            all(
+                self.router.is_protected((p.wallet_id, p.key)) or p.stop_loss <= 0
+                for p in self._portfolio.positions()
+            )
+            and self.config.resting_stops
+        )
+
+    async def protect_open_positions(self) -> int:
+        """Re-attach missing resting stops and targets (a crash between a fill and its
+        protection); returns how many positions were checked."""
+        positions = self._portfolio.positions()
+        for position in positions:
+            await self.router.protect(position.wallet_id, position.key)
+        return len(positions)
+
+    async def resume_entries(self) -> list[str]:
+        """After reconciliation: each entry held by `restore` is decided again at current prices
+        under the restored state (the risk gate, as for a new intent), or cancelled when trading
+        is not ACTIVE, the intent is stale, or the gate now says no. Live entries the venue
+        already holds stay with the venue (cancelled there when they may not stand). Returns
+        one line per entry saying what happened."""
+        held, self._held = self._held, []
+        outcomes: list[str] = []
+        for stored in held:
+            order = self.ledger.get(stored.client_order_id, stored.wallet_id)
+            if order is None or order.status.is_terminal:
+                continue
+            outcomes.append(await self._resume_entry(order))
+        return outcomes
+
+    async def _resume_entry(self, order: Order) -> str:
+        executor = self._executors.get(order.wallet_id)
+        coid = order.client_order_id
+        if executor is None:
+            await self.router.forget(order, "restart: no executor for the wallet")
+            return f"{coid}: cancelled (no executor)"
+        refusal = self._restart_refusal(order)
+        at_venue = executor.is_live and order.status is not OrderStatus.NEW
+        if at_venue:
+            await executor.resume(order, 0)  # track it: the venue holds it
+            if refusal is None:
+                return f"{coid}: kept at the venue"
+            why = await self.router.cancel(order, f"restart: {refusal}")
+            return f"{coid}: cancelled at the venue ({refusal})" + (f"; {why}" if why else "")
+        if refusal is not None:
+            await self.router.forget(order, f"restart: {refusal}")
+            return f"{coid}: cancelled ({refusal})"
+        decision = self._redecide(order)
+        if decision is None or not decision.approved:
+            text = decision.reason_text if decision is not None else "no stored decision"
+            if decision is not None:
+                await self.publish(topics.RISK_RECHECK, decision)
+            await self.router.forget(order, f"restart re-decision: {text}")
+            return f"{coid}: cancelled by the re-decision ({text})"
+        await self.publish(topics.RISK_RECHECK, decision)
+        instrument = self._instruments.get(order.key)
+        qty = min(order.remaining_qty, decision.qty)
+        qty = instrument.floor_qty(qty) if instrument is not None else qty
+        if qty < order.remaining_qty:
+            order = self.ledger.resize(order, order.filled_qty + qty, f"re-decided: {decision.id}")
+        prior = len(self.ledger.store(order.wallet_id).load_fills(coid))
+        await self.book(order.wallet_id, await executor.resume(order, prior))
+        return f"{coid}: re-decided {decision.id}, resumed {qty:g}"
+
+    def _restart_refusal(self, order: Order) -> str | None:
+        state = self._risk.state_for(order.wallet_id)
+        if state.state is not TradingState.ACTIVE:
+            return f"trading is {state.state.value}: {state.reason}".rstrip(": ")
+        age_ms = self._clock.now_ms() - order.created_ms
+        if age_ms > self.config.stale_entry_s * 1000:
+            return f"stale: {age_ms / 1000:.0f} s old (limit {self.config.stale_entry_s:g} s)"
+        return None
+
+    def _redecide(self, order: Order) -> RiskDecision | None:
+        plan = self.ledger.plan(order.client_order_id, order.wallet_id)
+        if plan is None or not plan.decision_id:
+            return None
+        stored = self.ledger.store(order.wallet_id).load_risk_decision(plan.decision_id)
+        if stored is None:
+            return None
+        return self._risk.redecide(stored.intent, stored.id)
 
     async def reconcile(self) -> ReconcileReport:
         """Compare every live wallet with its venue (see reconcile.py); orphans are alerted."""
@@ -169,8 +308,14 @@ class ExecutionEngine:
             self._instruments,
             self,
             max_hold_ms=self._max_hold_ms,
+            adoption_check=self._risk.check_adoption,
+            fee_rate=self._fee_rate,
         )
         return await reconciler.run(self._executors)
+
+    def _fee_rate(self, wallet_id: str) -> float:
+        executor = self._executors.get(wallet_id)
+        return executor.fee_rate if isinstance(executor, LiveExecutor) else 0.0
 
     # ---- decisions and confirmations -------------------------------------------------------
     async def on_decision(self, decision: RiskDecision) -> None:
@@ -189,10 +334,12 @@ class ExecutionEngine:
         return self.confirmations.pending()
 
     async def approve(self, confirmation_id: str, *, by: str) -> PendingConfirmation:
-        """Approve: risk re-checks against current prices and state; a stale or now-denied
-        intent is REJECTED with the reason, otherwise the entry is sent."""
+        """Approve: risk re-checks against current prices and state (the re-check is recorded);
+        a stale or now-denied intent is REJECTED with the reason, otherwise the entry is sent
+        with the re-checked size and costs."""
         conf = await self._still_pending(confirmation_id)
         rechecked = self._risk.recheck(conf.decision)
+        await self.publish(topics.RISK_RECHECK, rechecked)
         if not rechecked.approved:
             reason = rechecked.reason_text
             done = self.confirmations.decide(
@@ -264,7 +411,7 @@ class ExecutionEngine:
         )
         if self.ledger.get(order.client_order_id, order.wallet_id) is not None:
             return None
-        state = self._risk.state
+        state = self._risk.state_for(intent.wallet_id).state
         if state is not TradingState.ACTIVE:
             await self.router.alert(
                 "warning",
@@ -273,6 +420,30 @@ class ExecutionEngine:
             )
             return None
         return await self.router.enter(order, plan)
+
+    # ---- commitments (the risk gate counts them as exposure) --------------------------------
+    def commitments(self, wallet_id: str) -> list[CommittedEntry]:
+        """Working entry orders and pending confirmations of a wallet, as notional and margin
+        the exposure caps count as if they had filled."""
+        out: list[CommittedEntry] = []
+        for order in self.ledger.working(wallet_id, purpose=OrderPurpose.ENTRY):
+            instrument = self._instruments.get(order.key)
+            size = instrument.contract_size if instrument is not None else 1.0
+            price = order.price or self._portfolio.mark(order.key) or order.ref_price
+            notional = order.remaining_qty * price * size
+            plan = self.ledger.plan(order.client_order_id, order.wallet_id)
+            decision = plan.decision_id if plan is not None else ""
+            out.append(
+                CommittedEntry(order.key, notional, notional / _leverage(instrument), decision)
+            )
+        for conf in self.confirmations.pending():
+            if conf.intent.wallet_id != wallet_id:
+                continue
+            waiting = conf.decision
+            key = waiting.intent.signal.key
+            lev = _leverage(self._instruments.get(key))
+            out.append(CommittedEntry(key, waiting.notional, waiting.notional / lev, waiting.id))
+        return out
 
     async def close_position(self, wallet_id: str, key: str, reason: str) -> None:
         """Close one position at market (operator action)."""
@@ -299,10 +470,14 @@ class ExecutionEngine:
             if events:
                 await self.book(wid, events)
         for position in self._portfolio.positions_on(key):
-            if (position.wallet_id, key) in self.router.exits:
+            slot = (position.wallet_id, key)
+            if slot in self.router.exits:
                 continue
             action = self.monitor.check(
-                position, self._portfolio.plan(position.wallet_id, key), tick
+                position,
+                self._portfolio.plan(position.wallet_id, key),
+                tick,
+                protected=self.router.is_protected(slot),
             )
             if isinstance(action, ExitCall):
                 await self.router.exit(position, action)
@@ -322,6 +497,7 @@ class ExecutionEngine:
             moved.wallet_id, moved.venue, moved.symbol, moved, tick.ts_ms, tick.price
         )
         await self.publish(topics.POSITION, update)
+        await self.router.protect(moved.wallet_id, moved.key)  # the resting stop follows
 
     # ---- flatten ---------------------------------------------------------------------------
     def flatten_preview(self) -> fl.FlattenPreview:
@@ -368,9 +544,9 @@ class ExecutionEngine:
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def shutdown(self, *, flatten: bool) -> None:
-        """Safe stop: working entry orders are cancelled (exits and pending confirmations stay:
-        the venue keeps its exits, restore re-arms paper ones and expires stale confirmations);
-        with `flatten`, every position is closed first."""
+        """Safe stop: working entry orders are cancelled (exits, resting stops and targets and
+        pending confirmations stay: the venue keeps its orders, restore re-arms paper ones and
+        expires stale confirmations); with `flatten`, every position is closed first."""
         if flatten:
             await self.flatten_all(by="shutdown")
         for order in self.ledger.working(purpose=OrderPurpose.ENTRY):
@@ -419,10 +595,18 @@ class ExecutionEngine:
             await self.flatten_all(by="kill-switch", wallets={message.wallet_id})
 
     async def _on_state_msg(self, _topic: str, message: Any) -> None:
-        """HALTED: nothing new may happen, so pending confirmations and working entries go."""
-        if isinstance(message, TradingStateChanged) and message.state is TradingState.HALTED:
-            await self._cancel_pending(f"halted: {message.reason}", "risk", lambda _w: True)
-            for order in self.ledger.working(purpose=OrderPurpose.ENTRY):
+        """HALTED: nothing new may happen, so pending confirmations and working entries go (of
+        the halted wallet only, when the halt is one wallet's)."""
+        if not isinstance(message, TradingStateChanged) or message.state is not TradingState.HALTED:
+            return
+        scope = message.scope
+
+        def chosen(wallet_id: str) -> bool:
+            return not scope or wallet_id == scope
+
+        await self._cancel_pending(f"halted: {message.reason}", "risk", chosen)
+        for order in self.ledger.working(purpose=OrderPurpose.ENTRY):
+            if chosen(order.wallet_id):
                 await self.router.cancel(order, f"halted: {message.reason}")
 
     async def _housekeeping(self) -> None:
@@ -450,8 +634,9 @@ class ExecutionEngine:
             last[2] = now
             report = await self.reconcile()
             if report.halt:
-                await self.router.alert(
-                    "error", "periodic reconcile found orphans: consider halting", "reconcile"
+                why = "; ".join(o.text for o in report.orphans) or "orphans found"
+                await self._risk.change_state(
+                    TradingState.HALTED, f"periodic reconcile: {why}", "reconcile"
                 )
 
     # ---- publishing ------------------------------------------------------------------------
@@ -459,3 +644,8 @@ class ExecutionEngine:
         """Publish on the bus once attached (before that, state is only stored)."""
         if self._bus is not None:
             await self._bus.publish(topic, message)
+
+
+def _leverage(instrument: Instrument | None) -> float:
+    """Leverage an instrument allows (1 for spot, synthetics and unknown instruments)."""
+    return max(1.0, instrument.max_leverage) if instrument is not None else 1.0

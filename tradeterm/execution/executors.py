@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 
 from tradeterm.clock import Clock
 from tradeterm.config.models import FillModelConfig
-from tradeterm.domain.enums import ContractKind, OrderStatus
+from tradeterm.domain.enums import ContractKind, OrderStatus, OrderType
 from tradeterm.domain.instruments import Instrument
 from tradeterm.domain.market import Tick
 from tradeterm.domain.orders import Fill, Order
@@ -39,6 +39,9 @@ FUNDING_INTERVAL_MS = 8 * 3_600_000
 
 DEFAULT_FUNDING_RATE = 0.0001
 """Funding rate per 8 hours when no source is given (0.01 %, the usual baseline)."""
+
+MAX_MISSED_FUNDING = 90
+"""At most this many missed funding boundaries (30 days) are charged after a restart."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,11 @@ class Executor(Protocol):
         """Fee plus slippage of a market exit, as a fraction of notional."""
         ...
 
+    @property
+    def supports_resting_stops(self) -> bool:
+        """Whether a position's stop and target can rest here as reduce-only orders."""
+        ...
+
 
 def _default_rate(_key: str, _ts_ms: int) -> float:
     return DEFAULT_FUNDING_RATE
@@ -120,6 +128,7 @@ class PaperExecutor:
         seed: int = 0,
         funding: bool = True,
         funding_rate: FundingRate | None = None,
+        funded_until: Callable[[str], int | None] | None = None,
     ) -> None:
         self._wallet_id = wallet_id
         self._model = model
@@ -127,6 +136,7 @@ class PaperExecutor:
         self._instruments = dict(instruments or {})
         self._seed = seed
         self._funding_rate = funding_rate or _default_rate
+        self._funded_until = funded_until
         self._perps = (
             {k for k, i in self._instruments.items() if i.kind is ContractKind.PERPETUAL}
             if funding
@@ -144,11 +154,21 @@ class PaperExecutor:
     def is_live(self) -> bool:
         return False
 
+    @property
+    def supports_resting_stops(self) -> bool:
+        """Paper matching takes stop-market and limit orders."""
+        return True
+
     def _engine(self, venue: str) -> MatchingEngine:
         engine = self._engines.get(venue)
         if engine is None:
-            lots = {i.symbol: i.lot_step for i in self._instruments.values() if i.venue == venue}
-            engine = MatchingEngine(self._model, seed=self._seed, lot_steps=lots)
+            mine = [i for i in self._instruments.values() if i.venue == venue]
+            engine = MatchingEngine(
+                self._model,
+                seed=self._seed,
+                lot_steps={i.symbol: i.lot_step for i in mine},
+                contract_sizes={i.symbol: i.contract_size for i in mine},
+            )
             self._engines[venue] = engine
         return engine
 
@@ -165,9 +185,7 @@ class PaperExecutor:
     def on_tick(self, tick: Tick) -> list[ExecutorEvent]:
         events: list[ExecutorEvent] = self._numbered(self._engine(tick.venue).on_tick(tick))
         if self._perps and tick.key in self._perps:
-            charge = self._funding(tick)
-            if charge is not None:
-                events.append(charge)
+            events.extend(self._funding(tick))
         return events
 
     def open_orders(self) -> list[Order]:
@@ -204,15 +222,27 @@ class PaperExecutor:
                 out.append(event)
         return out
 
-    def _funding(self, tick: Tick) -> FundingCharge | None:
+    def _funding(self, tick: Tick) -> list[FundingCharge]:
+        """Charges for the 8-hour boundaries this tick passed. On the first tick of a market
+        after a start, every boundary since the position's last booked funding is charged too
+        (at this tick's price: the prices at boundaries passed while the node was down are not
+        known), so a restart never skips funding."""
         slot = tick.ts_ms // FUNDING_INTERVAL_MS
         seen = self._funding_slot.get(tick.key)
         self._funding_slot[tick.key] = slot
-        if seen is None or slot <= seen:
-            return None
-        boundary = slot * FUNDING_INTERVAL_MS
-        rate = self._funding_rate(tick.key, boundary)
-        return FundingCharge(self._wallet_id, tick.venue, tick.symbol, rate, tick.price, boundary)
+        if seen is None:
+            since = self._funded_until(tick.key) if self._funded_until is not None else None
+            if since is None:
+                return []
+            seen = max(since // FUNDING_INTERVAL_MS, slot - MAX_MISSED_FUNDING)
+        charges = []
+        for boundary_slot in range(seen + 1, slot + 1):
+            boundary = boundary_slot * FUNDING_INTERVAL_MS
+            rate = self._funding_rate(tick.key, boundary)
+            charges.append(
+                FundingCharge(self._wallet_id, tick.venue, tick.symbol, rate, tick.price, boundary)
+            )
+        return charges
 
 
 @runtime_checkable
@@ -241,8 +271,11 @@ class LiveExecutor:
         max_retries: int = 3,
         backoff_s: float = 0.5,
         cost_rate: float = 0.0006,
+        fee_rate: float = 0.0005,
     ) -> None:
         self._wallet_id = wallet_id
+        self.fee_rate = fee_rate
+        """The venue's taker fee rate (for fills reported without their fee)."""
         self.client = client
         self._clock = clock
         self._max_retries = max_retries
@@ -258,6 +291,13 @@ class LiveExecutor:
     @property
     def is_live(self) -> bool:
         return True
+
+    @property
+    def supports_resting_stops(self) -> bool:
+        """The venue rests reduce-only stop-market and limit orders (its capabilities say)."""
+        caps = self.client.capabilities
+        wanted = {OrderType.STOP, OrderType.LIMIT}
+        return caps.native_stops and caps.reduce_only and wanted <= caps.order_types
 
     @property
     def venue(self) -> str:

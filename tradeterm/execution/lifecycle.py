@@ -120,6 +120,24 @@ class OrderLedger:
         self._record(order, filled, event, fill.fill_id)
         return filled
 
+    def resize(self, order: Order, qty: float, reason: str) -> Order:
+        """The order with a smaller total quantity, stored with a lifecycle note (a restart's
+        re-decision may shrink an entry that never reached the venue; never grows one)."""
+        resized = replace(order, qty=min(order.qty, qty), updated_ms=self._clock.now_ms())
+        store = self.store(order.wallet_id)
+        with store.atomic():
+            store.save_order(resized)
+            store.record_order_event(
+                order.client_order_id,
+                order.status.value,
+                "resize",
+                resized.status.value,
+                resized.updated_ms,
+                reason,
+            )
+        self._remember(resized)
+        return resized
+
     def restore(self) -> list[Order]:
         """Working orders and their plans from every open database."""
         self._working.clear()

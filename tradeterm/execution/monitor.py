@@ -10,9 +10,14 @@ Checked in this order, first match wins:
 6. trailing stop (ExecutionConfig.trailing_stop_atr > 0): best price since entry minus k x ATR
    (plus for shorts), rounded away from the market; proposed only when it tightens the stop.
 
+When the position's stop and target rest at the venue (`protected`), those orders are the first
+line: the monitor closes the position itself only when the price has stayed through the stop or
+target for `stop_grace_s` (the venue's order did not work: rejected, lost, a venue fault). That
+is the second line.
+
 The monitor only proposes; the engine submits the exit (never a second one while one works) or
-moves the stop through the risk engine's check and the Portfolio. Work per tick is O(positions
-on that market) with no allocation unless something happens.
+moves the stop through the risk engine's check. Work per tick is O(positions on that market)
+with no allocation unless something happens.
 """
 
 from __future__ import annotations
@@ -21,16 +26,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tradeterm.config.models import ExecutionConfig, RiskConfig
+from tradeterm.domain.calendar import in_weekend_window, parse_weekly_cutoff
 from tradeterm.domain.instruments import Instrument
 from tradeterm.domain.market import Tick
 from tradeterm.domain.orders import EntryPlan, OrderPurpose
 from tradeterm.domain.positions import Position
 from tradeterm.domain.timeframes import TIMEFRAME_MS
-
-DAY_MS = 86_400_000
-WEEK_MS = 7 * DAY_MS
-_EPOCH_MONDAY_MS = 4 * DAY_MS  # 1970-01-05, the first Monday after the epoch (a Thursday)
-_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,18 +54,6 @@ class StopMove:
 MonitorAction = ExitCall | StopMove
 
 
-def weekly_cutoff_ms(text: str) -> int:
-    """'Fri 20:00' as milliseconds after Monday 00:00 UTC."""
-    day, clock = text.split()
-    hours, minutes = clock.split(":")
-    return _WEEKDAYS.index(day) * DAY_MS + (int(hours) * 60 + int(minutes)) * 60_000
-
-
-def in_weekend_window(ts_ms: int, cutoff_ms: int) -> bool:
-    """True from the weekly cut-off until the next Monday 00:00 UTC."""
-    return (ts_ms - _EPOCH_MONDAY_MS) % WEEK_MS >= cutoff_ms
-
-
 class PositionMonitor:
     """Stops, targets, trailing, time stop, max hold and weekend carry for open positions."""
 
@@ -76,17 +65,51 @@ class PositionMonitor:
     ) -> None:
         self._trail_atr = config.trailing_stop_atr
         self._time_stop_bars = config.time_stop_bars
+        self._grace_ms = round(config.stop_grace_s * 1000)
         self._instruments = instruments
         weekend = risk_config is not None and risk_config.avoid_weekend_carry
         self._weekend_cutoff = (
-            weekly_cutoff_ms(risk_config.weekend_cutoff_utc)
+            parse_weekly_cutoff(risk_config.weekend_cutoff_utc)
             if weekend and risk_config is not None
             else -1
         )
         self._best: dict[tuple[str, str], float] = {}
+        self._breached: dict[tuple[str, str], int] = {}
 
-    def check(self, position: Position, plan: EntryPlan | None, tick: Tick) -> MonitorAction | None:
-        """What to do with `position` at this tick (None: nothing)."""
+    def check(
+        self,
+        position: Position,
+        plan: EntryPlan | None,
+        tick: Tick,
+        *,
+        protected: bool = False,
+    ) -> MonitorAction | None:
+        """What to do with `position` at this tick (None: nothing). `protected`: its stop and
+        target rest at the venue, so the monitor waits out the grace before acting on them."""
+        if protected and not self._grace_over(position, tick):
+            exit_call = self._timed_exit(position, plan, tick.ts_ms)
+            if exit_call is not None:
+                return exit_call
+            if self._trail_atr > 0 and plan is not None and plan.atr > 0:
+                return self._trail(position, plan.atr, tick.price)
+            return None
+        return self._check(position, plan, tick)
+
+    def _grace_over(self, position: Position, tick: Tick) -> bool:
+        """True once the price has stayed through the stop or target for the grace period."""
+        slot = (position.wallet_id, position.key)
+        breached = (position.stop_loss > 0 and position.stop_hit(tick.price)) or (
+            position.target_hit(tick.price)
+        )
+        if not breached:
+            self._breached.pop(slot, None)
+            return False
+        since = self._breached.setdefault(slot, tick.ts_ms)
+        return tick.ts_ms - since >= self._grace_ms
+
+    def _check(
+        self, position: Position, plan: EntryPlan | None, tick: Tick
+    ) -> MonitorAction | None:
         price = tick.price
         if position.stop_loss > 0 and position.stop_hit(price):
             trailed = position.initial_stop > 0 and position.stop_loss != position.initial_stop
@@ -106,8 +129,9 @@ class PositionMonitor:
         return None
 
     def forget(self, wallet_id: str, key: str) -> None:
-        """Drop what was remembered about a closed position (its best price)."""
+        """Drop what was remembered about a closed position (its best price, its breach)."""
         self._best.pop((wallet_id, key), None)
+        self._breached.pop((wallet_id, key), None)
 
     def _timed_exit(self, position: Position, plan: EntryPlan | None, now: int) -> ExitCall | None:
         held = now - position.opened_ms

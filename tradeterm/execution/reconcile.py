@@ -3,27 +3,33 @@
 For every LIVE wallet (paper wallets are rebuilt from the database, so they always agree):
 - a venue order we do not know is an orphan;
 - a working order of ours the venue no longer lists is looked up (when the client can) and
-  settled as the venue says: missed fills are booked, cancels and expiries applied; an order the
+  settled as the venue says: missed fills are booked with the fees the venue charged (or, when
+  it does not say, the fee the cost model expects), cancels and expiries applied; an order the
   venue has never heard of is marked EXPIRED (REJECTED if it was never acknowledged);
 - a venue position we do not hold, or hold with another side or size, is an orphan; a position
-  we hold that the venue does not is reported as missing.
+  we hold that the venue does not is missing;
+- the venue's balance is compared with the wallet's; a difference beyond the tolerance is an
+  orphan too.
 
 Policy (ExecutionConfig.reconcile): "halt" reports `halt=True` when anything is orphaned (the
-node then sets HALTED); "adopt" takes the venue's word: orphan positions are adopted with a
-conservative stop ADOPT_STOP_FRACTION (3 %) from the venue's entry and a target at 3R, orphan
-orders are cancelled (their purpose is unknown), and positions missing on the venue are dropped.
-Every orphan is published as an ALERT.
+node then sets HALTED, at start and on every periodic run); "adopt" takes the venue's word, but
+only where the risk gate would allow it: an orphan position is adopted (with a conservative stop
+ADOPT_STOP_FRACTION from the venue's entry and a 3R target) only when the exposure, leverage and
+balance limits hold with it, otherwise it halts with the reason; orphan orders are cancelled
+(their purpose is unknown); a position missing at the venue is closed in our books at its last
+mark as a trade with its PnL ("flat at the venue"); the wallet's cash is set to the venue's
+balance. Every orphan is published as an ALERT.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 from tradeterm.clock import Clock
-from tradeterm.domain.enums import OrderStatus
-from tradeterm.domain.events import ALERT, POSITION, Alert
+from tradeterm.domain.enums import OrderStatus, Side
+from tradeterm.domain.events import ALERT, POSITION, TRADE_CLOSED, WALLET, Alert
 from tradeterm.domain.ids import stable_id
 from tradeterm.domain.instruments import Instrument
 from tradeterm.domain.orders import Fill, Order
@@ -37,7 +43,16 @@ from tradeterm.venues.base import OrderUpdate, VenuePosition
 ADOPT_STOP_FRACTION = 0.03
 """An adopted position's stop sits this far from its entry (its target three times as far)."""
 
+BALANCE_TOLERANCE = 0.001
+"""Venue and wallet cash may differ by this fraction of the balance (at least 0.01) unflagged."""
+
 _QTY_TOLERANCE = 1e-9
+
+AdoptionCheck = Callable[[str, str, Side, float, float], str | None]
+"""(wallet, market key, side, qty, price) -> why the position may not be adopted, or None."""
+
+FeeRate = Callable[[str], float]
+"""Taker fee rate of a wallet's venue (for fills the venue reports without their fee)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,18 +60,20 @@ class Orphan:
     """Something the venue and tradeterm disagree about."""
 
     wallet_id: str
-    kind: Literal["order", "position", "missing_position"]
+    kind: Literal["order", "position", "missing_position", "balance"]
     symbol: str
     detail: str
 
     @property
     def text(self) -> str:
-        return f"reconcile {self.wallet_id}: orphan {self.kind} {self.symbol}: {self.detail}"
+        what = self.kind.replace("_", " ")
+        return f"reconcile {self.wallet_id}: orphan {what} {self.symbol}: {self.detail}".rstrip()
 
 
 @dataclass(frozen=True, slots=True)
 class ReconcileReport:
-    """What a reconciliation found and did. `halt` asks the node to set HALTED."""
+    """What a reconciliation found and did. `halt` asks the node to set HALTED, with the
+    reasons in `refusals` (adoptions the limits refused) and the orphans."""
 
     ts_ms: int
     policy: str
@@ -65,10 +82,17 @@ class ReconcileReport:
     resolved: tuple[str, ...] = ()
     adopted: tuple[str, ...] = ()
     halt: bool = False
+    refusals: tuple[str, ...] = ()
 
     @property
     def clean(self) -> bool:
         return not self.orphans
+
+    @property
+    def reason(self) -> str:
+        """Why this report asks to halt, in one line."""
+        parts = list(self.refusals) or [o.text for o in self.orphans]
+        return "; ".join(parts) or "nothing"
 
 
 class ReconcileHost(Protocol):
@@ -113,6 +137,8 @@ def adopted_position(
         low_water=held.entry_price,
         max_hold_ms=max_hold_ms,
         updated_ms=now_ms,
+        ideal_entry=held.entry_price,
+        last_funding_ms=now_ms,
     )
 
 
@@ -122,6 +148,7 @@ class _Findings:
     orphans: list[Orphan] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
     adopted: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
 
 
 class Reconciler:
@@ -137,6 +164,8 @@ class Reconciler:
         host: ReconcileHost,
         *,
         max_hold_ms: int = 0,
+        adoption_check: AdoptionCheck | None = None,
+        fee_rate: FeeRate | None = None,
     ) -> None:
         self._policy = policy
         self._clock = clock
@@ -145,6 +174,8 @@ class Reconciler:
         self._instruments = instruments
         self._host = host
         self._max_hold_ms = max_hold_ms
+        self._adoption_check = adoption_check
+        self._fee_rate = fee_rate
 
     async def run(self, executors: Mapping[str, Executor]) -> ReconcileReport:
         found = _Findings()
@@ -154,10 +185,12 @@ class Reconciler:
             if isinstance(executor, LiveExecutor):
                 await self._orders(wid, executor, found)
                 await self._positions(wid, executor, found)
+                await self._balance(wid, executor, found)
         for orphan in found.orphans:
             await self._host.publish(
                 ALERT, Alert("warning", orphan.text, self._clock.now_ms(), "reconcile")
             )
+        halt = bool(found.refusals) or (self._policy == "halt" and bool(found.orphans))
         return ReconcileReport(
             ts_ms=self._clock.now_ms(),
             policy=self._policy,
@@ -165,7 +198,8 @@ class Reconciler:
             orphans=tuple(found.orphans),
             resolved=tuple(found.resolved),
             adopted=tuple(found.adopted),
-            halt=self._policy == "halt" and bool(found.orphans),
+            halt=halt,
+            refusals=tuple(found.refusals),
         )
 
     # ---- orders ----------------------------------------------------------------------------
@@ -193,22 +227,7 @@ class Reconciler:
         now = self._clock.now_ms()
         events: list[ExecutorEvent] = []
         if update is not None and update.filled_qty > order.filled_qty + _QTY_TOLERANCE:
-            missing = update.filled_qty - order.filled_qty
-            paid = update.avg_fill_price * update.filled_qty
-            price = (paid - order.avg_fill_price * order.filled_qty) / missing
-            missed = Fill(
-                fill_id=f"{order.client_order_id}-reconciled-{update.filled_qty:g}",
-                client_order_id=order.client_order_id,
-                wallet_id=wid,
-                venue=order.venue,
-                symbol=order.symbol,
-                side=order.side,
-                qty=missing,
-                price=price,
-                fee=0.0,
-                ts_ms=now,
-            )
-            events.append(missed)
+            events.append(self._missed_fill(wid, order, update, now))
         if update is None:
             status = (
                 OrderStatus.REJECTED if order.status is OrderStatus.NEW else OrderStatus.EXPIRED
@@ -222,6 +241,32 @@ class Reconciler:
         settled = self._ledger.get(order.client_order_id, wid)
         state = settled.status.value if settled is not None else "unknown"
         return f"{order.client_order_id}: {state} ({update.reason or update.status.value})"
+
+    def _missed_fill(self, wid: str, order: Order, update: OrderUpdate, now: int) -> Fill:
+        """The fill the venue made while we were not listening, with its fee: the venue's own
+        figure when it reports fees, else the taker fee the cost model expects."""
+        missing = update.filled_qty - order.filled_qty
+        paid = update.avg_fill_price * update.filled_qty
+        price = (paid - order.avg_fill_price * order.filled_qty) / missing
+        instrument = self._instruments.get(order.key)
+        size = instrument.contract_size if instrument is not None else 1.0
+        if update.fees > order.fees:
+            fee = update.fees - order.fees
+        else:
+            rate = self._fee_rate(wid) if self._fee_rate is not None else 0.0
+            fee = missing * price * size * rate
+        return Fill(
+            fill_id=f"{order.client_order_id}-reconciled-{update.filled_qty:g}",
+            client_order_id=order.client_order_id,
+            wallet_id=wid,
+            venue=order.venue,
+            symbol=order.symbol,
+            side=order.side,
+            qty=missing,
+            price=price,
+            fee=fee,
+            ts_ms=now,
+        )
 
     # ---- positions -------------------------------------------------------------------------
     async def _positions(self, wid: str, executor: LiveExecutor, found: _Findings) -> None:
@@ -238,22 +283,29 @@ class Reconciler:
             )
             found.orphans.append(Orphan(wid, "position", symbol, detail))
             if self._policy == "adopt":
-                await self._adopt(wid, venue, held, mine)
-                found.adopted.append(f"{wid} {venue}:{symbol} {held.side.value} {held.qty:g}")
+                await self._adopt(wid, venue, held, mine, found)
         for symbol, mine in ours.items():
             if symbol in at_venue:
                 continue
             detail = f"stored {mine.side.value} {mine.qty:g} but the venue holds nothing"
             found.orphans.append(Orphan(wid, "missing_position", symbol, detail))
             if self._policy == "adopt":
-                update = self._portfolio.discard_position(wid, mine.key)
-                if update is not None:
-                    await self._host.publish(POSITION, update)
-                found.adopted.append(f"{wid} {mine.key} dropped (flat on the venue)")
+                await self._close_missing(wid, mine, found)
 
     async def _adopt(
-        self, wid: str, venue: str, held: VenuePosition, mine: Position | None
+        self,
+        wid: str,
+        venue: str,
+        held: VenuePosition,
+        mine: Position | None,
+        found: _Findings,
     ) -> None:
+        key = f"{venue}:{held.symbol}"
+        if self._adoption_check is not None:
+            refusal = self._adoption_check(wid, key, held.side, held.qty, held.entry_price)
+            if refusal is not None:
+                found.refusals.append(f"reconcile {wid}: not adopting {key}: {refusal}")
+                return
         now = self._clock.now_ms()
         if mine is not None and mine.side is held.side:
             position = replace(mine, qty=held.qty, entry_price=held.entry_price, updated_ms=now)
@@ -263,10 +315,50 @@ class Reconciler:
                 venue,
                 held,
                 now_ms=now,
-                instrument=self._instruments.get(f"{venue}:{held.symbol}"),
+                instrument=self._instruments.get(key),
                 max_hold_ms=self._max_hold_ms,
             )
         await self._host.publish(POSITION, self._portfolio.adopt_position(position))
+        found.adopted.append(f"{wid} {key} {held.side.value} {held.qty:g}")
+
+    async def _close_missing(self, wid: str, mine: Position, found: _Findings) -> None:
+        """Close our record of a position the venue no longer holds, at its last mark, as a
+        trade with its PnL (the venue closed it: a stop, a liquidation, a manual close)."""
+        price = self._portfolio.mark(mine.key) or mine.entry_price
+        outcome = self._portfolio.close_missing(
+            wid, mine.key, price, "flat at the venue (reconcile)"
+        )
+        if outcome is None:
+            return
+        await self._host.publish(POSITION, outcome.update)
+        await self._host.publish(WALLET, outcome.snapshot)
+        if outcome.closed is not None:
+            await self._host.publish(TRADE_CLOSED, outcome.closed)
+        found.adopted.append(f"{wid} {mine.key} closed at {price:g} (flat on the venue)")
+
+    # ---- balance ---------------------------------------------------------------------------
+    async def _balance(self, wid: str, executor: LiveExecutor, found: _Findings) -> None:
+        wallet = self._portfolio.wallet(wid)
+        if wallet is None:
+            return
+        try:
+            venue = await executor.venue_balance()
+        except VenueError as exc:
+            found.resolved.append(f"{wid}: balance not checked: {exc}")
+            return
+        difference = venue.total - wallet.balance
+        tolerance = max(0.01, BALANCE_TOLERANCE * abs(wallet.balance))
+        if abs(difference) <= tolerance:
+            return
+        detail = (
+            f"venue balance {venue.total:.2f} {venue.currency}, wallet {wallet.balance:.2f} "
+            f"(difference {difference:+.2f})"
+        )
+        found.orphans.append(Orphan(wid, "balance", "", detail))
+        if self._policy == "adopt":
+            snapshot = self._portfolio.adjust_balance(wid, venue.total, "reconcile")
+            await self._host.publish(WALLET, snapshot)
+            found.adopted.append(f"{wid} balance set to the venue's {venue.total:.2f}")
 
 
 def _same(mine: Position, held: VenuePosition) -> bool:

@@ -1,11 +1,19 @@
-"""The order router: sends entry and exit orders to the wallet's executor and books everything
-that comes back (acknowledgements, cancels, rejects, fills, funding).
+"""The order router: sends entry, exit and protective orders to the wallet's executor and books
+everything that comes back (acknowledgements, cancels, rejects, fills, funding).
 
 Every order is stored NEW (with its EntryPlan, for entries) before it is sent. A fill is booked
 in ONE commit on the wallet's database: the fill row (stored once: a replay changes nothing),
 the order's new state with its lifecycle event, and the position, trade and wallet rows the
 Portfolio writes. Only then are ORDER, FILL, POSITION, WALLET and TRADE_CLOSED published, in
-that order. Exits are reduce-only market orders, at most one working per position.
+that order.
+
+Protection: once a position exists, its stop loss and take profit rest at the venue as
+reduce-only orders (a stop-market and a limit), one cancelling the other: when either fills and
+the position is flat the other is cancelled; when the position's size or stop changes they are
+replaced (a stop is only ever replaced by a tighter one). A position closed for any other reason
+(time stop, manual close, flatten) first cancels them. Exits are reduce-only market orders, at
+most one working per position. Exits, protective orders and flatten never pass the risk gate:
+they only reduce.
 """
 
 from __future__ import annotations
@@ -55,6 +63,8 @@ def entry_order(
         order_type = OrderType.LIMIT
         price = signal.entry * (1.0 - signal.side.sign * config.limit_offset_bps / 10_000.0)
         price = instrument.round_price(price) if instrument is not None else price
+    costs = decision.costs
+    ideal = costs.mark if costs is not None else signal.entry
     plan = EntryPlan(
         stop_loss=signal.stop_loss,
         take_profit=signal.take_profit,
@@ -66,6 +76,8 @@ def entry_order(
         atr=signal.atr,
         max_hold_ms=max_hold_ms,
         decision_id=decision.id,
+        risk_per_unit=decision.risk_amount / decision.qty if decision.qty > 0 else 0.0,
+        ideal_entry=ideal,
     )
     order = Order(
         client_order_id=coid,
@@ -80,8 +92,15 @@ def entry_order(
         purpose=OrderPurpose.ENTRY,
         signal_id=signal.id,
         updated_ms=now_ms,
+        ref_price=price if price is not None else ideal,
     )
     return order, plan
+
+
+PROTECTIVE = (OrderPurpose.STOP_LOSS, OrderPurpose.TAKE_PROFIT)
+"""The purposes of the orders that rest at the venue to protect a position."""
+
+Slot = tuple[str, str]
 
 
 class OrderRouter:
@@ -95,6 +114,8 @@ class OrderRouter:
         executors: Mapping[str, Executor],
         monitor: PositionMonitor,
         publish: Publish,
+        *,
+        resting_stops: bool = True,
     ) -> None:
         self._clock = clock
         self.ledger = ledger
@@ -102,8 +123,11 @@ class OrderRouter:
         self._executors = executors
         self._monitor = monitor
         self._publish = publish
-        self.exits: dict[tuple[str, str], str] = {}
+        self.resting_stops = resting_stops
+        self.exits: dict[Slot, str] = {}
         """Working exit order per (wallet, market): never a second exit while one works."""
+        self.protection: dict[Slot, dict[OrderPurpose, str]] = {}
+        """Resting stop-loss and take-profit orders per (wallet, market)."""
         self.closes: dict[str, float] = {}
         """Net PnL of trades closed by flatten orders, by client order id (for the report)."""
 
@@ -127,13 +151,31 @@ class OrderRouter:
         return self.ledger.get(order.client_order_id, order.wallet_id)
 
     async def exit(self, position: Position, call: ExitCall) -> Order | None:
-        """Close a position with a reduce-only market order; None if an exit already works."""
+        """Close a position with a reduce-only market order (its resting stop and target are
+        cancelled first); None if an exit already works or the position closed meanwhile."""
         slot = (position.wallet_id, position.key)
         if slot in self.exits:
             return None
+        self.exits[slot] = ""  # claimed: no second exit while the protection is cancelled
+        try:
+            await self.unprotect(slot, f"closing: {call.tag}")
+            current = self._portfolio.position(*slot)
+            if current is None:
+                return None
+            order = self._exit_order(current, call)
+            self.ledger.create(order, None, note=call.reason)
+            self.exits[slot] = order.client_order_id
+        finally:
+            if self.exits.get(slot) == "":
+                del self.exits[slot]
+        await self._publish(topics.ORDER, order)
+        await self.send(order)
+        return self.ledger.get(order.client_order_id, order.wallet_id)
+
+    def _exit_order(self, position: Position, call: ExitCall) -> Order:
         now = self._clock.now_ms()
-        order = Order(
-            client_order_id=self._exit_id(position, call),
+        return Order(
+            client_order_id=self._derived_id(position, call.tag, call.purpose),
             wallet_id=position.wallet_id,
             venue=position.venue,
             symbol=position.symbol,
@@ -146,23 +188,109 @@ class OrderRouter:
             signal_id=position.signal_id,
             reason=call.tag,
             updated_ms=now,
+            ref_price=self._portfolio.mark(position.key) or position.entry_price,
         )
-        self.ledger.create(order, None, note=call.reason)
-        self.exits[slot] = order.client_order_id
-        await self._publish(topics.ORDER, order)
-        await self.send(order)
-        return self.ledger.get(order.client_order_id, order.wallet_id)
 
-    def _exit_id(self, position: Position, call: ExitCall) -> str:
-        """Derived from the position's signal and the exit kind; a later attempt (after a
-        cancel or reject) takes the next number, so a restart can never double an exit."""
-        base = f"{position.signal_id or position.key}:{call.tag}"
+    def _derived_id(self, position: Position, tag: str, purpose: OrderPurpose) -> str:
+        """Derived from the position's signal and the order's kind; a later attempt (after a
+        cancel, a reject or a replacement) takes the next number, so a restart can never double
+        an order."""
+        base = f"{position.signal_id or position.key}:{tag}"
         attempt = 0
         while True:
-            coid = client_order_id(base, position.wallet_id, call.purpose.value, attempt)
+            coid = client_order_id(base, position.wallet_id, purpose.value, attempt)
             if self.ledger.get(coid, position.wallet_id) is None:
                 return coid
             attempt += 1
+
+    # ---- protection ------------------------------------------------------------------------
+    def is_protected(self, slot: Slot) -> bool:
+        """True when a stop-loss order rests at the venue for this position."""
+        coid = self.protection.get(slot, {}).get(OrderPurpose.STOP_LOSS)
+        return coid is not None and self._working(coid, slot[0]) is not None
+
+    def _working(self, coid: str, wallet_id: str) -> Order | None:
+        order = self.ledger.get(coid, wallet_id)
+        return order if order is not None and not order.status.is_terminal else None
+
+    def _can_rest(self, wallet_id: str) -> bool:
+        executor = self._executors.get(wallet_id)
+        return self.resting_stops and executor is not None and executor.supports_resting_stops
+
+    async def protect(self, wallet_id: str, key: str) -> None:
+        """Make the resting stop and target match the position: placed if missing, replaced
+        when its size or level changed, cancelled when the position is gone."""
+        slot = (wallet_id, key)
+        position = self._portfolio.position(wallet_id, key)
+        if position is None:
+            await self.unprotect(slot, "position closed")
+            return
+        if slot in self.exits or not self._can_rest(wallet_id):
+            return
+        levels = {
+            OrderPurpose.STOP_LOSS: position.stop_loss,
+            OrderPurpose.TAKE_PROFIT: position.take_profit,
+        }
+        for purpose in PROTECTIVE:
+            level = levels[purpose]
+            if level <= 0.0:
+                continue
+            resting = self._resting(slot, purpose)
+            if resting is not None and _matches(resting, position, level):
+                continue
+            if resting is not None and await self.cancel(resting, "replaced") is not None:
+                continue
+            if self._portfolio.position(wallet_id, key) is None:
+                return  # the other leg filled while this one was being replaced
+            await self._place_protective(position, purpose, level)
+
+    def _resting(self, slot: Slot, purpose: OrderPurpose) -> Order | None:
+        coid = self.protection.get(slot, {}).get(purpose)
+        return self._working(coid, slot[0]) if coid is not None else None
+
+    async def _place_protective(
+        self, position: Position, purpose: OrderPurpose, level: float
+    ) -> None:
+        now = self._clock.now_ms()
+        stop = purpose is OrderPurpose.STOP_LOSS
+        trailed = stop and position.initial_stop > 0 and position.stop_loss != position.initial_stop
+        tag = "trailing_stop" if trailed else purpose.value
+        order = Order(
+            client_order_id=self._derived_id(position, tag, purpose),
+            wallet_id=position.wallet_id,
+            venue=position.venue,
+            symbol=position.symbol,
+            side=position.side.opposite,
+            order_type=OrderType.STOP if stop else OrderType.LIMIT,
+            qty=position.qty,
+            created_ms=now,
+            price=None if stop else level,
+            stop_price=level if stop else None,
+            reduce_only=True,
+            purpose=purpose,
+            signal_id=position.signal_id,
+            reason=tag,
+            updated_ms=now,
+            ref_price=level,
+        )
+        self.ledger.create(order, None, note=f"protects {position.key} at {level:g}")
+        self.protection.setdefault((position.wallet_id, position.key), {})[purpose] = (
+            order.client_order_id
+        )
+        await self._publish(topics.ORDER, order)
+        await self.send(order)
+
+    async def unprotect(self, slot: Slot, reason: str) -> None:
+        """Cancel the resting stop and target of a position (before closing it otherwise, or
+        once it is flat: the other leg of a filled one)."""
+        held = self.protection.pop(slot, {})
+        for coid in held.values():
+            order = self._working(coid, slot[0])
+            if order is None:
+                continue
+            why = await self.cancel(order, reason)
+            if why is not None:
+                log.warning("%s: %s", slot[0], why)
 
     async def send(self, order: Order) -> None:
         executor = self._executors.get(order.wallet_id)
@@ -205,6 +333,13 @@ class OrderRouter:
         why = next((e.reason for e in answers if isinstance(e, OrderUpdate) and e.reason), "")
         return f"cancel {order.client_order_id} refused: {why or 'no answer'}"
 
+    async def forget(self, order: Order, reason: str) -> None:
+        """Cancel an order in our books only: one no venue holds (a paper order from before a
+        restart, whose matching model died with the process and was never re-armed)."""
+        moved = self.ledger.move(order, OrderEvent.CANCEL, reason)
+        if moved is not None:
+            await self._changed(moved)
+
     def is_working(self, order: Order) -> bool:
         current = self.ledger.get(order.client_order_id, order.wallet_id)
         return current is not None and not current.status.is_terminal
@@ -228,6 +363,17 @@ class OrderRouter:
         moved = self.ledger.apply_update(order, update)
         if moved is not None:
             await self._changed(moved)
+            if moved.purpose in PROTECTIVE and moved.status.is_terminal:
+                await self._protection_lost(moved)
+
+    async def _protection_lost(self, order: Order) -> None:
+        """A resting stop or target expired at the venue while its position is still open: put
+        it back (a rejection is alerted and leaves the monitor as the line)."""
+        slot = (order.wallet_id, order.key)
+        if order.status is not OrderStatus.EXPIRED or slot in self.exits:
+            return
+        if self._portfolio.position(*slot) is not None:
+            await self.protect(*slot)
 
     async def _changed(self, order: Order) -> None:
         await self._publish(topics.ORDER, order)
@@ -243,6 +389,11 @@ class OrderRouter:
         slot = (order.wallet_id, order.key)
         if self.exits.get(slot) == order.client_order_id:
             del self.exits[slot]
+        held = self.protection.get(slot)
+        if held is not None and held.get(order.purpose) == order.client_order_id:
+            del held[order.purpose]
+            if not held:
+                del self.protection[slot]
 
     async def _on_fill(self, fill: Fill) -> None:
         wid = fill.wallet_id
@@ -277,6 +428,7 @@ class OrderRouter:
                 self.closes[filled.client_order_id] = outcome.closed.pnl
         if filled.status.is_terminal:
             self._release(filled)
+        await self.protect(wid, filled.key)
 
     async def _on_funding(self, charge: FundingCharge) -> None:
         """Longs pay rate x notional, shorts receive it (the reverse for a negative rate)."""
@@ -289,3 +441,10 @@ class OrderRouter:
         if booked is not None:
             await self._publish(topics.POSITION, booked[0])
             await self._publish(topics.WALLET, booked[1])
+
+
+def _matches(order: Order, position: Position, level: float) -> bool:
+    """Whether a resting protective order still fits the position: its whole size, its level."""
+    size = abs(order.remaining_qty - position.qty) <= 1e-9 * max(1.0, position.qty)
+    price = order.stop_price if order.order_type is OrderType.STOP else order.price
+    return size and price is not None and abs(price - level) <= 1e-12 * max(1.0, abs(level))

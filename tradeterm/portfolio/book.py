@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from tradeterm.clock import Clock
-from tradeterm.domain.enums import Domain, WalletMode
+from tradeterm.domain.enums import Domain, OrderType, WalletMode
 from tradeterm.domain.events import ClosedTrade, PositionUpdate, WalletSnapshot
 from tradeterm.domain.instruments import Instrument
 from tradeterm.domain.market import Tick
-from tradeterm.domain.orders import EntryPlan, Fill, Order
+from tradeterm.domain.orders import EntryPlan, Fill, Order, OrderPurpose
 from tradeterm.domain.positions import Position
 from tradeterm.domain.wallets import Wallet, wallet_id
 from tradeterm.portfolio import positions as netting
@@ -69,6 +69,7 @@ class Portfolio:
         self._plans: dict[_PosKey, EntryPlan] = {}
         self._exits: dict[_PosKey, tuple[float, float]] = {}
         self._marks: dict[str, float] = {}
+        self._quotes: dict[str, Tick] = {}
 
     # ---- start-up --------------------------------------------------------------------------
     def restore(self) -> None:
@@ -144,8 +145,13 @@ class Portfolio:
         """The last price seen for a market."""
         return self._marks.get(key)
 
+    def quote(self, key: str) -> Tick | None:
+        """The last quote (price, bid, ask) seen for a market."""
+        return self._quotes.get(key)
+
     def on_tick(self, tick: Tick) -> None:
         self._marks[tick.key] = tick.price
+        self._quotes[tick.key] = tick
 
     def equity(self, wallet_id: str) -> float:
         """Balance plus unrealised PnL of the wallet's open positions at their marks."""
@@ -249,10 +255,10 @@ class Portfolio:
         """Book a funding payment on an open perpetual position (`paid` > 0 leaves the wallet).
         None when the wallet holds nothing on that market."""
         pos = self.position(wallet_id, key)
-        if pos is None:
+        if pos is None or ts_ms <= pos.last_funding_ms:
             return None
         wallet = cash.book_funding(self._require(wallet_id), paid, ts_ms)
-        moved = replace(pos, funding=pos.funding + paid, updated_ms=ts_ms)
+        moved = replace(pos, funding=pos.funding + paid, updated_ms=ts_ms, last_funding_ms=ts_ms)
         store = self._stores.for_wallet(wallet_id)
         with store.atomic():
             store.save_position(moved)
@@ -291,14 +297,60 @@ class Portfolio:
             position.wallet_id, position.venue, position.symbol, position, position.updated_ms, mark
         )
 
-    def discard_position(self, wallet_id: str, key: str) -> PositionUpdate | None:
-        """Forget a stored position the venue no longer holds (reconciliation 'adopt')."""
+    def close_missing(
+        self, wallet_id: str, key: str, price: float, reason: str
+    ) -> FillOutcome | None:
+        """Close a stored position the venue no longer holds (reconciliation): its PnL is
+        realised at `price` (the last mark) with no fee, a closed trade is recorded with
+        `reason`, and the wallet and position rows change in one commit. None when there is no
+        such position."""
         pos = self.position(wallet_id, key)
         if pos is None:
             return None
-        self._stores.for_wallet(wallet_id).delete_position(wallet_id, pos.venue, pos.symbol)
-        self._drop(wallet_id, key)
-        return PositionUpdate(wallet_id, pos.venue, pos.symbol, None, self._clock.now_ms())
+        now = self._clock.now_ms()
+        fill = Fill(
+            fill_id=f"reconcile-{pos.signal_id or key}-{now}",
+            client_order_id="",
+            wallet_id=wallet_id,
+            venue=pos.venue,
+            symbol=pos.symbol,
+            side=pos.side.opposite,
+            qty=pos.qty,
+            price=price,
+            fee=0.0,
+            ts_ms=now,
+        )
+        order = Order(
+            client_order_id=fill.fill_id,
+            wallet_id=wallet_id,
+            venue=pos.venue,
+            symbol=pos.symbol,
+            side=fill.side,
+            order_type=OrderType.MARKET,
+            qty=pos.qty,
+            created_ms=now,
+            reduce_only=True,
+            purpose=OrderPurpose.EXIT,
+            signal_id=pos.signal_id,
+            reason=reason,
+            ref_price=price,
+        )
+        return self.apply_fill(fill, order, None)
+
+    def adjust_balance(self, wallet_id: str, balance: float, reason: str) -> WalletSnapshot:
+        """Set a live wallet's cash to the venue's figure (reconciliation 'adopt'); the
+        difference is booked as a fee-like adjustment and persisted at once."""
+        wallet = self._require(wallet_id)
+        now = self._clock.now_ms()
+        moved = replace(
+            wallet,
+            balance=balance,
+            fees_paid=wallet.fees_paid + (wallet.balance - balance),
+            updated_ms=now,
+        )
+        self._stores.for_wallet(wallet_id).save_wallet(moved)
+        self._wallets[wallet_id] = moved
+        return self.snapshot(wallet_id)
 
     # ---- internals -------------------------------------------------------------------------
     def _require(self, wallet_id: str) -> Wallet:

@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from tradeterm.domain import costs
 from tradeterm.domain.events import ClosedTrade, arm_id
 from tradeterm.domain.ids import stable_id
 from tradeterm.domain.orders import EntryPlan, Fill, Order, OrderPurpose
@@ -44,6 +45,7 @@ def open_position(
 ) -> Position:
     """A new position from (part of) a fill, protected by the plan's stop and target."""
     stop = plan.stop_loss if plan is not None else 0.0
+    ideal = plan.ideal_entry if plan is not None and plan.ideal_entry > 0 else fill.price
     return Position(
         wallet_id=fill.wallet_id,
         venue=fill.venue,
@@ -63,6 +65,9 @@ def open_position(
         low_water=fill.price,
         max_hold_ms=plan.max_hold_ms if plan is not None else 0,
         updated_ms=fill.ts_ms,
+        risk_per_unit=plan.risk_per_unit if plan is not None else 0.0,
+        ideal_entry=ideal,
+        last_funding_ms=fill.ts_ms,
     )
 
 
@@ -81,11 +86,26 @@ def apply_fill(
     if current.side is fill.side:
         qty = current.qty + fill.qty
         entry = (current.entry_price * current.qty + fill.price * fill.qty) / qty
+        fresh = open_position(fill, fill.qty, fill.fee, contract_size, plan, signal_id)
         added = replace(
-            current, qty=qty, entry_price=entry, fees=current.fees + fill.fee, updated_ms=fill.ts_ms
+            current,
+            qty=qty,
+            entry_price=entry,
+            fees=current.fees + fill.fee,
+            updated_ms=fill.ts_ms,
+            risk_per_unit=_weighted(current, fresh, "risk_per_unit"),
+            ideal_entry=_weighted(current, fresh, "ideal_entry"),
         )
         return FillEffect(added, 0.0, 0.0, None)
     return _reduce(current, fill, contract_size=contract_size, plan=plan, signal_id=signal_id)
+
+
+def _weighted(held: Position, added: Position, name: str) -> float:
+    """A per-unit figure of a position that grew, weighted by quantity (0 stays unknown)."""
+    a, b = float(getattr(held, name)), float(getattr(added, name))
+    if a <= 0.0 or b <= 0.0:
+        return 0.0
+    return (a * held.qty + b * added.qty) / (held.qty + added.qty)
 
 
 def _reduce(
@@ -130,7 +150,10 @@ def closed_trade(
     """The round trip of a position closed by `fill`.
 
     `pnl` is net: realised PnL less every fee and funding paid over the position's life.
-    `r_multiple` is the exit measured in units of the initial risk (entry to initial stop).
+    `risk_amount` is R: what the gate planned to lose on this quantity at the stop, net of costs.
+    `r_multiple` is the net PnL in R, so a winner has R > 0 and a loser R < 0, always.
+    `cost` is what the round trip paid beyond its ideal prices (the mid at the decision, the
+    level or mid the exit aimed at): spread and slippage on both legs, fees and funding.
     `exit_reason` is the closing order's reason (e.g. "take_profit", "time_stop") or purpose.
     """
     entry = order.purpose is OrderPurpose.ENTRY
@@ -139,6 +162,19 @@ def closed_trade(
         plan.arm
         if plan is not None and plan.arm
         else arm_id(closed.strategy, closed.venue, closed.symbol)
+    )
+    pnl = closed.realized_pnl - closed.fees - closed.funding
+    ideal_exit = order.ref_price if order.ref_price > 0 else exit_price
+    cost = costs.realised_cost(
+        closed.side.sign,
+        closed.ideal_entry or closed.entry_price,
+        closed.entry_price,
+        ideal_exit,
+        exit_price,
+        exit_qty,
+        closed.contract_size,
+        closed.fees,
+        closed.funding,
     )
     return ClosedTrade(
         id="tr-" + stable_id(closed.signal_id or closed.key, fill.fill_id),
@@ -151,14 +187,17 @@ def closed_trade(
         exit_price=exit_price,
         opened_ms=closed.opened_ms,
         closed_ms=fill.ts_ms,
-        pnl=closed.realized_pnl - closed.fees - closed.funding,
+        pnl=pnl,
         fees=closed.fees,
-        r_multiple=closed.r_multiple(exit_price),
+        r_multiple=closed.r_multiple(pnl, exit_qty),
         strategy=closed.strategy,
         arm=arm,
         signal_id=closed.signal_id,
         exit_reason=reason,
         explore=plan.explore if plan is not None else False,
+        risk_amount=closed.planned_risk(exit_qty),
+        cost=cost,
+        funding=closed.funding,
     )
 
 

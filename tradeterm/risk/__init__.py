@@ -1,15 +1,40 @@
-"""The risk engine: sizes every intent, enforces every limit, owns the trading state
-(ACTIVE / REDUCING / HALTED) and trips the drawdown kill switch. Nothing reaches a venue without
-passing here; a denial is an event with its reason, never an exception.
+"""The risk engine: prices, sizes and checks every entry, owns the trading state (ACTIVE /
+REDUCING / HALTED, node-wide and per wallet) and runs the per-wallet drawdown kill switch.
+Nothing reaches a venue without passing here; a denial is an event with its reason, never an
+exception. Exits and flatten orders are reduce-only and exempt.
 
-- `limits`: one pure function per rule (gates answer a reason, caps answer a smaller size)
-- `sizing`: % risk from the stop distance, volatility targeting, the Kelly cap
-- `engine`: `RiskEngine`, its `PortfolioView` / `CanaryView` needs and `RiskGauges`
+- `limits`: one pure function per gate, and the one resizing rule (`cap`)
+- `sizing`: notional size, money-at-risk size, volatility targeting, the Kelly cap
+- `pricing`: expected fills and round-trip costs of an entry at the current quote
+- `memory`: loss streaks, cooldowns, the no-martingale limit, per-market PnL today
+- `killswitch`: per-wallet drawdown trips; `state`: the trading states; `gauges`: console figures
+- `engine`: `RiskEngine` and what it reads (`PortfolioView`, `CanaryView`, `CommitmentsView`)
 """
 
 from __future__ import annotations
 
-from tradeterm.risk.engine import CanaryView, PortfolioView, RiskEngine, RiskGauges, TradeMemory
+from tradeterm.risk.engine import (
+    CanaryView,
+    Commitment,
+    CommitmentsView,
+    EntryOrderStyle,
+    PortfolioView,
+    RiskEngine,
+    default_cost_model,
+)
+from tradeterm.risk.gauges import RiskGauges
 from tradeterm.risk.limits import Cap
+from tradeterm.risk.memory import TradeMemory
 
-__all__ = ["CanaryView", "Cap", "PortfolioView", "RiskEngine", "RiskGauges", "TradeMemory"]
+__all__ = [
+    "CanaryView",
+    "Cap",
+    "Commitment",
+    "CommitmentsView",
+    "EntryOrderStyle",
+    "PortfolioView",
+    "RiskEngine",
+    "RiskGauges",
+    "TradeMemory",
+    "default_cost_model",
+]

@@ -1,37 +1,46 @@
-"""The risk engine: every order intent is sized and checked here, and nothing bypasses it.
+"""The risk engine: every order intent is priced, sized and checked here, and nothing bypasses it.
 
-It owns the trading state (ACTIVE / REDUCING / HALTED), remembers what closed trades taught it
-(loss streaks and cooldowns, per-symbol losses today, the last risk taken per arm) and trips the
-drawdown kill switch. Every verdict is a `RiskDecision` with its reasons; a denial is an event,
-never an exception.
+It owns the trading state (see `state.py`), remembers what closed trades taught it (`memory.py`)
+and runs the per-wallet drawdown kill switch (`killswitch.py`). Every verdict is a
+`RiskDecision` with its reasons and the costs it expected; a denial is an event, never an
+exception.
 
 Order of evaluation in `evaluate` (the first failure is the first reason):
- 1. trading state: HALTED denies everything, REDUCING denies entries
- 2. the wallet exists (and the instrument is known)
- 3. gates, every failure collected: signal consistency (stop on the losing side, target on the
-    winning side) -> reward:risk >= min_reward_risk -> stop width <= max_stop_atr x ATR ->
-    weekend cut-off -> daily loss cap -> per-symbol daily loss cap -> arm cooldown ->
-    max open positions per wallet
- 4. sizing: base or canary risk fraction (canary while CanaryView says so, and for explore
-    trades) -> Kelly cap (>= 20 arm trades; no edge denies unless exploring) -> % risk from the
-    stop distance (or volatility target, never above the % risk size)
- 5. no martingale on the sized risk, then resizing caps, each may only shrink the size: pair exposure -> portfolio
-    exposure -> leverage -> wallet balance (margin + estimated taker fee)
- 6. round down to the lot step; below the venue minimums denies
+ 1. trading state: HALTED (node-wide or the wallet's own kill switch) denies everything,
+    REDUCING denies entries
+ 2. the wallet exists, the instrument is known, a spot market is not shorted, a price is known
+ 3. pricing at the current quote (`pricing.py`): expected entry, stop and target fills and the
+    round trip's costs (fees by maker/taker and contract size, spread, slippage, funding)
+ 4. gates, every failure collected: signal consistency -> the entry fills between its stop and
+    its target -> the stop is at least `min_stop_cost_multiple` round-trip costs away ->
+    reward:risk net of costs >= min_reward_risk -> stop width <= max_stop_atr x ATR -> weekend
+    cut-off -> daily loss cap -> per-symbol daily loss cap -> arm cooldown -> max open positions
+    (working entries and pending confirmations count)
+ 5. sizing: the smaller of the notional size (position_size of equity; canary size for canary
+    wallets and exploration) and the money-at-risk size (max_risk_per_trade of equity over the
+    net risk per unit), Kelly-capped, volatility-targeted when configured
+ 6. caps, each may only shrink the size: pair exposure -> portfolio exposure -> leverage ->
+    wallet balance (margin + entry fee); working entries and pending confirmations count as
+    exposure; then no martingale on the final money at risk (after a loss, an arm risks no more
+    than the losing trade did, that UTC day)
+ 7. round down to the lot step; below the venue minimums denies
 Verdict: APPROVED when nothing shrank the size, RESIZED (with the notes) when a cap did.
+Exits and flatten orders never come here: they are reduce-only and exempt.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tradeterm.bus import Bus
 from tradeterm.clock import Clock
 from tradeterm.config.models import RiskConfig
-from tradeterm.domain.enums import RiskVerdict, TradingState
+from tradeterm.domain.calendar import parse_weekly_cutoff
+from tradeterm.domain.costs import CostModel, TradeEconomics
+from tradeterm.domain.enums import ContractKind, RiskVerdict, Side, TradingState
 from tradeterm.domain.events import (
     ALERT,
     INTENT,
@@ -42,6 +51,7 @@ from tradeterm.domain.events import (
     WALLET,
     Alert,
     ClosedTrade,
+    DecisionCosts,
     KillSwitchTripped,
     OrderIntent,
     RiskDecision,
@@ -50,10 +60,16 @@ from tradeterm.domain.events import (
 )
 from tradeterm.domain.ids import stable_id
 from tradeterm.domain.instruments import Instrument
+from tradeterm.domain.market import Tick
 from tradeterm.domain.positions import Position
 from tradeterm.domain.wallets import Wallet
 from tradeterm.risk import limits
-from tradeterm.risk.sizing import KELLY_MIN_TRADES, kelly_fraction, risk_qty, vol_target_qty
+from tradeterm.risk.gauges import RiskGauges
+from tradeterm.risk.killswitch import KillSwitch
+from tradeterm.risk.memory import TradeMemory
+from tradeterm.risk.pricing import EntryPricing, price_entry
+from tradeterm.risk.sizing import KELLY_MIN_TRADES, entry_qty, kelly_fraction, vol_target_qty
+from tradeterm.risk.state import EffectiveState, TradingStates
 
 log = logging.getLogger(__name__)
 
@@ -64,182 +80,73 @@ class PortfolioView(Protocol):
     def wallet(self, wallet_id: str) -> Wallet | None: ...
     def positions(self, wallet_id: str | None = None) -> list[Position]: ...
     def mark(self, key: str) -> float | None: ...
+    def quote(self, key: str) -> Tick | None: ...
     def equity(self, wallet_id: str) -> float: ...
     def snapshot(self, wallet_id: str) -> WalletSnapshot: ...
 
 
 class CanaryView(Protocol):
-    """Whether a wallet is a canary: a newly live domain trading at the reduced risk fraction."""
+    """Whether a wallet is a canary: a newly live domain trading at the reduced size."""
 
     def is_canary(self, wallet_id: str) -> bool: ...
 
 
+class Commitment(Protocol):
+    """Exposure promised but not yet held: a working entry order or a pending confirmation.
+    `notional` and `margin` are money; `decision_id` is the risk decision it came from."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def notional(self) -> float: ...
+    @property
+    def margin(self) -> float: ...
+    @property
+    def decision_id(self) -> str: ...
+
+
+class CommitmentsView(Protocol):
+    """Working entries and pending confirmations of a wallet (the execution engine)."""
+
+    def commitments(self, wallet_id: str) -> Sequence[Commitment]: ...
+
+
+CostModels = Callable[[Instrument], CostModel]
+
+
+def default_cost_model(instrument: Instrument) -> CostModel:
+    """Costs when no venue says otherwise: the default fill model's fees and slippage, the
+    instrument's typical spread and contract size (perpetuals: the usual 0.01% funding)."""
+    perp = instrument.kind is ContractKind.PERPETUAL
+    return CostModel(
+        half_spread=instrument.half_spread,
+        funding_rate_8h=0.0001 if perp else 0.0,
+        contract_size=instrument.contract_size,
+    )
+
+
 @dataclass(frozen=True, slots=True)
-class RiskGauges:
-    """One wallet's limits as the console draws them: each figure beside the level that stops it.
+class EntryOrderStyle:
+    """How entries are placed (ExecutionConfig): the gate prices a limit entry as a maker."""
 
-    daily_loss is the fraction of day-start equity lost today (0 when up); drawdown is the kill
-    switch's measure (from peak equity, or from the equity at the operator's last resume).
-    """
-
-    wallet_id: str
-    state: TradingState
-    state_reason: str
-    daily_loss: float
-    daily_loss_cap: float
-    drawdown: float
-    kill_level: float
-    tripped: bool
-    pair_exposure: dict[str, float]
-    pair_cap: float
-    portfolio_exposure: float
-    portfolio_cap: float
-    cooldowns: dict[str, int]
-    canary: bool
+    entry_order: str = "market"
+    limit_offset_bps: float = 2.0
+    stale_tolerance_bps: float = 25.0
 
 
-class TradeMemory:
-    """What closed trades and wallet equity have taught the risk engine.
+@dataclass(slots=True)
+class _Exposure:
+    """A wallet's exposure in money: on one market, in total, and the cash or margin tied up;
+    `keys` are the markets held or committed (for the open-position count)."""
 
-    Loss streaks and cooldowns per arm, the last risk taken per arm and whether that trade lost
-    (no martingale), realised PnL today per wallet and market (per-symbol loss cap), and the kill
-    switch's bookkeeping: which wallets tripped it and, after an operator resume, the equity the
-    drawdown is measured from again.
-    """
-
-    def __init__(self, config: RiskConfig) -> None:
-        self._cfg = config
-        self._streaks: dict[str, int] = {}
-        self._cooldowns: dict[str, tuple[int, int]] = {}
-        self._last_risk: dict[str, float] = {}
-        self._last_lost: set[str] = set()
-        self._symbol_pnl: dict[tuple[str, str], tuple[int, float]] = {}
-        self._tripped: set[str] = set()
-        self._kill_base: dict[str, float] = {}
-
-    # ---- trades ------------------------------------------------------------------------------
-    def on_trade_closed(self, trade: ClosedTrade, now_ms: int) -> None:
-        """Add the trade's PnL to its market's day; extend or reset its arm's loss streak."""
-        slot = (trade.wallet_id, f"{trade.venue}:{trade.symbol}")
-        day = trade.closed_ms // limits.DAY_MS
-        seen_day, pnl = self._symbol_pnl.get(slot, (day, 0.0))
-        if day >= seen_day:
-            self._symbol_pnl[slot] = (day, (pnl if day == seen_day else 0.0) + trade.pnl)
-        arm = trade.arm
-        if not arm:
-            return
-        if trade.pnl >= 0.0:
-            self._last_lost.discard(arm)
-            self._streaks[arm] = 0
-            return
-        self._last_lost.add(arm)
-        streak = self._streaks.get(arm, 0) + 1
-        if streak >= self._cfg.cooldown_losses and self._cfg.cooldown_minutes > 0:
-            until = now_ms + round(self._cfg.cooldown_minutes * 60_000)
-            self._cooldowns[arm] = (until, streak)
-            streak = 0
-        self._streaks[arm] = streak
-
-    def symbol_pnl(self, wallet_id: str, key: str, now_ms: int) -> float:
-        """Realised PnL today (UTC) of a wallet on one market."""
-        day, pnl = self._symbol_pnl.get((wallet_id, key), (-1, 0.0))
-        return pnl if day == now_ms // limits.DAY_MS else 0.0
-
-    def cooldown_reason(self, arm: str, now_ms: int) -> str | None:
-        entry = self._cooldowns.get(arm)
-        if entry is None:
-            return None
-        return limits.check_cooldown(arm, entry[0], entry[1], now_ms)
-
-    def record_risk(self, arm: str, amount: float) -> None:
-        """The risk amount of the arm's latest approved entry."""
-        self._last_risk[arm] = amount
-
-    def martingale_limit(self, arm: str) -> float | None:
-        """The most the arm may risk next: its last risk when its last trade lost, else None."""
-        return self._last_risk.get(arm) if arm in self._last_lost else None
-
-    def cooldowns(
-        self, now_ms: int, symbol_cap: float, day_start_of: Callable[[str], float]
-    ) -> dict[str, int]:
-        """Arms cooling down and markets over the per-symbol loss cap -> until when (ms)."""
-        for arm in [a for a, (until, _) in self._cooldowns.items() if until <= now_ms]:
-            del self._cooldowns[arm]
-        out = {arm: until for arm, (until, _) in self._cooldowns.items()}
-        today = now_ms // limits.DAY_MS
-        for (wallet_id, key), (day, pnl) in self._symbol_pnl.items():
-            if day != today or pnl >= 0.0:
-                continue
-            if limits.check_symbol_loss(key, pnl, day_start_of(wallet_id), symbol_cap):
-                out[key] = (today + 1) * limits.DAY_MS
-        return out
-
-    # ---- kill switch ---------------------------------------------------------------------------
-    def drawdown(self, wallet: Wallet, equity: float) -> float:
-        """The kill switch's drawdown: from peak equity, or from the high since the last resume."""
-        base = self._kill_base.get(wallet.id)
-        peak = max(base if base is not None else wallet.peak_equity, equity)
-        return 1.0 - equity / peak if peak > 0.0 else 0.0
-
-    def track_drawdown(self, wallet: Wallet, equity: float) -> float:
-        """`drawdown`, after raising the post-resume high (dropped once the old peak is regained)."""
-        base = self._kill_base.get(wallet.id)
-        if base is not None:
-            if equity >= wallet.peak_equity:
-                del self._kill_base[wallet.id]
-            elif equity > base:
-                self._kill_base[wallet.id] = equity
-        return self.drawdown(wallet, equity)
-
-    def is_tripped(self, wallet_id: str) -> bool:
-        return wallet_id in self._tripped
-
-    def trip(self, wallet_id: str) -> None:
-        self._tripped.add(wallet_id)
-
-    def rearm(self, equity_of: Callable[[str], float]) -> None:
-        """Re-arm every tripped wallet, measuring drawdown from its equity now."""
-        for wallet_id in self._tripped:
-            equity = equity_of(wallet_id)
-            if equity > 0.0:
-                self._kill_base[wallet_id] = equity
-        self._tripped.clear()
-
-    # ---- persistence ---------------------------------------------------------------------------
-    def export(self) -> dict[str, Any]:
-        return {
-            "streaks": dict(self._streaks),
-            "cooldowns": {arm: [until, n] for arm, (until, n) in self._cooldowns.items()},
-            "last_risk": dict(self._last_risk),
-            "last_lost": sorted(self._last_lost),
-            "symbol_pnl": {
-                f"{w}|{k}": [day, pnl] for (w, k), (day, pnl) in self._symbol_pnl.items()
-            },
-            "tripped": sorted(self._tripped),
-            "kill_base": dict(self._kill_base),
-        }
-
-    def load(self, data: Mapping[str, Any]) -> None:
-        self._streaks = {str(k): int(v) for k, v in data.get("streaks", {}).items()}
-        self._cooldowns = {
-            str(k): (int(v[0]), int(v[1])) for k, v in data.get("cooldowns", {}).items()
-        }
-        self._last_risk = {str(k): float(v) for k, v in data.get("last_risk", {}).items()}
-        self._last_lost = {str(a) for a in data.get("last_lost", [])}
-        self._symbol_pnl = {}
-        for slot, (day, pnl) in data.get("symbol_pnl", {}).items():
-            wallet_id, _, key = str(slot).partition("|")
-            self._symbol_pnl[(wallet_id, key)] = (int(day), float(pnl))
-        self._tripped = {str(w) for w in data.get("tripped", [])}
-        self._kill_base = {str(k): float(v) for k, v in data.get("kill_base", {}).items()}
+    pair: float
+    total: float
+    tied: float
+    keys: set[str]
 
 
 class RiskEngine:
-    """Sizes every intent, enforces every limit, owns the trading state and the kill switch.
-
-    `stale_tolerance_bps` comes from ExecutionConfig; `taker_fee_rate` (the venue's or the paper
-    fill model's) is added to the cash an order needs in the wallet balance check.
-    """
+    """Prices, sizes and checks every intent; owns the trading state and the kill switch."""
 
     def __init__(
         self,
@@ -249,61 +156,95 @@ class RiskEngine:
         instruments: Mapping[str, Instrument],
         *,
         canary: CanaryView | None = None,
-        stale_tolerance_bps: float = 25.0,
-        taker_fee_rate: float = 0.0005,
+        cost_model: CostModels | None = None,
+        orders: EntryOrderStyle | None = None,
     ) -> None:
         self._cfg = config
         self._clock = clock
         self._portfolio = portfolio
         self._instruments = instruments
         self._canary = canary
-        self._stale_bps = stale_tolerance_bps
-        self._fee_rate = taker_fee_rate
-        self._cutoff_minute = limits.parse_weekly_cutoff(config.weekend_cutoff_utc)
-        self._state = TradingState.ACTIVE
-        self._state_reason = ""
+        self._cost_model = cost_model or default_cost_model
+        self._orders = orders or EntryOrderStyle()
+        self._cutoff_minute = parse_weekly_cutoff(config.weekend_cutoff_utc)
+        self._states = TradingStates()
         self._memory = TradeMemory(config)
+        self._kill = KillSwitch(config.max_drawdown)
         self._bus: Bus | None = None
+        self.commitments: CommitmentsView | None = None
+        """Working entries and pending confirmations (set by the node once execution exists)."""
+        self.on_change: Callable[[], None] | None = None
+        """Called after every change of the trading state or the kill switch, so the node can
+        persist it at once (a crash right after a trip must restart HALTED)."""
 
     # ---- state ---------------------------------------------------------------------------------
     @property
     def state(self) -> TradingState:
-        """ACTIVE trades; REDUCING takes no new entries; HALTED takes nothing new."""
-        return self._state
+        """The node-wide state: ACTIVE trades; REDUCING takes no new entries; HALTED nothing."""
+        return self._states.state
 
     @property
     def state_reason(self) -> str:
-        return self._state_reason
+        return self._states.reason
+
+    def state_for(self, wallet_id: str) -> EffectiveState:
+        """A wallet's effective state: the node-wide one, or HALTED by its own kill switch."""
+        return self._states.effective(wallet_id)
+
+    def halted_wallets(self) -> dict[str, str]:
+        """Wallets halted by their own kill switch -> why."""
+        return self._states.halted_wallets()
 
     @property
     def max_hold_ms(self) -> int:
         """How long a position may be held before the monitor closes it."""
         return round(self._cfg.max_hold_minutes * 60_000)
 
-    def weekend_exit_due(self, ts_ms: int) -> bool:
-        """True when weekend-carry avoidance is on and `ts_ms` is past the weekly cut-off."""
-        return self._cfg.avoid_weekend_carry and limits.in_weekend_window(
-            ts_ms, self._cutoff_minute
-        )
+    @property
+    def weekend_cutoff_minute(self) -> int | None:
+        """The weekly cut-off (minutes after Monday 00:00 UTC) when weekend-carry avoidance is
+        on; None when it is off."""
+        return self._cutoff_minute if self._cfg.avoid_weekend_carry else None
+
+    def cost_model(self, instrument: Instrument) -> CostModel:
+        """The cost model the gate prices entries on this instrument with."""
+        return self._cost_model(instrument)
 
     def set_state(
         self, state: TradingState, reason: str, source: str
     ) -> TradingStateChanged | None:
-        """Change the trading state; None when unchanged or refused.
-
-        Only an operator (any `source` but "risk") may leave HALTED; doing so re-arms the kill
-        switch from each tripped wallet's current equity.
-        """
-        previous = self._state
-        if state is previous:
-            return None
-        if previous is TradingState.HALTED and source == "risk":
+        """Change the node-wide state; None when unchanged or refused. Only an operator (any
+        `source` but "risk") may leave HALTED; doing so also lifts every wallet's halt and
+        re-arms the kill switch from each tripped wallet's equity now."""
+        halted_before = list(self._states.halted_wallets())
+        previous = self._states.set(state, reason, source)
+        if previous is None:
             return None
         if previous is TradingState.HALTED:
-            self._memory.rearm(self._portfolio.equity)
-        self._state = state
-        self._state_reason = reason
+            self._kill.rearm(halted_before, self._portfolio.equity)
+        self._changed()
         return TradingStateChanged(state, previous, reason, self._clock.now_ms(), source)
+
+    def resume_wallets(self, source: str) -> list[TradingStateChanged]:
+        """Lift every wallet halted by its kill switch (operator resume); re-arms them."""
+        changes = []
+        halted = self._states.resume_wallets()
+        self._kill.rearm(halted, self._portfolio.equity)
+        now = self._clock.now_ms()
+        for wallet_id in halted:
+            changes.append(
+                TradingStateChanged(
+                    self._states.state,
+                    TradingState.HALTED,
+                    f"resumed by {source}",
+                    now,
+                    source,
+                    scope=wallet_id,
+                )
+            )
+        if changes:
+            self._changed()
+        return changes
 
     async def change_state(
         self, state: TradingState, reason: str, source: str
@@ -314,24 +255,102 @@ class RiskEngine:
             await self._bus.publish(TRADING_STATE, change)
         return change
 
+    async def resume(self, source: str) -> list[TradingStateChanged]:
+        """The operator's resume: node-wide ACTIVE and every wallet halt lifted; each change is
+        published on TRADING_STATE."""
+        changes: list[TradingStateChanged] = []
+        change = self.set_state(TradingState.ACTIVE, f"resumed by {source}", source)
+        if change is not None:
+            changes.append(change)
+        changes.extend(self.resume_wallets(source))
+        if self._bus is not None:
+            for item in changes:
+                await self._bus.publish(TRADING_STATE, item)
+        return changes
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            try:
+                self.on_change()
+            except Exception:
+                log.exception("risk: persisting the trading state failed")
+
     # ---- decisions -----------------------------------------------------------------------------
     def evaluate(self, intent: OrderIntent) -> RiskDecision:
-        """Size and check an intent. Never raises for a denial: the verdict carries the reason."""
-        return self._evaluate(intent, "")
+        """Price, size and check an intent. Never raises for a denial: the verdict says why."""
+        return self._evaluate(intent, "", "")
 
     def recheck(self, decision: RiskDecision) -> RiskDecision:
-        """Check an approved decision again when the operator confirms it: a price that moved more
-        than the stale tolerance from the entry denies it; otherwise every rule runs again."""
+        """Decide an approved intent again when the operator confirms it: a price that moved more
+        than the stale tolerance from the entry denies it; otherwise every rule runs again at
+        current prices (its own pending confirmation does not count against its caps)."""
         intent = decision.intent
         signal = intent.signal
         instrument = self._instruments.get(signal.key)
         decimals = instrument.price_decimals if instrument is not None else 2
         stale = limits.check_stale(
-            signal.entry, self._portfolio.mark(signal.key), self._stale_bps, decimals
+            signal.entry,
+            self._portfolio.mark(signal.key),
+            self._orders.stale_tolerance_bps,
+            decimals,
         )
+        now = self._clock.now_ms()
         if stale is not None:
-            return self._deny(intent, self._clock.now_ms(), [stale], "recheck")
-        return self._evaluate(intent, "recheck")
+            return self._deny(intent, now, [stale], "recheck", recheck_of=decision.id)
+        return self._evaluate(intent, "recheck", decision.id)
+
+    def redecide(
+        self, intent: OrderIntent, previous_id: str, salt: str = "restart"
+    ) -> RiskDecision:
+        """Decide an intent again from scratch (an entry restored after a restart), under the
+        restored state and at current prices; its own working order does not count."""
+        return self._evaluate(intent, salt, previous_id)
+
+    def check_adoption(
+        self, wallet_id: str, key: str, side: Side, qty: float, price: float
+    ) -> str | None:
+        """Why a position found at the venue may not be adopted into a wallet (None: it fits).
+        Adoption takes on exposure like an entry does, so the same limits apply: the market is
+        known and may be held that way, and the pair and portfolio exposure caps, the leverage
+        cap and the wallet's balance (margin) hold with it (replacing what we hold on `key`)."""
+        instrument = self._instruments.get(key)
+        if instrument is None:
+            return f"unknown instrument {key}"
+        short = limits.check_shortable(instrument, side)
+        if short is not None:
+            return short
+        wallet = self._portfolio.wallet(wallet_id)
+        if wallet is None:
+            return f"no wallet {wallet_id}"
+        equity = self._portfolio.equity(wallet_id)
+        exposure = self._exposure(wallet_id, key, "")
+        replaced = next((p for p in self._portfolio.positions(wallet_id) if p.key == key), None)
+        leverage = self._leverage_limit(instrument)
+        if replaced is not None:
+            mark = self._portfolio.mark(key) or replaced.entry_price
+            held = abs(replaced.qty) * mark * replaced.contract_size
+            exposure.pair -= held
+            exposure.total -= held
+            exposure.tied -= abs(replaced.notional) / leverage
+        notional = qty * price * instrument.contract_size
+        cfg = self._cfg
+        rules = (
+            (exposure.pair, cfg.max_pair_exposure * equity, f"pair exposure cap on {key}"),
+            (exposure.total, cfg.max_portfolio_exposure * equity, "portfolio exposure cap"),
+            (exposure.total, leverage * equity, f"leverage cap {leverage:g}x"),
+        )
+        for used, limit, label in rules:
+            if used + notional > limit * (1 + 1e-9):
+                return (
+                    f"{label}: adopting notional {notional:.2f} would make {used + notional:.2f} "
+                    f"> limit {limit:.2f} (equity {equity:.2f})"
+                )
+        if exposure.tied + notional / leverage > wallet.balance * (1 + 1e-9):
+            return (
+                f"balance: adopting needs {notional / leverage:.2f} of margin, free "
+                f"{wallet.balance - exposure.tied:.2f}"
+            )
+        return None
 
     def check_stop_change(self, position: Position, new_stop: float) -> str | None:
         """Why a stop move is refused (widening), or None when allowed (tightening)."""
@@ -339,42 +358,74 @@ class RiskEngine:
         decimals = instrument.price_decimals if instrument is not None else 2
         return limits.check_stop_change(position.side, position.stop_loss, new_stop, decimals)
 
-    def _evaluate(self, intent: OrderIntent, salt: str) -> RiskDecision:
+    def _evaluate(self, intent: OrderIntent, salt: str, previous: str) -> RiskDecision:
         now = self._clock.now_ms()
-        blocked = limits.check_trading_state(self._state, self._state_reason)
+        signal = intent.signal
+        effective = self._states.effective(intent.wallet_id)
+        blocked = limits.check_trading_state(effective.state, effective.reason, effective.scope)
         if blocked is not None:
-            return self._deny(intent, now, [blocked], salt)
+            return self._deny(intent, now, [blocked], salt, recheck_of=previous)
         wallet = self._portfolio.wallet(intent.wallet_id)
         if wallet is None:
-            return self._deny(intent, now, [f"no wallet {intent.wallet_id}"], salt)
-        instrument = self._instruments.get(intent.signal.key)
+            why = f"no wallet {intent.wallet_id} (domain not active)"
+            return self._deny(intent, now, [why], salt, recheck_of=previous)
+        instrument = self._instruments.get(signal.key)
         if instrument is None:
-            return self._deny(intent, now, [f"unknown instrument {intent.signal.key}"], salt)
-        positions = self._portfolio.positions(intent.wallet_id)
+            why = f"unknown instrument {signal.key}"
+            return self._deny(intent, now, [why], salt, recheck_of=previous)
+        early = limits.check_signal_consistency(signal) or limits.check_shortable(
+            instrument, signal.side
+        )
+        quote = self._portfolio.quote(signal.key)
+        if early is None and (quote is None or not quote.price > 0.0):
+            early = f"no current price for {signal.key}"
+        if early is not None or quote is None:
+            return self._deny(intent, now, [early or "no price"], salt, recheck_of=previous)
+        model = self._cost_model(instrument)
+        offset = self._orders.limit_offset_bps if self._orders.entry_order == "limit" else None
+        pricing = price_entry(
+            signal,
+            instrument,
+            model,
+            quote,
+            limit_offset_bps=offset,
+            hold_hours=self._cfg.funding_hold_hours,
+        )
         equity = self._portfolio.equity(intent.wallet_id)
-        reasons = self._gates(intent, wallet, equity, positions, now)
+        exposure = self._exposure(intent.wallet_id, signal.key, previous)
+        reasons = self._gates(intent, wallet, instrument, pricing, equity, exposure, now)
         if reasons:
-            return self._deny(intent, now, reasons, salt)
+            costs = pricing.costs_for(0.0, signal, model)
+            return self._deny(intent, now, reasons, salt, recheck_of=previous, costs=costs)
         if equity <= 0.0:
-            return self._deny(intent, now, [f"wallet equity {equity:.2f}: nothing to risk"], salt)
-        return self._size(intent, wallet, instrument, equity, positions, now, salt)
+            why = f"wallet equity {equity:.2f}: nothing to risk"
+            return self._deny(intent, now, [why], salt, recheck_of=previous)
+        return self._size(
+            intent, wallet, instrument, model, pricing, equity, exposure, now, salt, previous
+        )
 
     def _gates(
         self,
         intent: OrderIntent,
         wallet: Wallet,
+        instrument: Instrument,
+        pricing: EntryPricing,
         equity: float,
-        positions: list[Position],
+        exposure: _Exposure,
         now: int,
     ) -> list[str]:
         cfg = self._cfg
         signal = intent.signal
         key = signal.key
+        decimals = instrument.price_decimals
+        econ = pricing.econ
         day_start = wallet.day_start_equity or equity
-        adds_to_open = any(p.key == key for p in positions)
+        held = {p.key for p in self._portfolio.positions(wallet.id)}
+        gross = signal.reward_risk
         checks = (
-            limits.check_signal_consistency(signal),
-            limits.check_reward_risk(signal.reward_risk, cfg.min_reward_risk),
+            limits.check_fill_side(econ, signal, decimals),
+            limits.check_stop_cost(econ, cfg.min_stop_cost_multiple, decimals),
+            limits.check_reward_risk(econ.reward_risk, gross, cfg.min_reward_risk),
             limits.check_stop_width(signal.risk_per_unit, signal.atr, cfg.max_stop_atr),
             limits.check_weekend(now, self._cutoff_minute, cfg.weekend_cutoff_utc)
             if cfg.avoid_weekend_carry
@@ -385,8 +436,8 @@ class RiskEngine:
             ),
             self._memory.cooldown_reason(intent.arm, now),
             None
-            if adds_to_open
-            else limits.check_open_positions(len(positions), cfg.max_open_positions),
+            if key in held
+            else limits.check_open_positions(len(exposure.keys), cfg.max_open_positions),
         )
         return [reason for reason in checks if reason is not None]
 
@@ -395,65 +446,66 @@ class RiskEngine:
         intent: OrderIntent,
         wallet: Wallet,
         instrument: Instrument,
+        model: CostModel,
+        pricing: EntryPricing,
         equity: float,
-        positions: list[Position],
+        exposure: _Exposure,
         now: int,
         salt: str,
+        previous: str,
     ) -> RiskDecision:
+        cfg = self._cfg
         signal = intent.signal
+        econ = pricing.econ
         canary = intent.explore or (
             self._canary is not None and self._canary.is_canary(intent.wallet_id)
         )
-        fraction = self._cfg.canary_risk_per_trade if canary else self._cfg.risk_per_trade
+        position_fraction = cfg.canary_position_size if canary else cfg.position_size
+        risk_fraction = cfg.canary_max_risk_per_trade if canary else cfg.max_risk_per_trade
         notes: list[str] = []
-        fraction, denial = self._kelly(intent, fraction, notes)
+        risk_fraction, denial = self._kelly(intent, risk_fraction, notes)
         if denial is not None:
-            return self._deny(intent, now, [denial], salt, canary=canary)
+            return self._deny(intent, now, [denial], salt, canary=canary, recheck_of=previous)
         size = instrument.contract_size
-        qty = risk_qty(equity, fraction, signal.entry, signal.stop_loss, size)
-        if self._cfg.sizing == "vol_target":
-            vol_qty = vol_target_qty(
-                equity, self._cfg.vol_target_annual, signal.atr, signal.timeframe, size
+        qty = entry_qty(equity, position_fraction, risk_fraction, econ.entry, econ.risk, size)
+        if cfg.sizing == "vol_target":
+            qty = min(
+                qty,
+                vol_target_qty(equity, cfg.vol_target_annual, signal.atr, signal.timeframe, size),
             )
-            qty = min(qty, vol_qty)
-        # No martingale compares what the SIZING rules chose (before exposure, leverage and
-        # balance caps): martingale is sizing up after a loss. Comparing capped sizes would pin
-        # an arm to the smallest capped trade it ever made, below the venue minimum for good.
-        unit_risk = signal.risk_per_unit * size
-        last_risk = self._memory.martingale_limit(intent.arm)
-        if last_risk is not None:
-            cap = limits.cap_martingale(qty, unit_risk, last_risk, intent.arm)
-            if cap is not None and cap.max_qty < qty:
-                notes.append(cap.note)
-                qty = cap.max_qty
-        sized_risk = qty * unit_risk
-        qty = self._apply_caps(intent, instrument, wallet, equity, positions, qty, notes)
+        qty = self._apply_caps(
+            intent, instrument, model, wallet, equity, exposure, econ, qty, notes
+        )
         if qty <= 0.0:
             reasons = notes[-1:] + notes[:-1] or ["size 0: nothing to risk"]
-            return self._deny(intent, now, reasons, salt, canary=canary)
-        minimum = limits.check_venue_minimum(instrument, qty, signal.entry)
+            return self._deny(intent, now, reasons, salt, canary=canary, recheck_of=previous)
+        minimum = limits.check_venue_minimum(instrument, qty, econ.entry)
         if minimum is not None:
-            return self._deny(intent, now, [minimum, *notes], salt, canary=canary)
+            return self._deny(
+                intent, now, [minimum, *notes], salt, canary=canary, recheck_of=previous
+            )
         lot_qty = instrument.floor_qty(qty)
-        risk_amount = lot_qty * signal.risk_per_unit * size
-        self._memory.record_risk(intent.arm, sized_risk)
+        risk_amount = lot_qty * econ.risk
         return RiskDecision(
             id=_decision_id(intent, now, salt),
             intent=intent,
             verdict=RiskVerdict.RESIZED if notes else RiskVerdict.APPROVED,
             qty=lot_qty,
-            notional=lot_qty * signal.entry * size,
+            notional=lot_qty * econ.entry * size,
             risk_amount=risk_amount,
             risk_fraction=risk_amount / equity,
             reasons=tuple(notes),
             ts_ms=now,
             canary=canary,
+            costs=pricing.costs_for(lot_qty, signal, model),
+            recheck_of=previous,
         )
 
     def _kelly(
         self, intent: OrderIntent, fraction: float, notes: list[str]
     ) -> tuple[float, str | None]:
-        """The risk fraction after the Kelly cap, or a denial when the arm shows no edge."""
+        """The money-at-risk fraction after the Kelly cap, or a denial when the arm shows no
+        edge (win rate and payoff measured in net R)."""
         if intent.arm_trades < KELLY_MIN_TRADES:
             return fraction, None
         f_star = kelly_fraction(intent.win_rate, intent.payoff)
@@ -476,39 +528,57 @@ class RiskEngine:
         self,
         intent: OrderIntent,
         instrument: Instrument,
+        model: CostModel,
         wallet: Wallet,
         equity: float,
-        positions: list[Position],
+        exposure: _Exposure,
+        econ: TradeEconomics,
         qty: float,
         notes: list[str],
     ) -> float:
-        """Shrink `qty` through every resizing rule in order, noting each one that binds."""
+        """Shrink `qty` through every resizing rule in order, noting each one that binds; the
+        no-martingale limit on money at risk comes last, on the final size."""
         cfg = self._cfg
         signal = intent.signal
-        unit_notional = signal.entry * instrument.contract_size
-        pair, total, tied = self._exposure(positions, signal.key)
+        unit_notional = econ.entry * instrument.contract_size
         leverage = self._leverage_limit(instrument)
-        for cap in (
-            limits.cap_pair_exposure(
-                qty, unit_notional, pair, equity, cfg.max_pair_exposure, signal.key
-            ),
-            limits.cap_portfolio_exposure(
-                qty, unit_notional, total, equity, cfg.max_portfolio_exposure
-            ),
-            limits.cap_leverage(qty, unit_notional, total, equity, leverage),
-            limits.cap_balance(
-                qty, unit_notional * (1.0 / leverage + self._fee_rate), wallet.balance, tied
-            ),
-        ):
-            if cap is not None and cap.max_qty < qty:
-                notes.append(cap.note)
-                qty = cap.max_qty
+        entry_fee = unit_notional * model.taker_fee_rate
+        caps = (
+            (unit_notional, exposure.pair, cfg.max_pair_exposure * equity,
+             f"pair exposure cap {limits.pct(cfg.max_pair_exposure)} on {signal.key}", "notional "),
+            (unit_notional, exposure.total, cfg.max_portfolio_exposure * equity,
+             f"portfolio exposure cap {limits.pct(cfg.max_portfolio_exposure)}", "notional "),
+            (unit_notional, exposure.total, leverage * equity,
+             f"leverage cap {leverage:g}x", "notional "),
+            (unit_notional / leverage + entry_fee, exposure.tied, wallet.balance,
+             "balance (margin + fee)", "needs "),
+        )  # fmt: skip
+        for per_unit, used, limit, label, unit in caps:
+            bound = limits.cap(qty, per_unit, used, limit, label, unit)
+            if bound is not None:
+                notes.append(bound.note)
+                qty = bound.max_qty
+        last = self._memory.martingale_limit(intent.arm, self._clock.now_ms())
+        if last is not None:
+            bound = limits.cap(
+                qty,
+                econ.risk,
+                0.0,
+                last,
+                f"no martingale (the last trade on {intent.arm} lost)",
+                "risk ",
+            )
+            if bound is not None:
+                notes.append(bound.note)
+                qty = bound.max_qty
         return qty
 
-    def _exposure(self, positions: list[Position], key: str) -> tuple[float, float, float]:
-        """(notional on `key`, total notional, cash or margin tied up) of a wallet's positions."""
+    def _exposure(self, wallet_id: str, key: str, exclude: str) -> _Exposure:
+        """Open positions at their marks, plus working entries and pending confirmations (all
+        but those of decision `exclude`, the one being decided again)."""
         pair = total = tied = 0.0
-        for position in positions:
+        keys: set[str] = set()
+        for position in self._portfolio.positions(wallet_id):
             mark = self._portfolio.mark(position.key) or position.entry_price
             notional = abs(position.qty) * mark * position.contract_size
             total += notional
@@ -517,7 +587,17 @@ class RiskEngine:
             instrument = self._instruments.get(position.key)
             leverage = self._leverage_limit(instrument) if instrument is not None else 1.0
             tied += abs(position.notional) / leverage
-        return pair, total, tied
+            keys.add(position.key)
+        if self.commitments is not None:
+            for promise in self.commitments.commitments(wallet_id):
+                if exclude and promise.decision_id in (exclude,):
+                    continue
+                total += promise.notional
+                tied += promise.margin
+                if promise.key == key:
+                    pair += promise.notional
+                keys.add(promise.key)
+        return _Exposure(pair, total, tied, keys)
 
     def _leverage_limit(self, instrument: Instrument) -> float:
         """The configured leverage cap, never above what the instrument allows (spot: 1x)."""
@@ -531,6 +611,8 @@ class RiskEngine:
         salt: str,
         *,
         canary: bool = False,
+        recheck_of: str = "",
+        costs: DecisionCosts | None = None,
     ) -> RiskDecision:
         return RiskDecision(
             id=_decision_id(intent, now, salt),
@@ -543,6 +625,8 @@ class RiskEngine:
             reasons=tuple(reasons),
             ts_ms=now,
             canary=canary,
+            costs=costs,
+            recheck_of=recheck_of,
         )
 
     # ---- what closed trades and wallets teach ---------------------------------------------------
@@ -552,7 +636,7 @@ class RiskEngine:
         self._memory.on_trade_closed(trade, self._clock.now_ms())
 
     def on_wallet(self, snapshot: WalletSnapshot) -> KillSwitchTripped | None:
-        """The drawdown kill switch: trips once per wallet at `max_drawdown` and HALTs trading."""
+        """The drawdown kill switch: trips once per wallet at `max_drawdown` and HALTs it."""
         tripped = self._trip(snapshot)
         return tripped[0] if tripped is not None else None
 
@@ -560,16 +644,20 @@ class RiskEngine:
         self, snapshot: WalletSnapshot
     ) -> tuple[KillSwitchTripped, TradingStateChanged | None] | None:
         wallet = snapshot.wallet
-        drawdown = self._memory.track_drawdown(wallet, snapshot.equity)
-        limit = self._cfg.max_drawdown
-        if drawdown + 1e-12 < limit or self._memory.is_tripped(wallet.id):
+        drawdown = self._kill.should_trip(wallet, snapshot.equity)
+        if drawdown is None:
             return None
-        self._memory.trip(wallet.id)
-        reason = f"drawdown {limits.pct(drawdown)} >= {limits.pct(limit)} on {wallet.id}"
-        log.warning("risk: kill switch tripped: %s", reason)
-        change = self.set_state(TradingState.HALTED, reason, "risk")
-        self._state_reason = reason  # the latest cause, also when already HALTED
+        limit = self._cfg.max_drawdown
+        reason = f"kill switch: drawdown {limits.pct(drawdown)} >= {limits.pct(limit)}"
         now = self._clock.now_ms()
+        change = None
+        if self._states.halt_wallet(wallet.id, reason):
+            previous = self._states.state
+            change = TradingStateChanged(
+                TradingState.HALTED, previous, reason, now, "risk", scope=wallet.id
+            )
+        self._changed()  # stored before anyone hears of it
+        log.warning("risk: %s on %s; %s HALTED", reason, wallet.id, wallet.id)
         kill = KillSwitchTripped(
             wallet.id, wallet.domain, drawdown, limit, self._cfg.flatten_on_kill, now
         )
@@ -595,52 +683,57 @@ class RiskEngine:
         equity = self._portfolio.equity(wallet_id) if wallet is not None else 0.0
         daily_loss = drawdown = 0.0
         by_key: dict[str, float] = {}
-        total = 0.0
+        total = committed = 0.0
         if wallet is not None:
             if wallet.day_start_equity > 0:
                 daily_loss = max(0.0, 1.0 - equity / wallet.day_start_equity)
-            drawdown = self._memory.drawdown(wallet, equity)
+            drawdown = self._kill.drawdown(wallet, equity)
             for position in self._portfolio.positions(wallet_id):
                 mark = self._portfolio.mark(position.key) or position.entry_price
                 notional = abs(position.qty) * mark * position.contract_size
                 by_key[position.key] = by_key.get(position.key, 0.0) + notional
                 total += notional
+            if self.commitments is not None:
+                committed = sum(c.notional for c in self.commitments.commitments(wallet_id))
         scale = 1.0 / equity if equity > 0 else 0.0
+        effective = self._states.effective(wallet_id)
         return RiskGauges(
             wallet_id=wallet_id,
-            state=self._state,
-            state_reason=self._state_reason,
+            state=effective.state,
+            state_reason=effective.reason,
             daily_loss=daily_loss,
             daily_loss_cap=cfg.daily_loss_cap,
             drawdown=drawdown,
             kill_level=cfg.max_drawdown,
-            tripped=self._memory.is_tripped(wallet_id),
+            tripped=self._kill.is_tripped(wallet_id),
             pair_exposure={key: value * scale for key, value in by_key.items()},
             pair_cap=cfg.max_pair_exposure,
             portfolio_exposure=total * scale,
             portfolio_cap=cfg.max_portfolio_exposure,
             cooldowns=self.cooldowns(),
             canary=self._canary is not None and self._canary.is_canary(wallet_id),
+            committed_exposure=committed * scale,
+            halted_wallets=self._states.halted_wallets(),
         )
 
     # ---- persistence ---------------------------------------------------------------------------
     def export_state(self) -> dict[str, Any]:
         """Everything the engine has learnt, as JSON-safe data (the node stores it in meta)."""
         data = self._memory.export()
-        data["state"] = self._state.value
-        data["state_reason"] = self._state_reason
+        data.update(self._kill.export())
+        data.update(self._states.export())
         return data
 
     def import_state(self, data: dict[str, Any]) -> None:
         """Restore what `export_state` saved (missing keys keep their defaults)."""
-        self._state = TradingState(data.get("state", TradingState.ACTIVE.value))
-        self._state_reason = str(data.get("state_reason", ""))
+        self._states.load(data)
         self._memory.load(data)
+        self._kill.load(data)
 
     # ---- bus -----------------------------------------------------------------------------------
     async def attach(self, bus: Bus) -> None:
         """INTENT -> RISK_DECISION (+ ALERT on a denial); TRADE_CLOSED -> memory; WALLET -> kill
-        switch -> TRADING_STATE, KILL_SWITCH and a critical ALERT."""
+        switch -> TRADING_STATE (the wallet's), KILL_SWITCH and a critical ALERT."""
         self._bus = bus
         bus.subscribe(INTENT, self._on_intent_message, name="risk.intent", inline=True)
         bus.subscribe(TRADE_CLOSED, self._on_trade_message, name="risk.trade_closed", inline=True)
@@ -670,7 +763,8 @@ class RiskEngine:
         await self._bus.publish(KILL_SWITCH, kill)
         text = (
             f"KILL SWITCH {kill.wallet_id}: drawdown {limits.pct(kill.drawdown)} >= "
-            f"{limits.pct(kill.limit)}; trading HALTED" + ("; flattening" if kill.flatten else "")
+            f"{limits.pct(kill.limit)}; {kill.wallet_id} HALTED"
+            + ("; flattening" if kill.flatten else "")
         )
         await self._bus.publish(ALERT, Alert("critical", text, kill.ts_ms, KILL_SWITCH))
 

@@ -2,9 +2,11 @@
 
 Two kinds:
 - `check_*` gates answer None when the entry may go ahead, or a short reason the operator reads
-  ("reward:risk 2.4 < 3", "daily loss cap: -6.2% of day-start equity <= -6%").
-- `cap_*` resizing rules answer None when the size fits, or a `Cap`: the largest quantity the rule
-  allows and a note saying which limit bound it. A cap of 0 means the rule leaves no room at all.
+  ("reward:risk 2.4 net of costs < 3", "daily loss cap: -6.2% of day-start equity <= -6%").
+- `cap` is the one resizing rule: given what is already used of a limit and what one unit of the
+  order uses, the largest quantity that fits. The engine applies it to each limit in turn (pair
+  exposure, portfolio exposure, leverage, balance) and to the no-martingale limit on money at
+  risk; a cap of 0 means the limit leaves no room at all.
 
 Numbers are plain floats; every rule is cheap enough for the tick -> order hot path.
 """
@@ -14,14 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tradeterm.clock import format_ms
+from tradeterm.domain.calendar import DAY_MS, in_weekend_window
+from tradeterm.domain.costs import TradeEconomics
 from tradeterm.domain.enums import Side, TradingState
 from tradeterm.domain.instruments import Instrument
 from tradeterm.domain.signals import Signal
 
-DAY_MS = 86_400_000
-WEEK_MINUTES = 7 * 24 * 60
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday
 _EPS = 1e-9
 
 
@@ -47,13 +47,15 @@ def price_text(price: float, decimals: int) -> str:
 
 
 # ---- gates ---------------------------------------------------------------------------------------
-def check_trading_state(state: TradingState, reason: str) -> str | None:
-    """HALTED stops everything; REDUCING stops new entries (every intent is an entry)."""
+def check_trading_state(state: TradingState, reason: str, scope: str = "") -> str | None:
+    """HALTED stops everything; REDUCING stops new entries (every intent is an entry).
+    `scope` names a wallet whose own kill switch halted it (empty: the whole node)."""
+    where = f" ({scope})" if scope else ""
     if state is TradingState.HALTED:
-        return f"trading HALTED: {reason}" if reason else "trading HALTED"
+        return f"trading HALTED{where}: {reason}" if reason else f"trading HALTED{where}"
     if state is TradingState.REDUCING:
         why = f" ({reason})" if reason else ""
-        return f"trading REDUCING: no new entries{why}"
+        return f"trading REDUCING{where}: no new entries{why}"
     return None
 
 
@@ -68,11 +70,50 @@ def check_signal_consistency(signal: Signal) -> str | None:
     return f"target {signal.take_profit:g} is not {above} entry {signal.entry:g} on a {word}"
 
 
-def check_reward_risk(reward_risk: float, minimum: float) -> str | None:
-    """Reward:risk must be at least `minimum` (3 means the target is 3x the stop distance)."""
-    if reward_risk + _EPS >= minimum:
+def check_shortable(instrument: Instrument, side: Side) -> str | None:
+    """Spot markets cannot be sold short (nothing is borrowed)."""
+    if side is Side.BUY or instrument.shortable:
         return None
-    return f"reward:risk {reward_risk:.2f} < {minimum:g}"
+    return f"{instrument.symbol} is a spot market: shorts are not allowed"
+
+
+def check_fill_side(econ: TradeEconomics, signal: Signal, decimals: int = 2) -> str | None:
+    """The expected entry fill must stay between the stop and the take profit: an entry that
+    would fill at or beyond its own target (or stop) is refused."""
+    sign = signal.side.sign
+    entry = econ.entry
+    if (signal.take_profit - entry) * sign <= 0 or econ.beyond_target:
+        return (
+            f"entry would fill at {price_text(entry, decimals)}, at or beyond its take profit "
+            f"{price_text(signal.take_profit, decimals)}"
+        )
+    if (entry - econ.stop_exit) * sign <= 0:
+        return (
+            f"entry would fill at {price_text(entry, decimals)}, at or beyond its stop "
+            f"{price_text(signal.stop_loss, decimals)}"
+        )
+    return None
+
+
+def check_stop_cost(econ: TradeEconomics, multiple: float, decimals: int = 2) -> str | None:
+    """The stop must be at least `multiple` round-trip costs away: a stop inside a few costs is
+    lost to fees, spread and slippage however right the idea was."""
+    bare = econ.risk - econ.cost
+    if econ.cost <= 0.0 or bare >= multiple * econ.cost * (1 - _EPS):
+        return None
+    ratio = bare / econ.cost if econ.cost > 0 else 0.0
+    return (
+        f"stop only {ratio:.1f}x its round-trip cost away "
+        f"({bare:.{max(2, decimals)}f} vs cost {econ.cost:.{max(2, decimals)}f} per unit; "
+        f"need {multiple:g}x)"
+    )
+
+
+def check_reward_risk(net: float, gross: float, minimum: float) -> str | None:
+    """Reward:risk at the expected fills, net of costs, must be at least `minimum`."""
+    if net + _EPS >= minimum:
+        return None
+    return f"reward:risk {net:.2f} net of costs < {minimum:g} (gross {gross:.2f})"
 
 
 def check_stop_width(stop_distance: float, atr: float, max_stop_atr: float) -> str | None:
@@ -80,25 +121,6 @@ def check_stop_width(stop_distance: float, atr: float, max_stop_atr: float) -> s
     if atr <= 0.0 or stop_distance <= max_stop_atr * atr * (1 + _EPS):
         return None
     return f"stop {stop_distance / atr:.1f} ATR wide > max {max_stop_atr:g} ATR"
-
-
-def parse_weekly_cutoff(text: str) -> int:
-    """'Fri 20:00' -> minutes after Monday 00:00 UTC (ValueError on a malformed cut-off)."""
-    day, _, clock = text.strip().partition(" ")
-    hours, _, minutes = clock.partition(":")
-    if day not in WEEKDAYS or not hours.isdigit() or not minutes.isdigit():
-        raise ValueError(f"weekly cut-off {text!r} is not 'Day HH:MM'")
-    return WEEKDAYS.index(day) * 1440 + int(hours) * 60 + int(minutes)
-
-
-def minute_of_week(ts_ms: int) -> int:
-    """Minutes since the Monday 00:00 UTC before `ts_ms`."""
-    return (ts_ms // 60_000 + _EPOCH_WEEKDAY * 1440) % WEEK_MINUTES
-
-
-def in_weekend_window(ts_ms: int, cutoff_minute: int) -> bool:
-    """True from the weekly cut-off until Monday 00:00 UTC."""
-    return minute_of_week(ts_ms) >= cutoff_minute
 
 
 def check_weekend(ts_ms: int, cutoff_minute: int, cutoff_text: str) -> str | None:
@@ -141,10 +163,11 @@ def check_cooldown(arm: str, until_ms: int, losses: int, now_ms: int) -> str | N
 
 
 def check_open_positions(open_count: int, maximum: int) -> str | None:
-    """A wallet holds at most `maximum` positions (adding to an existing one is not a new one)."""
+    """A wallet holds at most `maximum` positions, counting entries still working and awaiting
+    confirmation (adding to an existing one is not a new one)."""
     if open_count < maximum:
         return None
-    return f"max open positions: {open_count} of {maximum} already open"
+    return f"max open positions: {open_count} of {maximum} already open or pending"
 
 
 def check_kelly_edge(win_rate: float, payoff: float, f_star: float, trades: int) -> str | None:
@@ -199,80 +222,25 @@ def check_stale(
     )
 
 
-# ---- resizing rules ------------------------------------------------------------------------------
-def cap_martingale(qty: float, unit_risk: float, last_risk: float, arm: str) -> Cap | None:
-    """No martingale: after a loss on an arm, its next trade risks no more than the last one did.
-
-    `unit_risk` is the money lost per unit at the stop; `last_risk` the previous trade's risk.
-    """
-    if unit_risk <= 0.0 or qty * unit_risk <= last_risk * (1 + _EPS):
-        return None
-    return Cap(
-        last_risk / unit_risk,
-        f"no martingale: risk {qty * unit_risk:.2f} -> {last_risk:.2f} "
-        f"(the last trade on {arm} lost)",
-    )
+# ---- the resizing rule ---------------------------------------------------------------------------
+def cap_qty(qty: float, per_unit: float, used: float, limit: float) -> float:
+    """The largest quantity (at most `qty`) whose use, `per_unit` each, fits in what is left of
+    `limit` after `used` (0 when nothing is left). The one cap behind every resizing rule."""
+    if per_unit <= 0.0 or qty * per_unit <= (limit - used) * (1 + _EPS):
+        return qty
+    return max(0.0, limit - used) / per_unit
 
 
-def cap_pair_exposure(
-    qty: float, unit_notional: float, existing: float, equity: float, cap: float, key: str
+def cap(
+    qty: float, per_unit: float, used: float, limit: float, label: str, unit: str = ""
 ) -> Cap | None:
-    """A market's notional (the open position on it plus this order) stays within `cap` x equity."""
-    room = cap * equity - existing
-    if qty * unit_notional <= room * (1 + _EPS):
+    """`cap_qty` with the note the operator reads when it binds ("pair exposure cap 15% on
+    sim:R_100: notional 180.00 -> 150.00 (open 0.00 of limit 150.00)"); None when it fits."""
+    allowed = cap_qty(qty, per_unit, used, limit)
+    if allowed >= qty:
         return None
-    allowed = max(0.0, room)
     return Cap(
-        allowed / unit_notional,
-        f"pair exposure cap {pct(cap)} on {key}: notional {qty * unit_notional:.2f} -> "
-        f"{allowed:.2f} (open {existing:.2f}, equity {equity:.2f})",
-    )
-
-
-def cap_portfolio_exposure(
-    qty: float, unit_notional: float, total: float, equity: float, cap: float
-) -> Cap | None:
-    """The wallet's total notional (every open position plus this order) stays within `cap` x
-    equity."""
-    room = cap * equity - total
-    if qty * unit_notional <= room * (1 + _EPS):
-        return None
-    allowed = max(0.0, room)
-    return Cap(
-        allowed / unit_notional,
-        f"portfolio exposure cap {pct(cap)}: notional {qty * unit_notional:.2f} -> "
-        f"{allowed:.2f} (open {total:.2f}, equity {equity:.2f})",
-    )
-
-
-def cap_leverage(
-    qty: float, unit_notional: float, total: float, equity: float, max_leverage: float
-) -> Cap | None:
-    """Total notional over equity stays within `max_leverage`."""
-    room = max_leverage * equity - total
-    if qty * unit_notional <= room * (1 + _EPS):
-        return None
-    allowed = max(0.0, room)
-    return Cap(
-        allowed / unit_notional,
-        f"leverage cap {max_leverage:g}x: notional {qty * unit_notional:.2f} -> {allowed:.2f} "
-        f"(open {total:.2f}, equity {equity:.2f})",
-    )
-
-
-def cap_balance(qty: float, unit_cash: float, balance: float, tied: float) -> Cap | None:
-    """The cash or margin an order needs (with its estimated taker fee, `unit_cash` per unit)
-    must fit in the balance left after what open positions tie up."""
-    free = balance - tied
-    if qty * unit_cash <= free * (1 + _EPS):
-        return None
-    if free <= 0.0:
-        return Cap(
-            0.0,
-            f"insufficient balance: free {free:.2f} of balance {balance:.2f} "
-            f"(open positions tie up {tied:.2f})",
-        )
-    return Cap(
-        free / unit_cash,
-        f"balance: needs {qty * unit_cash:.2f}, free {free:.2f} of balance {balance:.2f}",
+        allowed,
+        f"{label}: {unit}{qty * per_unit:.2f} -> {allowed * per_unit:.2f} "
+        f"(used {used:.2f} of limit {limit:.2f})",
     )

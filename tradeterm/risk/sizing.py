@@ -1,15 +1,19 @@
-"""Position sizing maths: how many units an entry may take from the wallet's equity, the distance
-to its stop and the market's volatility. Pure functions of numbers; no state, no I/O.
+"""Position sizing maths: how many units an entry may take from the wallet's equity, the money
+it would lose at its stop net of costs, and the market's volatility. Pure functions of numbers
+(numba-compatible: the vector backtester compiles these same functions); no state, no I/O.
 
-Three ideas, applied by the risk engine in this order:
+Applied by the risk engine (and the vector backtester) in this order, the smallest size wins:
 
-1. **Fixed-fraction (% risk) sizing.** The loss at the stop is a fixed fraction of equity:
-   `risk_amount = equity * risk_fraction` and `qty = risk_amount / (|entry - stop| * contract_size)`.
-2. **Volatility targeting** (`RiskConfig.sizing = "vol_target"`). The position's expected yearly
-   swing in money equals `vol_target_annual * equity`, never more than the %-risk size.
-3. **Kelly cap.** With at least `KELLY_MIN_TRADES` closed trades on an arm, the risk fraction is
-   capped at `kelly_fraction_cap * f*`, where `f* = W - (1 - W) / R` (W = win rate, R = average
-   win / average loss). A non-positive `f*` means the arm has shown no edge.
+1. **Notional size.** The position's notional is a fixed fraction of equity (the seed's "base
+   5% of the wallet per trade, canary 2%"): `qty = equity * position_size / (price * cs)`.
+2. **Money at risk.** What the trade loses at its stop, net of fees, spread, slippage and
+   funding (the cost model's `risk` per unit), is at most `max_risk_per_trade` of equity:
+   `qty = equity * max_risk / risk_per_unit`.
+3. **Volatility targeting** (`RiskConfig.sizing = "vol_target"`). The position's expected yearly
+   swing in money equals `vol_target_annual * equity`.
+4. **Kelly cap.** With at least `KELLY_MIN_TRADES` closed trades on an arm, the money-at-risk
+   fraction is capped at `kelly_fraction_cap * f*`, where `f* = W - (1 - W) / R` (W = win rate,
+   R = average net win / average net loss). A non-positive `f*` means the arm has shown no edge.
 """
 
 from __future__ import annotations
@@ -25,17 +29,41 @@ YEAR_MS = 365 * 86_400_000
 """A 365-day year: the markets traded here (synthetics, crypto) run 24/7."""
 
 
-def risk_qty(
-    equity: float, risk_fraction: float, entry: float, stop: float, contract_size: float = 1.0
-) -> float:
-    """Units whose loss at the stop equals `risk_fraction` of `equity` (0 when nothing to size).
+def notional_qty(equity: float, fraction: float, price: float, contract_size: float = 1.0) -> float:
+    """Units whose notional is `fraction` of `equity` (0 when nothing to size).
 
-    A $1,000 wallet risking 5% with a 2.00 stop distance takes 50 / 2 = 25 units.
+    A $1,000 wallet at 5% buying at 100.00 takes 50 / 100 = 0.5 units.
     """
-    distance = abs(entry - stop) * contract_size
-    if distance <= 0.0 or equity <= 0.0 or risk_fraction <= 0.0:
+    unit = price * contract_size
+    if unit <= 0.0 or equity <= 0.0 or fraction <= 0.0:
         return 0.0
-    return equity * risk_fraction / distance
+    return equity * fraction / unit
+
+
+def risk_qty(equity: float, risk_fraction: float, risk_per_unit: float) -> float:
+    """Units whose loss at the stop, net of costs (`risk_per_unit` in money per unit), equals
+    `risk_fraction` of `equity` (0 when nothing to size).
+
+    A $1,000 wallet risking 1% with 2.20 of net risk per unit takes 10 / 2.2 = 4.545 units.
+    """
+    if risk_per_unit <= 0.0 or equity <= 0.0 or risk_fraction <= 0.0:
+        return 0.0
+    return equity * risk_fraction / risk_per_unit
+
+
+def entry_qty(
+    equity: float,
+    position_fraction: float,
+    risk_fraction: float,
+    price: float,
+    risk_per_unit: float,
+    contract_size: float = 1.0,
+) -> float:
+    """The smaller of the notional size and the money-at-risk size."""
+    return min(
+        notional_qty(equity, position_fraction, price, contract_size),
+        risk_qty(equity, risk_fraction, risk_per_unit),
+    )
 
 
 def bars_per_year(timeframe: str) -> float:

@@ -3,7 +3,9 @@
 Stages come from config (the default five: crypto paper -> crypto live with exploration on paper ->
 perps and forex paper -> crypto and forex live, options paper -> full). The current stage is a
 state of the shared FSM (states 1..N): `promote` (i -> i+1, operator only, gates passed or forced),
-`demote:j` (i -> j < i, automatic on a live wallet's kill switch) and `set:j` (operator jump).
+`demote:j` (i -> j < i) and `set:j` (operator jump; forward only past passed gates or forced).
+A live wallet's kill switch demotes its DOMAIN only (live -> paper within the stage, stored as a
+`demote:<domain>` record), never the whole stage.
 Every transition is stored with a KPI snapshot, together with the stage index, in one commit;
 the event is published after.
 
@@ -45,7 +47,9 @@ from tradeterm.rollout.kpis import EquityCurve, GateReport, build_report, domain
 from tradeterm.storage.db import Storage
 
 Mode = Literal["off", "paper", "live"]
+_RANK: dict[str, int] = {"off": 0, "paper": 1, "live": 2}
 META_KEY = "rollout.stage"
+DEMOTED_KEY = "rollout.demoted"
 BOOT_OFF = frozenset({Domain.FOREX, Domain.OPTIONS})
 MACHINE = "rollout"
 DAY_MS = 86_400_000
@@ -154,6 +158,7 @@ class Rollout:
         self.index = config.initial_stage
         self.history: list[StageChanged] = []
         self._enabled = {d: d not in BOOT_OFF for d in Domain}
+        self._demoted: dict[Domain, Mode] = {}
         self.canary = CanaryBook(canary_trades, canary_days)
         self._bus: Bus | None = None
 
@@ -177,9 +182,17 @@ class Rollout:
         return any(mode == "live" for mode in stage.domains.values())
 
     def domain_mode(self, domain: Domain) -> Mode:
-        """The domain's mode now: "live" only when live trading is enabled for this run."""
+        """The domain's mode now: "live" only when live trading is enabled for this run, and
+        never above a kill-switch demotion of the domain within this stage."""
         mode = self.stage.domains.get(domain, "off")
+        demoted = self._demoted.get(domain)
+        if demoted is not None and _RANK[demoted] < _RANK[mode]:
+            mode = demoted
         return "paper" if mode == "live" and not self.live_enabled else mode
+
+    def demotions(self) -> dict[Domain, Mode]:
+        """Domains a kill switch demoted within the current stage -> their mode now."""
+        return dict(self._demoted)
 
     def domain_enabled(self, domain: Domain) -> bool:
         return self._enabled[domain]
@@ -219,6 +232,11 @@ class Rollout:
         """Stage and history from the store (first start: the configured initial stage, stored),
         then the canary trade counts from the stored live trades."""
         self.history = self.store.stage_history()
+        self._demoted = {
+            Domain(d): mode
+            for d, mode in dict(self.store.get_meta(DEMOTED_KEY, {}) or {}).items()
+            if d in Domain._value2member_map_ and mode in _RANK
+        }
         stored = self.store.get_meta(META_KEY)
         if stored is None:
             self._first_start()
@@ -251,11 +269,11 @@ class Rollout:
         since: int | None = None
         for change in self.history:
             live = self._stored_mode(change.to_index, domain) == "live"
-            if not live:
+            if change.event == f"demote:{domain.value}" or not live:
                 since = None
             elif since is None:
                 since = change.ts_ms
-        return since if self.stage_mode(self.index, domain) == "live" else None
+        return since if self.domain_mode(domain) == "live" else None
 
     def _stored_mode(self, index: int, domain: Domain) -> Mode:
         if not 1 <= index <= len(self.stages):
@@ -349,7 +367,9 @@ class Rollout:
         with self.store.atomic():
             self.store.save_stage_transition(change)
             self.store.put_meta(META_KEY, target, now)
+            self.store.put_meta(DEMOTED_KEY, {}, now)
         self.index = target
+        self._demoted = {}
         self.history.append(change)
         self._refresh_canary()
         return change
@@ -374,24 +394,84 @@ class Rollout:
             reason = f"forced past failed gates ({'; '.join(report.failures())}); by {by}"
         return self._transition("promote", "promote", reason, report.kpis)
 
-    def set_stage(self, index: int, *, by: str, reason: str) -> StageChanged:
-        """The operator's jump to any other stage (live stages need live enabled)."""
+    def set_stage(
+        self,
+        index: int,
+        *,
+        by: str,
+        reason: str,
+        report: GateReport | None = None,
+        force: bool = False,
+    ) -> StageChanged:
+        """The operator's jump to any other stage (live stages need live enabled). Going back
+        is always allowed; going forward skips gates, so it needs the current stage's gates
+        passed (`report`) or `force`, and says so in the record."""
         stage = self.stage_at(index)
+        text = f"{reason}; by {by}" if reason else f"by {by}"
         if index == self.index:
+            if self._demoted:
+                return self._reinstate(text)
             raise ControlError(f"already at stage {index} '{stage.name}'")
         self._require_live_ok(index)
-        text = f"{reason}; by {by}" if reason else f"by {by}"
+        if index > self.index:
+            ready = report is not None and report.stage_index == self.index and report.ready
+            if not ready and not force:
+                failed = "; ".join(report.failures()) if report is not None else "no gate report"
+                raise ControlError(
+                    f"stage {index} is ahead of stage {self.index} '{self.stage.name}', whose "
+                    f"gates have not passed ({failed}): use force to jump anyway"
+                )
+            if not ready:
+                text = f"forced past failed gates; {text}"
         return self._transition(f"set:{index}", "set", text, self.kpi_snapshot())
 
+    def _reinstate(self, text: str) -> StageChanged:
+        """Lift the kill-switch demotions of the current stage (the operator set the stage it is
+        at again): every domain takes the stage's modes back."""
+        now = self.clock.now_ms()
+        names = ", ".join(sorted(d.value for d in self._demoted))
+        change = StageChanged(
+            self.index,
+            self.index,
+            self.stage.name,
+            "reinstate",
+            f"{names} back to the stage's modes; {text}",
+            now,
+            self.kpi_snapshot(),
+        )
+        with self.store.atomic():
+            self.store.save_stage_transition(change)
+            self.store.put_meta(DEMOTED_KEY, {}, now)
+        self._demoted = {}
+        self.history.append(change)
+        self._refresh_canary()
+        return change
+
     def demote_domain(self, domain: Domain, reason: str) -> StageChanged | None:
-        """Step back to the highest earlier stage where `domain` is not live (kill switch).
-        Nothing happens when the domain is not live now or no earlier stage has it off live."""
-        if self.stage_mode(self.index, domain) != "live":
+        """A kill switch demotes its domain one step within this stage, and nothing else: live
+        -> paper (the domain's paper wallet takes over; every other domain keeps its mode). The
+        demotion is stored with the stage history and lasts until the operator moves the stage
+        (promote or set). None when the domain is not live now."""
+        if self.domain_mode(domain) != "live":
             return None
-        for target in range(self.index - 1, 0, -1):
-            if self.stage_mode(target, domain) != "live":
-                return self._transition(f"demote:{target}", "demote", reason, self.kpi_snapshot())
-        return None
+        now = self.clock.now_ms()
+        demoted = {**self._demoted, domain: "paper"}
+        change = StageChanged(
+            self.index,
+            self.index,
+            self.stage.name,
+            f"demote:{domain.value}",
+            f"{domain.value} demoted to paper: {reason}",
+            now,
+            self.kpi_snapshot(),
+        )
+        with self.store.atomic():
+            self.store.save_stage_transition(change)
+            self.store.put_meta(DEMOTED_KEY, {d.value: m for d, m in demoted.items()}, now)
+        self._demoted = demoted
+        self.history.append(change)
+        self._refresh_canary()
+        return change
 
     # ---- bus -----------------------------------------------------------------------------------
     async def announce(self, change: StageChanged) -> None:

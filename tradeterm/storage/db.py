@@ -355,6 +355,13 @@ class Storage:
             },
         )
 
+    def load_risk_decision(self, decision_id: str) -> RiskDecision | None:
+        """One stored risk decision by id (None when unknown)."""
+        rows = self._objects(
+            RiskDecision, "SELECT data FROM risk_decisions WHERE id = ?", (decision_id,)
+        )
+        return rows[0] if rows else None
+
     def load_risk_decisions(self, limit: int = 100) -> list[RiskDecision]:
         rows = self._objects(
             RiskDecision,

@@ -24,6 +24,7 @@ class EventRecorder:
         bus.subscribe(ev.SIGNAL, self.on_event, inline=True, name="recorder.signal")
         bus.subscribe(ev.ALLOCATION, self.on_event, inline=True, name="recorder.allocation")
         bus.subscribe(ev.RISK_DECISION, self.on_event, inline=True, name="recorder.risk")
+        bus.subscribe(ev.RISK_RECHECK, self.on_event, inline=True, name="recorder.recheck")
 
     def on_event(self, _topic: str, message: Any) -> None:
         if isinstance(message, Signal):

@@ -10,7 +10,9 @@ rolling window at each bar close and take the last row. Both see the same number
 - rows before `lookback(params) - 1` are forced flat (side 0) so a short window never trades.
 
 Stops and targets come from ATR: entry = close of the signal bar, stop = entry -/+ stop_atr * ATR,
-target = entry +/- reward_risk * |entry - stop|.
+target = entry +/- reward_risk * |entry - stop|. With regime-aware stops (on by default) the stop
+distance is then scaled by the market's regime at that bar (Kaufman's efficiency ratio: wider in
+a trend, tighter in chop, never past `stop_atr_cap` ATRs) and the target moves with it.
 """
 
 from __future__ import annotations
@@ -52,10 +54,38 @@ class StrategyParams(BaseModel):
         1.5, ge=0.5, le=5.0, description="Stop distance from entry, in ATRs of the signal bar."
     )
     reward_risk: float = Field(
-        3.0,
+        4.0,
         ge=1.0,
         le=10.0,
-        description="Target distance as a multiple of the stop distance (reward:risk).",
+        description=(
+            "Target distance as a multiple of the stop distance (reward:risk at the signal's "
+            "prices; the risk gate also wants 3 net of costs, which 4 gross leaves room for)."
+        ),
+    )
+    regime_stops: bool = Field(
+        True,
+        description="Regime-aware stops: tighter when the market chops, wider when it trends.",
+    )
+    regime_window: int = Field(
+        20,
+        ge=5,
+        le=200,
+        description="Bars of the efficiency ratio that tells trend from chop for the stops.",
+    )
+    trend_er: float = Field(
+        0.3,
+        ge=0.05,
+        le=0.9,
+        description="Efficiency ratio at or above which the market counts as trending.",
+    )
+    trend_stop_scale: float = Field(
+        1.25, ge=1.0, le=2.0, description="Stop distance multiplier while trending."
+    )
+    chop_stop_scale: float = Field(
+        0.8, ge=0.5, le=1.0, description="Stop distance multiplier while chopping."
+    )
+    stop_atr_cap: float = Field(
+        4.0, ge=1.0, le=10.0, description="Widest stop after the regime scaling, in ATRs."
     )
 
     @classmethod
@@ -179,17 +209,20 @@ def _nan(n: int) -> F64:
 @dataclass(frozen=True, eq=False)
 class SignalFrame:
     """A strategy's entries bar by bar: side (1 long, -1 short, 0 none) with entry, stop-loss,
-    take-profit and confidence in [0, 1] (NaN where side is 0). Row i belongs to bar i."""
+    take-profit, confidence in [0, 1] and the ATR of the signal bar (NaN where side is 0). Row i
+    belongs to bar i. The ATR is the indicator's own value (the risk gate's stop-width cap and
+    volatility sizing read it), never derived back from the stop."""
 
     side: I8
     entry: F64
     stop_loss: F64
     take_profit: F64
     confidence: F64
+    atr: F64
 
     def __post_init__(self) -> None:
         n = self.side.shape[0]
-        cols = (self.entry, self.stop_loss, self.take_profit, self.confidence)
+        cols = (self.entry, self.stop_loss, self.take_profit, self.confidence, self.atr)
         if any(col.shape != (n,) for col in cols) or self.side.shape != (n,):
             raise ValueError("SignalFrame columns must be 1-D arrays of equal length")
 
@@ -215,10 +248,14 @@ class SignalFrame:
         """Indices of the bars that carry an entry signal."""
         return np.flatnonzero(self.side)
 
+    def atr_at(self, i: int) -> float:
+        """The signal bar's ATR at row i (NaN where there is no signal)."""
+        return float(self.atr[i])
+
     @classmethod
     def flat(cls, n: int) -> SignalFrame:
         """No signal on any of `n` bars."""
-        return cls(np.zeros(n, dtype=np.int8), _nan(n), _nan(n), _nan(n), _nan(n))
+        return cls(np.zeros(n, dtype=np.int8), _nan(n), _nan(n), _nan(n), _nan(n), _nan(n))
 
     @classmethod
     def from_atr_stops(
@@ -247,6 +284,7 @@ class SignalFrame:
             np.where(active, entry - sign * risk, np.nan),
             np.where(active, entry + sign * reward_risk * risk, np.nan),
             np.where(active, np.clip(confidence, 0.0, 1.0), np.nan),
+            np.where(active, atr, np.nan),
         )
 
     def keep(self, mask: npt.NDArray[np.bool_]) -> SignalFrame:
@@ -258,6 +296,27 @@ class SignalFrame:
             np.where(active, self.stop_loss, np.nan),
             np.where(active, self.take_profit, np.nan),
             np.where(active, self.confidence, np.nan),
+            np.where(active, self.atr, np.nan),
+        )
+
+    def scale_stops(self, scale: F64, max_atr: float) -> SignalFrame:
+        """Stops moved to `scale` times their distance from the entry (never past `max_atr`
+        ATRs), targets moved with them so each row keeps its reward:risk."""
+        active = self.side != 0
+        sign = self.side.astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            distance = np.abs(self.entry - self.stop_loss)
+            reward_risk = np.abs(self.take_profit - self.entry) / distance
+            scaled = np.minimum(distance * scale, max_atr * self.atr)
+        stop = self.entry - sign * scaled
+        target = self.entry + sign * reward_risk * scaled
+        return SignalFrame(
+            self.side,
+            self.entry,
+            np.where(active, stop, np.nan),
+            np.where(active, target, np.nan),
+            self.confidence,
+            self.atr,
         )
 
     def clear_before(self, first_row: int) -> SignalFrame:
@@ -298,8 +357,18 @@ class Strategy(ABC, Generic[P]):
         """The raw signal frame over all of `bars` (row i may use bars 0..i only)."""
 
     @classmethod
+    def total_lookback(cls, params: P) -> int:
+        """Bars `signals` needs: the strategy's own lookback, or the regime window of the
+        regime-aware stops when that is longer."""
+        need = cls.lookback(params)
+        if params.regime_stops:
+            need = max(need, params.regime_window + 1)
+        return need
+
+    @classmethod
     def signals(cls, bars: BarSeries, params: P) -> SignalFrame:
-        """Signals for every bar, flat during the warm-up (rows before lookback - 1)."""
+        """Signals for every bar with regime-aware stops, flat during the warm-up (rows before
+        total_lookback - 1)."""
         if not isinstance(params, cls.params_model):
             raise StrategyError(
                 f"strategy '{cls.name}' needs {cls.params_model.__name__}, "
@@ -312,11 +381,38 @@ class Strategy(ABC, Generic[P]):
             raise StrategyError(
                 f"strategy '{cls.name}' returned {len(frame)} rows for {len(bars)} bars"
             )
-        return frame.clear_before(cls.lookback(params) - 1)
+        if params.regime_stops:
+            frame = frame.scale_stops(regime_stop_scale(bars.close, params), params.stop_atr_cap)
+        return frame.clear_before(cls.total_lookback(params) - 1)
 
 
 StrategyClass = type[Strategy[Any]]
 """What the registry hands out: a strategy class (strategies are used as classes, not objects)."""
+
+
+def efficiency_ratio(close: F64, window: int) -> F64:
+    """Kaufman's efficiency ratio at each bar: |close - close `window` bars ago| over the sum of
+    the bar-to-bar moves between (1 = a straight line, near 0 = back and forth). NaN for the
+    first `window` bars. Exact on any window holding `window` + 1 bars (no settling)."""
+    n = close.shape[0]
+    out = np.full(n, np.nan, dtype=np.float64)
+    if n <= window:
+        return out
+    moves = np.abs(np.diff(close))
+    path = np.convolve(moves, np.ones(window), mode="valid")
+    net = np.abs(close[window:] - close[:-window])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[window:] = np.where(path > 0, net / path, 0.0)
+    return out
+
+
+def regime_stop_scale(close: F64, params: StrategyParams) -> F64:
+    """Per bar, the stop multiplier of the market's regime: `trend_stop_scale` where the
+    efficiency ratio says trend, `chop_stop_scale` where it says chop (chop until measured)."""
+    er = efficiency_ratio(close, params.regime_window)
+    with np.errstate(invalid="ignore"):
+        trending = er >= params.trend_er
+    return np.where(trending, params.trend_stop_scale, params.chop_stop_scale)
 
 
 def previous(x: F64, fill: float = np.nan) -> F64:

@@ -151,7 +151,7 @@ class StrategyRegistry:
                     "name": name,
                     "version": cls.version,
                     "summary": doc.split("\n\n")[0].replace("\n", " "),
-                    "lookback": cls.lookback(cls.default_params()),
+                    "lookback": cls.total_lookback(cls.default_params()),
                     "params": params,
                 }
             )

@@ -32,7 +32,7 @@ def required_bars(
 ) -> int:
     """Closed bars a live window must hold: the strategy's lookback, or the higher-timeframe
     window when a confirm timeframe is set and that is longer."""
-    need = strategy.lookback(params)
+    need = strategy.total_lookback(params)
     if confirm_timeframe:
         lower = timeframe_ms(timeframe)
         need = max(need, htf_lookback(lower, timeframe_ms(confirm_timeframe), confirm_period))
@@ -63,7 +63,7 @@ def vector_signals(
     between bars). Bars before `required_bars - 1` are flat, as the live runner cannot trade them.
     """
     frame = strategy.signals(bars, params)
-    need = strategy.lookback(params)
+    need = strategy.total_lookback(params)
     if confirm_timeframe:
         lower_ms = timeframe_ms(timeframe) if timeframe else _infer_bar_ms(bars)
         higher_ms = timeframe_ms(confirm_timeframe)
@@ -147,7 +147,8 @@ class StrategyRunner:
         """The entry signal of the bar that just closed (the last bar of `window`), if any."""
         if len(window) < self.required_bars:
             return None
-        side, entry, stop, target, confidence = self.evaluate(window).row(-1)
+        frame = self.evaluate(window)
+        side, entry, stop, target, confidence = frame.row(-1)
         if side == 0:
             return None
         bar_open_ms = int(window.open_ms[-1])
@@ -164,10 +165,5 @@ class StrategyRunner:
             stop_loss=stop,
             take_profit=target,
             confidence=confidence,
-            atr=self._atr_from_stop(entry, stop),
+            atr=frame.atr_at(-1),
         )
-
-    def _atr_from_stop(self, entry: float, stop: float) -> float:
-        """The signal bar's ATR: every strategy places its stop `stop_atr` ATRs from entry."""
-        stop_atr = float(getattr(self.params, "stop_atr", 0.0) or 0.0)
-        return abs(entry - stop) / stop_atr if stop_atr > 0 else 0.0

@@ -20,10 +20,20 @@ BUSY_SYMBOLS = ["1HZ100V", "1HZ75V", "1HZ50V", "CRASH500", "BOOM500", "stpRNG", 
 def busy_config(
     state_dir: Path, *, confirm: str = "never", extra: dict[str, Any] | None = None
 ) -> TradetermConfig:
-    """A config that trades a lot: 1 s indices, 5 s bars, all strategies, paper only."""
+    """A config that trades a lot: 1 s indices, 5 s bars, all strategies, paper only, on a
+    frictionless sim venue with loosened loss limits (for flows, not for the shipped numbers)."""
     data: dict[str, Any] = {
         "venues": {
-            "sim": {"kind": "sim", "seed": 11, "history_minutes": 120, "symbols": BUSY_SYMBOLS}
+            "sim": {
+                "kind": "sim",
+                "seed": 11,
+                "history_minutes": 120,
+                "symbols": BUSY_SYMBOLS,
+                # A frictionless venue (only the quoted spread remains), so 5-second bars clear
+                # the gate's cost rules and a few simulated minutes trade. The shipped costs and
+                # limits are exercised by tests/integration/test_default_config.py.
+                "fill_model": {"taker_fee_rate": 0.0, "maker_fee_rate": 0.0, "slippage_bps": 0.0},
+            }
         },
         "domains": {"synthetics": {"venue": "sim", "symbols": BUSY_SYMBOLS}},
         "marketdata": {

@@ -46,6 +46,8 @@ class OrderUpdate:
     filled_qty: float = 0.0
     avg_fill_price: float = 0.0
     reason: str = ""
+    fees: float = 0.0
+    """Fees the venue charged on the order so far (0 when the venue does not say)."""
 
 
 ExecEvent = OrderUpdate | Fill

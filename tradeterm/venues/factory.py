@@ -13,13 +13,34 @@ from pathlib import Path
 
 from tradeterm.clock import Clock
 from tradeterm.config.models import FillModelConfig, SimVenueConfig, VenueConfig
+from tradeterm.domain.costs import CostModel
+from tradeterm.domain.enums import ContractKind
+from tradeterm.domain.instruments import Instrument
 from tradeterm.errors import ConfigError
 from tradeterm.venues.base import DataClient, ExecClient
+
+DEFAULT_FUNDING_RATE_8H = 0.0001
+"""Expected funding per 8 hours of a perpetual when the venue gives nothing better (0.01%)."""
+
+
+def fill_model_costs(model: FillModelConfig, instrument: Instrument) -> CostModel:
+    """The cost model of a fill model on one instrument: its fees and slippage, the
+    instrument's typical spread and contract size, the default funding rate for perpetuals."""
+    perp = instrument.kind is ContractKind.PERPETUAL
+    return CostModel(
+        taker_fee_rate=model.taker_fee_rate,
+        maker_fee_rate=model.maker_fee_rate,
+        slippage_bps=model.slippage_bps,
+        half_spread=instrument.half_spread,
+        funding_rate_8h=DEFAULT_FUNDING_RATE_8H if perp else 0.0,
+        contract_size=instrument.contract_size,
+    )
 
 
 @dataclass
 class VenueHandle:
-    """One configured venue at run time."""
+    """One configured venue at run time. `cost_factory` (optional) prices trades on the venue's
+    own fee schedule; by default the fill model's fees and slippage are the cost model."""
 
     name: str
     kind: str
@@ -27,9 +48,16 @@ class VenueHandle:
     exec_factory: Callable[[str], ExecClient]
     fill_model: FillModelConfig = field(default_factory=FillModelConfig)
     close: Callable[[], object] | None = None
+    cost_factory: Callable[[Instrument], CostModel] | None = None
 
     def exec_client(self, account: str) -> ExecClient:
         return self.exec_factory(account)
+
+    def cost_model(self, instrument: Instrument) -> CostModel:
+        """What trading `instrument` here costs (the risk gate's and paper fills' model)."""
+        if self.cost_factory is not None:
+            return self.cost_factory(instrument)
+        return fill_model_costs(self.fill_model, instrument)
 
 
 VenueBuilder = Callable[[str, VenueConfig, Clock, Path | None], VenueHandle]

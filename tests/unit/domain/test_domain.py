@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from tradeterm.domain.enums import ContractKind, Domain, OrderStatus, OrderType, Side
@@ -98,7 +100,14 @@ def test_position_pnl_and_stop_rules() -> None:
     )
     assert pos.unrealized_pnl(90) == pytest.approx(20)
     assert pos.risk_at_stop() == pytest.approx(10)
-    assert pos.r_multiple(85) == pytest.approx(3.0)
+    # R is money: without a plan, the bare distance to the initial stop (2 x 5 = 10) plus fees
+    assert pos.planned_risk() == pytest.approx(10.0)
+    assert pos.r_multiple(30.0) == pytest.approx(3.0)  # a net win of $30 is +3R
+    assert pos.r_multiple(-10.0) == pytest.approx(-1.0)
+    priced = replace(pos, risk_per_unit=5.4, fees=0.2)  # the gate planned 5.40 a unit, net
+    assert priced.planned_risk() == pytest.approx(10.8)
+    assert priced.planned_risk(1.0) == pytest.approx(5.4)
+    assert priced.r_multiple(-10.8) == pytest.approx(-1.0)
     assert pos.is_tighter_stop(103) and not pos.is_tighter_stop(106)
     assert pos.stop_hit(105.5) and pos.target_hit(84)
 

@@ -101,27 +101,73 @@ def decision(
                         qty * sig.risk_per_unit, 0.01, (), sig.ts_ms)  # fmt: skip
 
 
+@dataclass(frozen=True)
+class _State:
+    state: TradingState
+    reason: str = ""
+    scope: str = ""
+
+
 class FakeRisk:
     """Records what execution asks. `recheck` denies as stale when the mark moved more than
-    `stale_bps` from the signal's entry; `check_stop_change` refuses any widening."""
+    `stale_bps` from the signal's entry; `redecide` approves with `redecide_qty` (or denies
+    with `redecide_denial`); `check_stop_change` refuses any widening; `halted` wallets are
+    HALTED by their kill switch; `adoption_refusal` refuses every adoption."""
 
     def __init__(self, portfolio: Portfolio, stale_bps: float = 25.0) -> None:
         self.state = TradingState.ACTIVE
+        self.reason = ""
+        self.halted: set[str] = set()
         self.portfolio = portfolio
         self.stale_bps = stale_bps
         self.rechecked: list[RiskDecision] = []
+        self.redecided: list[RiskDecision] = []
+        self.redecide_qty: float | None = None
+        self.redecide_denial = ""
+        self.adoption_refusal: str | None = None
         self.stop_checks: list[tuple[float, float]] = []
+        self.state_changes: list[tuple[TradingState, str, str]] = []
+
+    def state_for(self, wallet_id: str) -> _State:
+        if wallet_id in self.halted and self.state is not TradingState.HALTED:
+            return _State(TradingState.HALTED, "kill switch", wallet_id)
+        return _State(self.state, self.reason)
+
+    async def change_state(self, state: TradingState, reason: str, source: str) -> None:
+        self.state_changes.append((state, reason, source))
+        self.state, self.reason = state, reason
 
     def recheck(self, decision: RiskDecision) -> RiskDecision:
         self.rechecked.append(decision)
         sig = decision.intent.signal
         mark = self.portfolio.mark(sig.key)
+        rechecked = replace(decision, id=f"{decision.id}-re", recheck_of=decision.id)
         if mark is not None:
             moved = abs(mark - sig.entry) / sig.entry * 10_000
             if moved > self.stale_bps:
-                return replace(decision, verdict=RiskVerdict.DENIED,
+                return replace(rechecked, verdict=RiskVerdict.DENIED,
                                reasons=(f"stale: price moved {moved:.0f} bps from entry",))  # fmt: skip
-        return decision
+        return rechecked
+
+    def redecide(
+        self, intent: OrderIntent, previous_id: str, salt: str = "restart"
+    ) -> RiskDecision:
+        qty = self.redecide_qty if self.redecide_qty is not None else 2.0
+        sig = intent.signal
+        made = RiskDecision(f"rd-{intent.id}-{salt}", intent, RiskVerdict.APPROVED, qty,
+                            qty * sig.entry, qty * sig.risk_per_unit, 0.01, (), sig.ts_ms,
+                            recheck_of=previous_id)  # fmt: skip
+        if self.redecide_denial:
+            made = replace(
+                made, verdict=RiskVerdict.DENIED, qty=0.0, reasons=(self.redecide_denial,)
+            )
+        self.redecided.append(made)
+        return made
+
+    def check_adoption(
+        self, wallet_id: str, key: str, side: Side, qty: float, price: float
+    ) -> str | None:
+        return self.adoption_refusal
 
     def check_stop_change(self, position: Position, new_stop: float) -> str | None:
         self.stop_checks.append((position.stop_loss, new_stop))
@@ -159,6 +205,7 @@ class RecordingVenue:
         self.held: list[VenuePosition] = []
         self.failures: list[VenueError] = []
         self.statuses: dict[str, OrderUpdate] = {}
+        self.cash = 5000.0
         self._events: asyncio.Queue[ExecEvent] = asyncio.Queue()
 
     async def connect(self) -> None:
@@ -193,7 +240,7 @@ class RecordingVenue:
         return list(self.held)
 
     async def balance(self) -> VenueBalance:
-        return VenueBalance("USD", 5000.0, 5000.0)
+        return VenueBalance("USD", self.cash, self.cash)
 
     async def order_status(self, client_order_id: str) -> OrderUpdate | None:
         return self.statuses.get(client_order_id)
@@ -249,6 +296,7 @@ async def build_rig(
     funding_rate: Callable[[str, int], float] | None = None,
     require_confirmation: Callable[[str], bool] | None = None,
     restore: bool = False,
+    funded: bool = False,
 ) -> Rig:
     """Open (or re-open, after a simulated crash) the databases under `path` and build the
     engine with one executor per wallet: paper ones on the matching model, live ones on
@@ -262,8 +310,18 @@ async def build_rig(
         mode, domain = wid.split(":", 1)
         portfolio.activate_wallet(WalletMode(mode), Domain(domain), 1000.0)
         if mode == "paper":
+
+            def funded_until(key: str, wallet: str = wid) -> int | None:
+                held = portfolio.position(wallet, key)
+                return held.last_funding_ms or held.opened_ms if held is not None else None
+
             executors[wid] = PaperExecutor(
-                wid, model, clock, instruments=INSTRUMENTS, funding_rate=funding_rate
+                wid,
+                model,
+                clock,
+                instruments=INSTRUMENTS,
+                funding_rate=funding_rate,
+                funded_until=funded_until if funded else None,
             )
     for wid, venue in (live or {}).items():
         portfolio.activate_wallet(

@@ -72,9 +72,14 @@ async def test_preview_lists_positions_orders_and_the_cost_of_closing(make_rig: 
     assert pos.estimated_cost == pytest.approx(
         2.0 * 101.0 * 0.001 + 2.0 * 0.01
     )  # fee + half spread
-    assert len(syn.working_orders) == 1 and syn.working_orders[0].status is OrderStatus.SUBMITTED
+    # the working limit entry, and each position's resting stop and target
+    assert sorted(o.purpose.value for o in syn.working_orders) == [
+        "entry", "stop_loss", "take_profit"
+    ]  # fmt: skip
+    assert all(o.status is OrderStatus.SUBMITTED for o in syn.working_orders)
+    assert sorted(o.purpose.value for o in spot.working_orders) == ["stop_loss", "take_profit"]
     assert spot.pending_confirmations == 1
-    assert (preview.position_count, preview.order_count) == (2, 1)
+    assert (preview.position_count, preview.order_count) == (2, 5)
     assert preview.estimated_cost == pytest.approx(syn.estimated_cost + spot.estimated_cost)
 
 
@@ -88,8 +93,8 @@ async def test_flatten_all_cancels_and_closes_everything_with_a_report_per_venue
     assert report.cancelled_confirmations == 1
     sim, binance = report.venue("sim"), report.venue("binance")
     assert sim is not None and binance is not None
-    assert (sim.cancelled, sim.closed, sim.failures) == (1, 1, ())
-    assert (binance.cancelled, binance.closed) == (0, 1)
+    assert (sim.cancelled, sim.closed, sim.failures) == (3, 1, ())  # entry, stop, target
+    assert (binance.cancelled, binance.closed) == (2, 1)
     trades = rig.recorder.of(topics.TRADE_CLOSED)
     assert {t.exit_reason for t in trades} == {"flatten"}
     assert sim.realized_pnl == pytest.approx(next(t.pnl for t in trades if t.venue == "sim"))

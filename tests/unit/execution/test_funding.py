@@ -18,6 +18,7 @@ from tests.unit.execution.kit import (
     signal,
 )
 from tradeterm.domain import events as topics
+from tradeterm.domain.enums import Side
 from tradeterm.execution.executors import FUNDING_INTERVAL_MS
 
 PERP = dict(entry=60_000.0, stop=58_000.0, target=66_000.0)
@@ -66,3 +67,42 @@ async def test_spot_and_flat_wallets_pay_no_funding(make_rig: MakeRig) -> None:
     assert rig.portfolio.wallet(PAPER_SPOT).funding_paid == 0.0
     assert rig.portfolio.wallet(PAPER_PERP).balance == 1000.0
     assert FUNDING_INTERVAL_MS == 8 * HOUR
+
+
+async def test_a_short_perp_receives_positive_funding_and_pays_negative(make_rig: MakeRig) -> None:
+    """Flipping the side sign of funding must fail this test: shorts are paid when longs pay."""
+    rig = await make_rig(
+        model=NO_COST, wallets=(PAPER_PERP,), funding_rate=rate, now_ms=T0 + 7 * HOUR
+    )
+    await rig.tick(BTC_PERP, 7 * HOUR, 60_000.0)
+    short = dict(entry=60_000.0, stop=62_000.0, target=54_000.0)
+    await rig.engine.on_decision(
+        decision(signal(BTC_PERP, side=Side.SELL, ts_ms=T0 + 7 * HOUR, **short), PAPER_PERP, 0.1)
+    )
+    await rig.tick(BTC_PERP, 8 * HOUR + 1_000, 60_000.0)  # +0.01%: the short receives 0.60
+    assert rig.portfolio.wallet(PAPER_PERP).balance == pytest.approx(1000.0 + 0.6)
+    assert rig.portfolio.position(PAPER_PERP, BTC_PERP.key).funding == pytest.approx(-0.6)
+    await rig.tick(BTC_PERP, 16 * HOUR + 5 * MIN, 61_000.0)  # -0.02%: the short pays 1.22
+    assert rig.portfolio.wallet(PAPER_PERP).balance == pytest.approx(1000.0 + 0.6 - 1.22)
+
+
+async def test_funding_boundaries_passed_while_the_node_was_down_are_charged(
+    make_rig: MakeRig,
+) -> None:
+    rig = await make_rig(
+        model=NO_COST, wallets=(PAPER_PERP,), funding_rate=rate, now_ms=T0 + 7 * HOUR
+    )
+    await rig.tick(BTC_PERP, 7 * HOUR, 60_000.0)
+    await rig.engine.on_decision(
+        decision(signal(BTC_PERP, ts_ms=T0 + 7 * HOUR, **PERP), PAPER_PERP, 0.1)
+    )
+    await rig.engine.stop()
+    rig.clock.set_time(T0 + 17 * HOUR)  # down across 08:00 (+0.01%) and 16:00 (-0.02%)
+    again = await make_rig(model=NO_COST, wallets=(PAPER_PERP,), funding_rate=rate,
+                           clock=rig.clock, restore=True, funded=True)  # fmt: skip
+    await again.tick(BTC_PERP, 17 * HOUR, 60_000.0)
+    wallet = again.portfolio.wallet(PAPER_PERP)
+    # both boundaries, at the first price seen after the restart
+    assert wallet.funding_paid == pytest.approx(0.6 - 1.2)
+    await again.tick(BTC_PERP, 17 * HOUR + MIN, 60_000.0)  # and never twice
+    assert again.portfolio.wallet(PAPER_PERP).funding_paid == pytest.approx(0.6 - 1.2)

@@ -187,3 +187,122 @@ async def test_flatten_reports_a_position_the_venue_refused_to_close(make_rig: M
         == f"{LIVE_SPOT} binance:BTCUSDT not closed (rejected: venue refused: account frozen)"
     )
     assert rig.portfolio.position(LIVE_SPOT, BTC_SPOT.key) is not None
+
+
+async def test_adopting_a_position_too_big_for_the_wallet_halts_with_the_reason(
+    make_rig: MakeRig,
+) -> None:
+    """A $30,000 position found at the venue is not adopted into a $5,000 wallet: the adoption
+    passes the same limits an entry does, and a refusal halts with its reason."""
+    rig, venue = await _live(make_rig, "adopt")
+    rig.risk.adoption_refusal = "pair exposure cap on binance:BTCUSDT: adopting notional 30000.00"
+    venue.held = [VenuePosition("BTCUSDT", Side.BUY, 0.5, 60_000.0)]
+    report = await rig.engine.reconcile()
+    assert report.halt and report.adopted == ()
+    assert report.refusals == (
+        f"reconcile {LIVE_SPOT}: not adopting binance:BTCUSDT: pair exposure cap on "
+        "binance:BTCUSDT: adopting notional 30000.00",
+    )
+    assert "not adopting binance:BTCUSDT" in report.reason
+    assert rig.portfolio.positions(LIVE_SPOT) == []
+
+
+async def test_a_position_missing_at_the_venue_is_closed_as_a_trade_with_its_pnl(
+    make_rig: MakeRig,
+) -> None:
+    rig, venue = await _live(make_rig, "adopt")
+    await rig.tick(BTC_SPOT, 0, 60_000.0)
+    await _open_long(rig, venue)
+    venue.held = []  # the venue closed it (a stop, a liquidation, a manual close)
+    await rig.tick(BTC_SPOT, 1_000, 60_500.0)
+    report = await rig.engine.reconcile()
+    assert [o.kind for o in report.orphans] == ["missing_position"]
+    assert rig.portfolio.positions(LIVE_SPOT) == []
+    (trade,) = rig.recorder.of(topics.TRADE_CLOSED)
+    assert trade.exit_reason == "flat at the venue (reconcile)"
+    assert trade.exit_price == 60_500.0
+    assert trade.pnl == pytest.approx(0.01 * (60_500.0 - 60_010.0) - 0.24)
+    assert rig.stores.live.load_trades(LIVE_SPOT) == [trade]
+
+
+async def test_reconciled_fills_carry_the_venues_fee_or_the_expected_one(
+    make_rig: MakeRig,
+) -> None:
+    rig, venue = await _live(make_rig, "halt")
+    await rig.engine.on_decision(decision(signal(BTC_SPOT, **BTC), LIVE_SPOT, 0.01))
+    await rig.engine.on_decision(decision(signal(BTC_SPOT, ts_ms=1, **BTC), LIVE_SPOT, 0.02))
+    told, untold = (o.client_order_id for o in venue.submitted)
+    venue.orders.clear()
+    venue.statuses[told] = OrderUpdate(
+        told, OrderStatus.FILLED, 0, filled_qty=0.01, avg_fill_price=60_000.0, fees=0.42
+    )
+    venue.statuses[untold] = OrderUpdate(
+        untold, OrderStatus.FILLED, 0, filled_qty=0.02, avg_fill_price=60_000.0
+    )
+    venue.held = [VenuePosition("BTCUSDT", Side.BUY, 0.03, 60_000.0)]
+    venue.cash = 5000.0 - 0.42 - 0.6
+    await rig.engine.reconcile()
+    fees = {f.client_order_id: f.fee for f in rig.stores.live.load_fills()}
+    assert fees[told] == pytest.approx(0.42)  # what the venue charged
+    assert fees[untold] == pytest.approx(0.02 * 60_000.0 * 0.0005)  # the expected taker fee
+    assert rig.portfolio.wallet(LIVE_SPOT).fees_paid == pytest.approx(1.02)
+
+
+@pytest.mark.parametrize("policy", ["halt", "adopt"])
+async def test_the_venue_balance_is_compared_with_the_wallet(
+    make_rig: MakeRig, policy: str
+) -> None:
+    rig, venue = await _live(make_rig, policy)
+    venue.cash = 4200.0  # money left the account behind our back
+    report = await rig.engine.reconcile()
+    (orphan,) = report.orphans
+    assert orphan.kind == "balance"
+    assert "venue balance 4200.00 USD, wallet 5000.00 (difference -800.00)" in orphan.text
+    assert report.halt is (policy == "halt")
+    wallet = rig.portfolio.wallet(LIVE_SPOT)
+    assert wallet.balance == (4200.0 if policy == "adopt" else 5000.0)
+
+
+async def test_a_periodic_reconcile_under_halt_halts(make_rig: MakeRig) -> None:
+    rig, venue = await _live(make_rig, "halt")
+    rig.engine._every_ms = (5_000, 60_000, 1_000)  # reconcile every simulated second
+    venue.held = [VenuePosition("BTCUSDT", Side.BUY, 0.5, 60_000.0)]
+    await on_the_clock(rig, _sleep(rig, 3.0), limit_s=5.0)
+    assert rig.risk.state_changes, "the orphan must halt trading, not only alert"
+    state, reason, source = rig.risk.state_changes[-1]
+    assert (state.value, source) == ("halted", "reconcile")
+    assert "orphan position BTCUSDT" in reason
+
+
+async def _sleep(rig: Rig, seconds: float) -> None:
+    await rig.clock.sleep(seconds)
+
+
+async def test_a_restart_sends_nothing_before_reconciliation_and_the_gate(
+    make_rig: MakeRig,
+) -> None:
+    """An entry stored NEW (the process died before the venue answered) is not resubmitted by
+    `restore`: reconciliation asks the venue first; one the venue never received is refused, one
+    it holds is kept, and only then may anything be decided again."""
+    rig, venue = await _live(make_rig, "halt")
+    venue.failures = [TemporaryVenueError("timeout")] * 3  # never reaches the venue
+    await on_the_clock(
+        rig, rig.engine.on_decision(decision(signal(BTC_SPOT, **BTC), LIVE_SPOT, 0.01))
+    )
+    (order,) = rig.stores.live.load_orders(wallet_id=LIVE_SPOT)
+    stuck = replace(order, status=OrderStatus.NEW)  # as a crash mid-send would leave it
+    rig.stores.live.save_order(stuck)
+    await rig.engine.stop()
+
+    again = await make_rig(
+        config=ExecutionConfig(confirm="never"), wallets=(), live={LIVE_SPOT: venue},
+        clock=rig.clock,
+    )  # fmt: skip
+    sent_before = len(venue.submitted)
+    report = await again.engine.restore()
+    assert report.held_entries == 1
+    assert len(venue.submitted) == sent_before  # restore sent nothing
+    await again.engine.reconcile()  # the venue never heard of it: refused, not resent
+    assert again.stores.live.load_order(stuck.client_order_id).status is OrderStatus.REJECTED
+    assert await again.engine.resume_entries() == []
+    assert len(venue.submitted) == sent_before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,16 @@ FUT = Instrument(
 INSTRUMENTS = {IDX.key: IDX, FUT.key: FUT}
 SYN, PERP = "paper:synthetics", "paper:crypto_perp"
 PLAN = EntryPlan(
-    98.0, 106.0, "ema_trend", "ema_trend|sim:R_100", "sig-1", "5m", explore=True, atr=1.0
+    98.0,
+    106.0,
+    "ema_trend",
+    "ema_trend|sim:R_100",
+    "sig-1",
+    "5m",
+    explore=True,
+    atr=1.0,
+    risk_per_unit=2.2,  # the gate's net risk: 2.00 to the stop plus 0.20 of costs a unit
+    ideal_entry=99.9,  # the mid when the gate decided
 )
 
 
@@ -40,12 +50,13 @@ class Book:
 
     def fill(self, side: Side, qty: float, price: float, *, fee: float = 0.0, wallet: str = SYN,
              inst: Instrument = IDX, purpose: OrderPurpose = OrderPurpose.ENTRY, reason: str = "",
-             plan: EntryPlan | None = PLAN):  # type: ignore[no-untyped-def]  # fmt: skip
+             plan: EntryPlan | None = PLAN, ref: float = 0.0):  # type: ignore[no-untyped-def]  # fmt: skip
         self.n += 1
         now = self.clock.now_ms()
         exit_ = purpose is not OrderPurpose.ENTRY
         order = Order(f"o{self.n}", wallet, inst.venue, inst.symbol, side, OrderType.MARKET, qty, now,
-                      purpose=purpose, signal_id="sig-1", reason=reason, reduce_only=exit_)  # fmt: skip
+                      purpose=purpose, signal_id="sig-1", reason=reason, reduce_only=exit_,
+                      ref_price=ref)  # fmt: skip
         f = Fill(
             f"f{self.n}",
             order.client_order_id,
@@ -94,13 +105,24 @@ def test_open_then_close_books_pnl_fees_and_a_closed_trade(book: Book) -> None:
 
     book.clock.set_time(T0 + 3_600_000)
     closed = book.fill(
-        Side.SELL, 2.0, 106.0, fee=0.212, purpose=OrderPurpose.TAKE_PROFIT, reason="take_profit"
+        Side.SELL,
+        2.0,
+        106.0,
+        fee=0.212,
+        purpose=OrderPurpose.TAKE_PROFIT,
+        reason="take_profit",
+        ref=106.0,
     )
     trade = closed.closed
     assert closed.update.position is None
     assert (trade.qty, trade.entry_price, trade.exit_price) == (2.0, 100.0, 106.0)
     assert trade.pnl == pytest.approx(12.0 - 0.412)
-    assert trade.r_multiple == pytest.approx(3.0)
+    # R is net: the PnL after fees over the money the gate planned to risk (2 x 2.20)
+    assert trade.risk_amount == pytest.approx(4.4)
+    assert trade.r_multiple == pytest.approx((12.0 - 0.412) / 4.4)
+    # cost: the entry filled 0.10 above the mid the gate saw, on 2 units, plus the fees
+    assert trade.cost == pytest.approx(0.2 + 0.412)
+    assert trade.cost_r == pytest.approx(0.612 / 4.4)
     assert (trade.exit_reason, trade.arm, trade.explore, trade.strategy) == (
         "take_profit",
         PLAN.arm,
@@ -193,7 +215,7 @@ def test_a_restart_rebuilds_wallets_positions_and_plans(book: Book, tmp_path: Pa
         Order("o1", SYN, "sim", "R_100", Side.BUY, OrderType.MARKET, 2.0, T0, signal_id="sig-1"),
         plan={"stop_loss": 98.0, "take_profit": 106.0, "strategy": "ema_trend", "arm": PLAN.arm,
               "signal_id": "sig-1", "timeframe": "5m", "explore": True, "atr": 1.0, "max_hold_ms": 0,
-              "decision_id": ""},
+              "decision_id": "", "risk_per_unit": 2.2, "ideal_entry": 99.9},
     )  # fmt: skip
     fresh = Portfolio(Stores.open(tmp_path, live=False), book.clock, INSTRUMENTS)
     fresh.restore()
@@ -217,3 +239,33 @@ def test_a_fill_for_an_unknown_wallet_is_refused(book: Book) -> None:
     with pytest.raises(ValueError, match="unknown wallet 'paper:forex'"):
         book.fill(Side.BUY, 1.0, 100.0, wallet="paper:forex")
     assert book.portfolio.positions() == []
+
+
+@pytest.mark.parametrize(
+    ("exit_price", "fee"),
+    [(106.0, 0.5), (100.3, 0.5), (100.1, 0.5), (99.0, 0.1), (104.0, 9.0)],
+)
+def test_r_and_won_always_agree(book: Book, exit_price: float, fee: float) -> None:
+    """A trade that made money after fees is a winner in R too, and one that lost is a loser
+    (gross R would call a 100.3 exit with $0.50 of fees a win)."""
+    book.fill(Side.BUY, 2.0, 100.0, fee=0.1)
+    trade = book.fill(Side.SELL, 2.0, exit_price, fee=fee, purpose=OrderPurpose.EXIT).closed
+    assert trade is not None
+    assert (trade.r_multiple > 0) is trade.won
+    assert (trade.r_multiple < 0) is (trade.pnl < 0)
+
+
+def test_short_pnl_and_r_have_the_right_sign(book: Book) -> None:
+    """Flipping the side sign of short PnL must fail this test."""
+    short = replace(PLAN, stop_loss=102.0, take_profit=92.0, risk_per_unit=2.2)
+    book.fill(Side.SELL, 2.0, 100.0, plan=short)
+    trade = book.fill(Side.BUY, 2.0, 95.0, purpose=OrderPurpose.EXIT).closed
+    assert trade is not None
+    assert trade.pnl == pytest.approx(10.0)  # sold at 100, bought back at 95
+    assert trade.r_multiple > 0 and trade.won
+    book.fill(Side.SELL, 1.0, 100.0, plan=short)
+    book.mark(103.0)
+    held = book.portfolio.position(SYN, IDX.key)
+    assert held is not None and held.unrealized_pnl(103.0) == pytest.approx(-3.0)
+    loser = book.fill(Side.BUY, 1.0, 103.0, purpose=OrderPurpose.EXIT).closed
+    assert loser is not None and loser.pnl == pytest.approx(-3.0) and loser.r_multiple < 0

@@ -3,13 +3,16 @@ view, and builders for instruments, signals, intents and closed trades."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from tradeterm.clock import SimClock, datetime_to_ms
 from tradeterm.config.models import RiskConfig
+from tradeterm.domain.costs import CostModel
 from tradeterm.domain.enums import ContractKind, Domain, Side, WalletMode
 from tradeterm.domain.events import ClosedTrade, OrderIntent, WalletSnapshot, arm_id
 from tradeterm.domain.instruments import Instrument
+from tradeterm.domain.market import Tick
 from tradeterm.domain.positions import Position
 from tradeterm.domain.signals import Signal
 from tradeterm.domain.wallets import Wallet
@@ -43,6 +46,11 @@ def perp(symbol: str, *, leverage: float = 10.0) -> Instrument:
     )
 
 
+def spot(symbol: str) -> Instrument:
+    """A spot market: it cannot be sold short."""
+    return Instrument("sim", symbol, ContractKind.SPOT, Domain.SYNTHETICS, 0.01, 0.001, 0.001, 5.0)
+
+
 INSTRUMENTS = {
     i.key: i
     for i in (
@@ -51,6 +59,7 @@ INSTRUMENTS = {
         synthetic("R_75"),
         perp("BTCUSDT"),
         perp("ETHUSDT"),
+        spot("ETHSPOT"),
     )
 }
 
@@ -66,6 +75,7 @@ class Book:
         self._wallets: dict[str, Wallet] = {}
         self._positions: dict[str, list[Position]] = {}
         self.marks: dict[str, float] = {}
+        self.spreads: dict[str, float] = {}
 
     def fund(
         self,
@@ -106,6 +116,10 @@ class Book:
         self.marks[position.key] = mark if mark is not None else entry
         return position
 
+    def flat(self, wallet_id: str = WALLET_ID) -> None:
+        """Close every position of the wallet (the marks stay)."""
+        self._positions[wallet_id] = []
+
     def wallet(self, wallet_id: str) -> Wallet | None:
         return self._wallets.get(wallet_id)
 
@@ -116,6 +130,15 @@ class Book:
 
     def mark(self, key: str) -> float | None:
         return self.marks.get(key)
+
+    def quote(self, key: str) -> Tick | None:
+        """The mark as a quote, bid and ask `spreads[key]` either side of it."""
+        mark = self.marks.get(key)
+        if mark is None:
+            return None
+        half = self.spreads.get(key, 0.0)
+        venue, _, symbol = key.partition(":")
+        return Tick(venue, symbol, WEDNESDAY_NOON, mark, mark - half, mark + half)
 
     def equity(self, wallet_id: str) -> float:
         wallet = self._wallets[wallet_id]
@@ -176,8 +199,8 @@ def signal(
 
 
 def wide(*, symbol: str = "R_100", timeframe: str = "5m") -> Signal:
-    """A signal whose %-risk size fits every exposure cap: 5% of $1,000 over a 40.00 stop = 1.25
-    units, notional 125 < 15% of equity (stop 4 ATRs, reward:risk 3)."""
+    """A signal whose money-at-risk size is the smaller one: 1% of $1,000 over a 40.00 stop is
+    0.25 units ($25 of notional, below the 5% = $50 notional size); stop 4 ATRs, reward:risk 3."""
     return signal(100.0, 60.0, 220.0, symbol=symbol, atr=10.0, timeframe=timeframe)
 
 
@@ -200,7 +223,12 @@ def intent(
 
 
 def closed(
-    pnl: float, *, symbol: str = "R_100", closed_ms: int = WEDNESDAY_NOON, n: int = 0
+    pnl: float,
+    *,
+    symbol: str = "R_100",
+    closed_ms: int = WEDNESDAY_NOON,
+    n: int = 0,
+    risk: float = 0.0,
 ) -> ClosedTrade:
     return ClosedTrade(
         f"trade-{n}",
@@ -220,7 +248,38 @@ def closed(
         arm_id("ema_trend", "sim", symbol),
         "sig",
         "stop" if pnl < 0 else "target",
+        risk_amount=risk,
     )
+
+
+NO_COSTS = CostModel(taker_fee_rate=0.0, maker_fee_rate=0.0, slippage_bps=0.0)
+"""Frictionless trading: the gate's arithmetic at the signal's own prices."""
+
+SIM_COSTS = CostModel(taker_fee_rate=0.0005, maker_fee_rate=0.0002, slippage_bps=2.0)
+"""The sim venue's default fill model: 5 bps taker, 2 bps maker, 2 bps slippage."""
+
+
+@dataclass(frozen=True)
+class Promise:
+    key: str
+    notional: float
+    margin: float
+    decision_id: str
+
+
+class Promised:
+    """Working entries and pending confirmations the test says exist (CommitmentsView)."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, list[Promise]] = {}
+
+    def add(
+        self, key: str, notional: float, decision_id: str = "rd-x", wallet: str = WALLET_ID
+    ) -> None:
+        self.items.setdefault(wallet, []).append(Promise(key, notional, notional, decision_id))
+
+    def commitments(self, wallet_id: str) -> list[Promise]:
+        return list(self.items.get(wallet_id, []))
 
 
 def make_engine(
@@ -228,9 +287,20 @@ def make_engine(
     *,
     clock: SimClock | None = None,
     canary: Canaries | None = None,
+    costs: CostModel = NO_COSTS,
+    promised: Promised | None = None,
     **config: object,
 ) -> tuple[RiskEngine, SimClock]:
-    """A risk engine over `book` with RiskConfig defaults unless overridden."""
+    """A risk engine over `book` with RiskConfig defaults unless overridden; every market it
+    is asked about gets a quote at 100.00 unless the test set one."""
     clock = clock if clock is not None else SimClock(WEDNESDAY_NOON)
     cfg = RiskConfig.model_validate(config)
-    return RiskEngine(cfg, clock, book, INSTRUMENTS, canary=canary), clock
+    for key in INSTRUMENTS:
+        book.marks.setdefault(key, 100.0)
+
+    def model(instrument: Instrument) -> CostModel:
+        return replace(costs, contract_size=instrument.contract_size)
+
+    engine = RiskEngine(cfg, clock, book, INSTRUMENTS, canary=canary, cost_model=model)
+    engine.commitments = promised
+    return engine, clock

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 
 import pytest
 
-from tradeterm.clock import datetime_to_ms
 from tradeterm.domain.enums import Side, TradingState
 from tradeterm.risk import limits
 from tradeterm.risk.sizing import (
     bars_per_year,
+    entry_qty,
     kelly_fraction,
     kelly_risk_cap,
+    notional_qty,
     risk_qty,
     vol_target_qty,
 )
@@ -21,13 +21,24 @@ from tradeterm.risk.sizing import (
 from .kit import synthetic
 
 
-def test_percent_risk_size_loses_the_risk_amount_at_the_stop() -> None:
-    qty = risk_qty(1000.0, 0.05, 100.0, 98.0)
-    assert qty == pytest.approx(25.0)  # $50 risk over a 2.00 stop
-    assert qty * (100.0 - 98.0) == pytest.approx(50.0)
-    assert risk_qty(1000.0, 0.05, 100.0, 102.0, contract_size=10.0) == pytest.approx(2.5)
-    assert risk_qty(1000.0, 0.05, 100.0, 100.0) == 0.0  # no stop distance, no size
-    assert risk_qty(-5.0, 0.05, 100.0, 98.0) == 0.0
+def test_money_at_risk_size_loses_the_risk_amount_at_the_stop() -> None:
+    qty = risk_qty(1000.0, 0.01, 2.0)
+    assert qty == pytest.approx(5.0)  # $10 risk over 2.00 of net risk per unit
+    assert qty * 2.0 == pytest.approx(10.0)
+    assert risk_qty(1000.0, 0.01, 0.0) == 0.0  # nothing at risk, no size
+    assert risk_qty(-5.0, 0.01, 2.0) == 0.0
+
+
+def test_notional_size_is_a_fraction_of_equity() -> None:
+    assert notional_qty(1000.0, 0.05, 100.0) == pytest.approx(0.5)
+    assert notional_qty(1000.0, 0.05, 100.0, contract_size=10.0) == pytest.approx(0.05)
+    assert notional_qty(1000.0, 0.05, 0.0) == 0.0
+
+
+def test_the_smaller_size_wins() -> None:
+    # tight stop: notional binds; wide stop: money at risk binds
+    assert entry_qty(1000.0, 0.05, 0.01, 100.0, 2.0) == pytest.approx(0.5)
+    assert entry_qty(1000.0, 0.05, 0.01, 100.0, 40.0) == pytest.approx(0.25)
 
 
 def test_vol_target_size_swings_the_target_fraction_of_equity_per_year() -> None:
@@ -53,27 +64,6 @@ def test_percentages_read_naturally() -> None:
     assert limits.pct(0.15) == "15%"
     assert limits.pct(-0.0623) == "-6.2%"
     assert limits.pct(0.153) == "15.3%"
-
-
-@pytest.mark.parametrize(
-    ("when", "blocked"),
-    [
-        (datetime(2024, 3, 8, 19, 59, tzinfo=UTC), False),  # Friday before the cut-off
-        (datetime(2024, 3, 8, 20, 0, tzinfo=UTC), True),  # Friday 20:00
-        (datetime(2024, 3, 9, 12, 0, tzinfo=UTC), True),  # Saturday
-        (datetime(2024, 3, 10, 23, 59, tzinfo=UTC), True),  # Sunday night
-        (datetime(2024, 3, 11, 0, 0, tzinfo=UTC), False),  # Monday 00:00
-        (datetime(2024, 3, 6, 12, 0, tzinfo=UTC), False),  # Wednesday
-    ],
-)
-def test_weekend_window_runs_from_the_cutoff_to_monday(when: datetime, blocked: bool) -> None:
-    cutoff = limits.parse_weekly_cutoff("Fri 20:00")
-    assert limits.in_weekend_window(datetime_to_ms(when), cutoff) is blocked
-
-
-def test_malformed_cutoff_is_refused() -> None:
-    with pytest.raises(ValueError, match="Day HH:MM"):
-        limits.parse_weekly_cutoff("Friday 8pm")
 
 
 def test_state_gate_wording() -> None:
@@ -106,11 +96,14 @@ def test_venue_minimum_names_the_size_and_the_minimum() -> None:
     )
 
 
-def test_caps_only_bind_when_the_size_does_not_fit() -> None:
-    assert limits.cap_pair_exposure(1.0, 100.0, 0.0, 1000.0, 0.15, "sim:R_100") is None
-    cap = limits.cap_pair_exposure(25.0, 100.0, 50.0, 1000.0, 0.15, "sim:R_100")
-    assert cap is not None and cap.max_qty == pytest.approx(1.0)
-    full = limits.cap_portfolio_exposure(1.0, 100.0, 300.0, 1000.0, 0.30)
-    assert full is not None and full.max_qty == 0.0
-    poor = limits.cap_balance(1.0, 100.0, 1000.0, 1000.0)
-    assert poor is not None and poor.max_qty == 0.0 and poor.note.startswith("insufficient")
+def test_one_cap_rule_binds_only_when_the_size_does_not_fit() -> None:
+    assert limits.cap_qty(1.0, 100.0, 0.0, 150.0) == 1.0
+    assert limits.cap_qty(25.0, 100.0, 50.0, 150.0) == pytest.approx(1.0)
+    assert limits.cap_qty(1.0, 100.0, 300.0, 300.0) == 0.0
+    assert limits.cap_qty(1.0, 100.0, 400.0, 300.0) == 0.0  # already over: no room, never negative
+    assert limits.cap(1.0, 100.0, 0.0, 150.0, "pair") is None
+    bound = limits.cap(2.0, 100.0, 50.0, 150.0, "pair exposure cap 15% on sim:R_100", "notional ")
+    assert bound is not None and bound.max_qty == pytest.approx(1.0)
+    assert bound.note == (
+        "pair exposure cap 15% on sim:R_100: notional 200.00 -> 100.00 (used 50.00 of limit 150.00)"
+    )

@@ -1,5 +1,6 @@
-"""Trading state, the drawdown kill switch, stop changes, the recheck at confirmation, the
-console gauges, persistence and the bus wiring."""
+"""Trading state (node-wide and per wallet), the per-wallet drawdown kill switch and its
+immediate persistence, stop changes, the recheck at confirmation and the restart re-decision,
+adoption checks, the console gauges, persistence and the bus wiring."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from .kit import (
     WALLET_ID,
     Book,
     Canaries,
+    Promised,
     closed,
     intent,
     make_engine,
@@ -37,6 +39,8 @@ from .kit import (
     snapshot,
     wide,
 )
+
+LIVE = "live:synthetics"
 
 
 @pytest.fixture
@@ -46,8 +50,10 @@ def book() -> Book:
     return b
 
 
-def test_drawdown_of_15_percent_trips_the_kill_switch_once(book: Book) -> None:
+def test_drawdown_of_15_percent_halts_that_wallet_once(book: Book) -> None:
     engine, clock = make_engine(book)
+    saved: list[dict[str, Any]] = []
+    engine.on_change = lambda: saved.append(engine.export_state())
     wallet = book.wallet(WALLET_ID)
     assert wallet is not None
     assert engine.on_wallet(snapshot(wallet, 860.0)) is None  # 14%: still trading
@@ -61,11 +67,28 @@ def test_drawdown_of_15_percent_trips_the_kill_switch_once(book: Book) -> None:
         clock.now_ms(),
     )
     assert kill.drawdown == pytest.approx(0.15)
-    assert engine.state is TradingState.HALTED
-    assert engine.state_reason == "drawdown 15% >= 15% on paper:synthetics"
+    # persisted at once (a crash right after the trip restarts HALTED)
+    assert saved and saved[-1]["halted"] == {WALLET_ID: "kill switch: drawdown 15% >= 15%"}
+    assert saved[-1]["tripped"] == [WALLET_ID]
+    state = engine.state_for(WALLET_ID)
+    assert (state.state, state.scope) == (TradingState.HALTED, WALLET_ID)
+    assert engine.state is TradingState.ACTIVE  # the node is not halted: the wallet is
     assert engine.on_wallet(snapshot(wallet, 840.0)) is None  # tripped once, not on every tick
     denied = engine.evaluate(intent(wide()))
-    assert denied.reasons == ("trading HALTED: drawdown 15% >= 15% on paper:synthetics",)
+    assert denied.reasons == (
+        "trading HALTED (paper:synthetics): kill switch: drawdown 15% >= 15%",
+    )
+
+
+def test_a_wallet_kill_switch_leaves_the_other_wallets_trading(book: Book) -> None:
+    book.fund(1000.0, wallet_id=LIVE)
+    engine, _ = make_engine(book)
+    paper = book.wallet(WALLET_ID)
+    assert paper is not None
+    engine.on_wallet(snapshot(paper, 800.0))
+    assert not engine.evaluate(intent(wide())).approved
+    assert engine.evaluate(intent(wide(), wallet_id=LIVE)).approved
+    assert engine.halted_wallets() == {WALLET_ID: "kill switch: drawdown 20% >= 15%"}
 
 
 def test_kill_switch_flattens_only_when_configured(book: Book) -> None:
@@ -76,23 +99,18 @@ def test_kill_switch_flattens_only_when_configured(book: Book) -> None:
     assert kill is not None and not kill.flatten and kill.drawdown == pytest.approx(0.2)
 
 
-def test_only_the_operator_resumes_from_halted_and_that_rearms_the_switch(book: Book) -> None:
+async def test_only_the_operator_resumes_a_halted_wallet_and_that_rearms_it(book: Book) -> None:
     engine, _ = make_engine(book)
     wallet = book.wallet(WALLET_ID)
     assert wallet is not None
     engine.on_wallet(snapshot(wallet, 850.0))
-    assert engine.set_state(TradingState.ACTIVE, "auto", "risk") is None
-    assert engine.state is TradingState.HALTED
     book.fund(850.0, peak=1000.0)  # the wallet as it stands after the loss
     wallet = book.wallet(WALLET_ID)
     assert wallet is not None
-    change = engine.set_state(TradingState.ACTIVE, "checked, resuming", "operator")
-    assert isinstance(change, TradingStateChanged)
-    assert (change.state, change.previous, change.source) == (
-        TradingState.ACTIVE,
-        TradingState.HALTED,
-        "operator",
-    )
+    changes = await engine.resume("operator")
+    assert [(c.state, c.previous, c.scope) for c in changes] == [
+        (TradingState.ACTIVE, TradingState.HALTED, WALLET_ID)
+    ]
     assert engine.evaluate(intent(wide())).approved
     # still 15% under the old peak, but the switch now measures from the resume
     assert engine.on_wallet(snapshot(wallet, 850.0)) is None
@@ -108,9 +126,11 @@ def test_reducing_denies_entries_and_halted_denies_everything(book: Book) -> Non
     assert engine.set_state(TradingState.REDUCING, "again", "tui") is None  # unchanged
     denied = engine.evaluate(intent(wide()))
     assert denied.reasons == ("trading REDUCING: no new entries (operator pause)",)
-    engine.set_state(TradingState.HALTED, "operator halt", "telegram")
+    assert denied.costs is None  # denied before it was priced
+    engine.set_state(TradingState.HALTED, "reconcile: orphans", "reconcile")
+    assert engine.set_state(TradingState.ACTIVE, "auto", "risk") is None  # risk may not resume
     for sig in (wide(), wide(symbol="R_50"), signal(100.0, 98.0, 106.0)):
-        assert engine.evaluate(intent(sig)).reasons == ("trading HALTED: operator halt",)
+        assert engine.evaluate(intent(sig)).reasons == ("trading HALTED: reconcile: orphans",)
     engine.set_state(TradingState.ACTIVE, "resume", "telegram")
     assert engine.evaluate(intent(wide())).approved
 
@@ -131,8 +151,8 @@ def test_a_stop_is_never_widened(
     assert engine.check_stop_change(position, tighter) is None
 
 
-def _approved(engine: Any) -> RiskDecision:
-    decision: RiskDecision = engine.evaluate(intent(wide()))
+def _approved(engine: Any, sig: Any = None) -> RiskDecision:
+    decision: RiskDecision = engine.evaluate(intent(sig if sig is not None else signal()))
     assert decision.approved
     return decision
 
@@ -144,15 +164,18 @@ def test_recheck_denies_a_stale_price(book: Book) -> None:
     stale = engine.recheck(decision)
     assert stale.verdict is RiskVerdict.DENIED
     assert stale.reasons == ("stale: price moved 41.2 bps from entry 100.00 (limit 25)",)
-    assert stale.id != decision.id
+    assert stale.id != decision.id and stale.recheck_of == decision.id
 
 
 def test_recheck_of_a_fresh_price_runs_every_rule_again(book: Book) -> None:
-    engine, _ = make_engine(book)
-    decision = _approved(engine)
+    promised = Promised()
+    engine, _ = make_engine(book, promised=promised)
+    decision = _approved(engine, signal(100.0, 98.0, 108.0))
+    promised.add("sim:R_100", decision.notional, decision.id)  # its own pending confirmation
     book.marks["sim:R_100"] = 100.2  # 20 bps: fresh
     again = engine.recheck(decision)
-    assert again.verdict is RiskVerdict.APPROVED and again.qty == decision.qty
+    assert again.verdict is RiskVerdict.APPROVED and again.recheck_of == decision.id
+    assert again.qty == pytest.approx(0.49)  # sized at the new price; its own promise ignored
     book.hold("R_100", 1.5, 100.0, mark=100.2)  # meanwhile the pair cap filled up
     full = engine.recheck(decision)
     assert full.verdict is RiskVerdict.DENIED
@@ -164,7 +187,35 @@ def test_recheck_of_a_fresh_price_runs_every_rule_again(book: Book) -> None:
 def test_recheck_without_a_price_is_stale(book: Book) -> None:
     engine, _ = make_engine(book)
     decision = _approved(engine)
+    del book.marks["sim:R_100"]
     assert engine.recheck(decision).reasons[0].startswith("stale: no current price")
+
+
+def test_a_restart_redecides_under_the_restored_state(book: Book) -> None:
+    engine, _ = make_engine(book)
+    decision = _approved(engine)
+    again = engine.redecide(decision.intent, decision.id)
+    assert again.approved and again.recheck_of == decision.id and again.id != decision.id
+    engine.import_state({**engine.export_state(), "state": "reducing", "state_reason": "paused"})
+    assert engine.redecide(decision.intent, decision.id).reasons == (
+        "trading REDUCING: no new entries (paused)",
+    )
+
+
+def test_adopting_a_venue_position_must_fit_the_limits(book: Book) -> None:
+    engine, _ = make_engine(book)
+    # a $30,000 position found at the venue cannot be adopted into a $1,000 wallet
+    refusal = engine.check_adoption(WALLET_ID, "sim:R_100", Side.BUY, 300.0, 100.0)
+    assert refusal == (
+        "pair exposure cap on sim:R_100: adopting notional 30000.00 would make 30000.00 > "
+        "limit 150.00 (equity 1000.00)"
+    )
+    assert engine.check_adoption(WALLET_ID, "sim:R_100", Side.BUY, 1.0, 100.0) is None
+    book.hold("R_100", 1.0, 100.0)  # adoption replaces what we hold on that market
+    assert engine.check_adoption(WALLET_ID, "sim:R_100", Side.BUY, 1.4, 100.0) is None
+    assert engine.check_adoption(WALLET_ID, "sim:ETHSPOT", Side.SELL, 0.1, 100.0) == (
+        "ETHSPOT is a spot market: shorts are not allowed"
+    )
 
 
 def test_gauges_show_each_figure_beside_its_limit() -> None:
@@ -200,22 +251,21 @@ def test_state_survives_export_and_import(book: Book) -> None:
     restored, _ = make_engine(book, clock=clock)
     restored.import_state(saved)
     assert restored.export_state() == engine.export_state()
-    assert restored.state is TradingState.HALTED
+    assert restored.state_for(WALLET_ID).state is TradingState.HALTED
     assert restored.on_wallet(snapshot(wallet, 840.0)) is None  # already tripped
-    restored.set_state(TradingState.ACTIVE, "resume", "operator")
-    assert restored.evaluate(intent(wide())).reasons[0].startswith("cooldown: 3 losses")
+    restored.resume_wallets("operator")
+    assert restored.evaluate(intent(signal())).reasons[0].startswith("cooldown: 3 losses")
     r50 = restored.evaluate(intent(wide(symbol="R_50")))
     assert r50.reasons[0].startswith("symbol loss cap: sim:R_50")
 
 
 def test_no_martingale_memory_survives_a_restart(book: Book) -> None:
     engine, clock = make_engine(book)
-    _approved(engine)
-    engine.on_trade_closed(closed(-10.0))
-    book.fund(2000.0)
+    engine.on_trade_closed(closed(-1.0, risk=1.0))
     restored, _ = make_engine(book, clock=clock)
     restored.import_state(json.loads(json.dumps(engine.export_state())))
-    assert restored.evaluate(intent(wide())).risk_amount == pytest.approx(50.0)
+    # at most the $1 that lost: 0.025 units over a 40.00 stop, floored to the 0.01 lot
+    assert restored.evaluate(intent(wide())).risk_amount == pytest.approx(0.8)
 
 
 class Recorder:
@@ -245,7 +295,7 @@ async def test_attached_engine_answers_intents_and_trips_on_the_bus(book: Book) 
     assert [d.verdict for d in decisions] == [RiskVerdict.APPROVED, RiskVerdict.DENIED]
     alerts = rec.on(ALERT)
     assert len(alerts) == 1 and alerts[0].level == "warning"
-    assert "reward:risk 2.90 < 3" in alerts[0].text
+    assert "reward:risk 2.90 net of costs < 3 (gross 2.90)" in alerts[0].text
 
     for n in range(3):
         await bus.publish(TRADE_CLOSED, closed(-1.0, n=n))
@@ -257,11 +307,16 @@ async def test_attached_engine_answers_intents_and_trips_on_the_bus(book: Book) 
     await bus.publish(WALLET, snapshot(wallet, 850.0))
     await bus.publish(WALLET, snapshot(wallet, 849.0))
     (change,) = rec.on(TRADING_STATE)
-    assert change.state is TradingState.HALTED and change.source == "risk"
+    assert isinstance(change, TradingStateChanged)
+    assert (change.state, change.source, change.scope) == (
+        TradingState.HALTED,
+        "risk",
+        WALLET_ID,
+    )
     (kill,) = rec.on(KILL_SWITCH)
     assert kill.wallet_id == WALLET_ID and kill.flatten
     critical = [a for a in rec.on(ALERT) if isinstance(a, Alert) and a.level == "critical"]
     assert len(critical) == 1 and "KILL SWITCH paper:synthetics" in critical[0].text
 
-    resumed = await engine.change_state(TradingState.ACTIVE, "resume", "operator")
-    assert resumed is not None and rec.on(TRADING_STATE)[-1] == resumed
+    resumed = await engine.resume("operator")
+    assert resumed and rec.on(TRADING_STATE)[-1] == resumed[-1]

@@ -184,7 +184,7 @@ def test_promotion_with_passing_gates_stores_the_kpi_snapshot(store: Storage) ->
 def test_a_report_for_another_stage_is_refused(store: Storage) -> None:
     rollout = _rollout(store, SimClock(T0), live=True)
     report = rollout.stored_gate_report()
-    rollout.set_stage(3, by="cli", reason="skip")
+    rollout.set_stage(3, by="cli", reason="skip", force=True)
     with pytest.raises(ControlError, match="report is for stage 1"):
         rollout.promote(report, by="cli", force=True)
 
@@ -207,9 +207,14 @@ def test_live_stages_are_refused_unless_live_is_enabled(store: Storage) -> None:
 
 def test_the_operator_can_jump_between_stages(store: Storage) -> None:
     rollout = _rollout(store, SimClock(T0), live=True)
-    change = rollout.set_stage(4, by="cli", reason="sandbox soak done")
+    report = rollout.stored_gate_report()
+    # forward skips the gates: refused unless they passed, or forced (and the record says so)
+    with pytest.raises(ControlError, match="stage 4 is ahead of stage 1 'crypto-paper', whose"):
+        rollout.set_stage(4, by="cli", reason="sandbox soak done", report=report)
+    assert rollout.index == 1
+    change = rollout.set_stage(4, by="cli", reason="sandbox soak done", report=report, force=True)
     assert (change.event, change.to_index, change.name) == ("set", 4, "crypto-forex-live")
-    assert change.reason == "sandbox soak done; by cli"
+    assert change.reason == "forced past failed gates; sandbox soak done; by cli"
     assert set(change.kpis) == {"synthetics", "crypto_spot"}  # what the stage left behind did
     with pytest.raises(ControlError, match="already at stage 4"):
         rollout.set_stage(4, by="cli", reason="")
@@ -245,20 +250,33 @@ async def test_a_live_kill_switch_demotes_its_domain_and_stores_the_kpis(tmp_pat
     assert published == [] and rollout.index == 4  # paper drawdowns do not demote
     await bus.publish(KILL_SWITCH, _kill("live:forex", Domain.FOREX))
     (change,) = published
-    assert (change.from_index, change.to_index, change.event) == (4, 3, "demote")
-    assert change.reason == "kill switch: live:forex drawdown 21.0% >= 20.0%"
+    # the domain steps down to paper; the stage and every other domain stay where they were
+    assert (change.from_index, change.to_index, change.event) == (4, 4, "demote:forex")
+    assert (
+        change.reason == "forex demoted to paper: kill switch: live:forex drawdown 21.0% >= 20.0%"
+    )
     assert rollout.domain_mode(Domain.FOREX) == "paper"
+    assert rollout.domain_mode(Domain.CRYPTO_SPOT) == "live"
+    rollout.toggle_domain(Domain.FOREX, True)  # forex boots OFF; on, it routes to paper now
+    assert rollout.index == 4 and rollout.route(Domain.FOREX, False) == "paper:forex"
     stored = paper.stage_history()[-1]
-    assert stored == change and paper.get_meta("rollout.stage") == 3
+    assert stored == change and paper.get_meta("rollout.stage") == 4
+    assert paper.get_meta("rollout.demoted") == {"forex": "paper"}
     assert stored.kpis["forex"]["trades"] == 1.0 and stored.kpis["forex"]["win_rate"] == 0.0
 
 
-def test_demotion_goes_to_the_highest_stage_where_the_domain_is_not_live(store: Storage) -> None:
+def test_a_demotion_is_of_that_domain_only_until_the_operator_moves_the_stage(
+    store: Storage,
+) -> None:
     rollout = _rollout(store, SimClock(T0), live=True, initial=4)
     assert rollout.demote_domain(Domain.OPTIONS, "kill switch") is None  # paper in stage 4
     change = rollout.demote_domain(Domain.CRYPTO_SPOT, "kill switch")
-    assert change is not None and change.to_index == 1 and rollout.index == 1
+    assert change is not None and change.to_index == 4 and rollout.index == 4
+    assert rollout.domain_mode(Domain.CRYPTO_SPOT) == "paper"
+    assert rollout.domain_mode(Domain.SYNTHETICS) == "live"
     assert rollout.demote_domain(Domain.CRYPTO_SPOT, "again") is None
+    back = rollout.set_stage(4, by="tui", reason="checked")  # the operator reinstates it
+    assert back.event == "reinstate" and rollout.domain_mode(Domain.CRYPTO_SPOT) == "live"
 
 
 def test_transitions_survive_a_restart(store: Storage) -> None:
@@ -269,9 +287,11 @@ def test_transitions_survive_a_restart(store: Storage) -> None:
     clock.set_time(T0 + 2 * DAY)
     rollout.demote_domain(Domain.SYNTHETICS, "kill switch")
     restarted = _rollout(store, clock, live=True, initial=3)  # the stored stage wins
-    assert restarted.index == 1
+    assert restarted.index == 2
+    assert restarted.domain_mode(Domain.SYNTHETICS) == "paper"  # the demotion survives
+    assert restarted.domain_mode(Domain.CRYPTO_SPOT) == "live"
     assert restarted.history == rollout.history
-    assert [c.event for c in restarted.history] == ["init", "promote", "demote"]
+    assert [c.event for c in restarted.history] == ["init", "promote", "demote:synthetics"]
 
 
 def test_a_stored_stage_beyond_the_config_is_a_config_error(store: Storage) -> None:

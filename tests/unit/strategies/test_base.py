@@ -39,9 +39,10 @@ def test_every_parameter_has_bounds_and_bounds_are_enforced(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", BUILTIN)
-def test_default_reward_risk_is_three_and_params_are_frozen(name: str) -> None:
+def test_default_reward_risk_is_four_and_params_are_frozen(name: str) -> None:
+    # 4 at the signal's prices leaves room for the gate's 3 net of costs
     params = get_strategy(name).default_params()
-    assert params.reward_risk == 3.0
+    assert params.reward_risk == 4.0
     with pytest.raises(ValidationError):
         params.reward_risk = 1.0  # type: ignore[misc]
     with pytest.raises(ValidationError):
@@ -95,7 +96,9 @@ def test_signal_frame_keep_and_clear_before_remove_signals() -> None:
     assert np.isnan(frame.keep(np.zeros(5, dtype=bool)).entry).all()
     assert len(SignalFrame.flat(7)) == 7 and SignalFrame.flat(7).count == 0
     with pytest.raises(ValueError):
-        SignalFrame(np.zeros(2, np.int8), np.zeros(3), np.zeros(2), np.zeros(2), np.zeros(2))
+        SignalFrame(
+            np.zeros(2, np.int8), np.zeros(3), np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(2)
+        )
 
 
 def test_previous_and_fresh_look_only_backwards() -> None:
@@ -140,8 +143,11 @@ class _Echo(Strategy[BreakoutParams]):
 
 def test_signals_are_flat_during_the_warm_up() -> None:
     bars = BarSeries.from_columns(np.arange(30), *([np.full(30, 5.0)] * 4))
-    frame = _Echo.signals(bars, BreakoutParams())
+    frame = _Echo.signals(bars, BreakoutParams(regime_stops=False))
     assert list(frame.signal_rows()) == list(range(9, 30))  # row lookback - 1 is the first
+    # regime-aware stops read a 20-bar efficiency ratio: 21 bars before the first signal
+    with_regime = _Echo.signals(bars, BreakoutParams())
+    assert list(with_regime.signal_rows()) == list(range(20, 30))
     assert len(_Echo.signals(BarSeries.empty(), BreakoutParams())) == 0
 
 

@@ -171,7 +171,7 @@ def test_an_instance_named_after_an_unknown_strategy_is_reported_on_its_table() 
 def test_build_params_applies_overrides_or_raises_a_config_error() -> None:
     params = build_params("breakout", {"channel": 96, "stop_atr": 2})
     assert isinstance(params, BreakoutParams)
-    assert (params.channel, params.stop_atr, params.reward_risk) == (96, 2.0, 3.0)
+    assert (params.channel, params.stop_atr, params.reward_risk) == (96, 2.0, 4.0)
     with pytest.raises(ConfigError) as err:
         build_params("breakout", {"channel": 1, "reward_risk": 11})
     assert err.value.problems == [
@@ -186,7 +186,7 @@ def test_describe_strategies_gives_versions_and_parameter_ranges() -> None:
     breakout = described["breakout"]
     assert breakout["version"] == "1.0.0"
     assert breakout["summary"].startswith("Donchian channel breakout")
-    assert breakout["lookback"] == Breakout.lookback(BreakoutParams())
+    assert breakout["lookback"] == Breakout.total_lookback(BreakoutParams())
     channel = next(p for p in breakout["params"] if p["name"] == "channel")
     assert channel == {
         "name": "channel",

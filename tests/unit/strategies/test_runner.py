@@ -54,7 +54,7 @@ def test_on_bar_emits_the_signal_of_the_bar_that_just_closed() -> None:
     assert (signal.venue, signal.symbol, signal.timeframe) == ("sim", "R_100", "5m")
     assert (signal.strategy, signal.strategy_version) == ("range_break", "1.0.0")
     assert signal.side is Side.BUY and signal.entry == bars.close[550]
-    assert signal.reward_risk == pytest.approx(3.0) and signal.is_consistent
+    assert signal.reward_risk == pytest.approx(4.0) and signal.is_consistent
     assert 0.0 <= signal.confidence <= 1.0
     assert runner.on_bar(window) == signal  # re-evaluating a bar gives the same signal and id
     assert runner.on_bar(bars.slice(slice(0, 552))) is None  # next bar: no repeat entry
@@ -68,7 +68,7 @@ def test_signal_id_falls_back_to_the_strategy_name() -> None:
 def test_a_window_shorter_than_required_bars_gives_no_signal() -> None:
     bars = _breakout_bars()
     runner = _runner()
-    assert runner.required_bars == Breakout.lookback(BreakoutParams())
+    assert runner.required_bars == Breakout.total_lookback(BreakoutParams())
     assert runner.on_bar(bars.slice(slice(551 - runner.required_bars + 1, 551))) is None
     assert runner.on_bar(bars.slice(slice(551 - runner.required_bars, 551))) is not None
     assert runner.on_bar(BarSeries.empty()) is None
@@ -128,7 +128,7 @@ class _Truncating(_Exploding):
     ("strategy", "detail"),
     [
         (_Exploding, "ZeroDivisionError: float division by zero"),
-        (_Truncating, "1m: returned 4 rows for 5 bars"),
+        (_Truncating, "1m: returned 20 rows for 21 bars"),
     ],
 )
 def test_a_failing_strategy_raises_strategy_error_naming_it_and_the_market(
@@ -138,7 +138,35 @@ def test_a_failing_strategy_raises_strategy_error_naming_it_and_the_market(
         strategy, BreakoutParams(), venue="deriv", symbol="BOOM1000", timeframe="1m"
     )
     with pytest.raises(StrategyError) as err:
-        runner.on_bar(make_bars(np.linspace(1.0, 2.0, 10), step_ms=60_000))
+        runner.on_bar(make_bars(np.linspace(1.0, 2.0, 30), step_ms=60_000))
     message = str(err.value)
     assert f"'{strategy.name}'" in message and "deriv:BOOM1000 1m" in message
     assert detail in message
+
+
+def test_the_signal_carries_the_real_atr_not_one_derived_from_its_stop() -> None:
+    """The stop-width cap compares the stop with the market's ATR; an ATR worked back from the
+    stop (stop distance / stop_atr) would make the cap pass every stop by construction."""
+    from tradeterm import indicators
+
+    bars = _breakout_bars()
+    signal = _runner().on_bar(bars.slice(slice(0, 551)))
+    assert signal is not None
+    atr = indicators.atr(bars.high[:551], bars.low[:551], bars.close[:551], 14)[-1]
+    assert signal.atr == pytest.approx(atr, rel=1e-9)
+    # the trend widened the stop to 1.25 x 1.5 ATR: it is no longer 1.5 ATRs from the entry
+    assert signal.risk_per_unit == pytest.approx(1.25 * 1.5 * atr, rel=1e-9)
+    assert signal.risk_per_unit / BreakoutParams().stop_atr != pytest.approx(signal.atr)
+
+
+def test_regime_stops_are_tighter_in_chop_than_in_trend() -> None:
+    from tradeterm.strategies.base import efficiency_ratio, regime_stop_scale
+
+    straight = np.linspace(100.0, 120.0, 50)
+    zigzag = 100.0 + np.tile([0.0, 1.0], 25)
+    assert efficiency_ratio(straight, 20)[-1] == pytest.approx(1.0)
+    assert efficiency_ratio(zigzag, 20)[-1] == pytest.approx(0.0)
+    params = BreakoutParams()
+    assert regime_stop_scale(straight, params)[-1] == params.trend_stop_scale
+    assert regime_stop_scale(zigzag, params)[-1] == params.chop_stop_scale
+    assert np.isnan(efficiency_ratio(straight, 20)[:20]).all()

@@ -110,6 +110,7 @@ class IndexSpec:
             base=self.symbol,
             quote="USD",
             display_name=self.display_name,
+            half_spread=self.half_spread,
         )
 
 

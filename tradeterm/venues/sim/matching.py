@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from tradeterm.config.models import FillModelConfig
+from tradeterm.domain import costs
 from tradeterm.domain.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from tradeterm.domain.market import Tick
 from tradeterm.domain.orders import Fill, Order, OrderEvent
@@ -52,6 +53,7 @@ def order_update(order: Order, ts_ms: int, reason: str = "") -> OrderUpdate:
         filled_qty=order.filled_qty,
         avg_fill_price=order.avg_fill_price,
         reason=reason or order.reason,
+        fees=order.fees,
     )
 
 
@@ -73,7 +75,8 @@ def _positive(value: float | None) -> bool:
 class MatchingEngine:
     """Paper matching of orders against quotes, one engine per account.
 
-    `lot_steps` (optional, by symbol) keeps partial fill sizes on the instrument's lot grid.
+    `lot_steps` (optional, by symbol) keeps partial fill sizes on the instrument's lot grid;
+    `contract_sizes` (optional, by symbol, default 1) scale the fee to the fill's notional.
     """
 
     def __init__(
@@ -82,10 +85,12 @@ class MatchingEngine:
         *,
         seed: int = 0,
         lot_steps: Mapping[str, float] | None = None,
+        contract_sizes: Mapping[str, float] | None = None,
     ) -> None:
         self._model = model
         self._rng = random.Random(seed)
         self._lot_steps = dict(lot_steps or {})
+        self._contract_sizes = dict(contract_sizes or {})
         self._orders: dict[str, Order] = {}
         self._working: dict[str, _Working] = {}
         self._by_symbol: dict[str, list[str]] = {}
@@ -201,13 +206,14 @@ class MatchingEngine:
         return order.order_type is OrderType.LIMIT and order.time_in_force is not TimeInForce.GTC
 
     def _slipped(self, side: Side, tick: Tick, floor: float | None) -> float:
-        """Market execution price: the touch (or `floor`, if worse for the trader) plus slippage."""
+        """Market execution price: the touch (or `floor`, if worse for the trader) plus slippage
+        (the cost model's rule, `costs.entry_fill_price` with the touch as the reference)."""
         slip = self._model.slippage_bps / 10_000.0
         if side is Side.BUY:
             touch = tick.ask if floor is None else max(floor, tick.ask)
-            return touch * (1.0 + slip)
-        touch = tick.bid if floor is None else min(floor, tick.bid)
-        return touch * (1.0 - slip)
+        else:
+            touch = tick.bid if floor is None else min(floor, tick.bid)
+        return costs.entry_fill_price(side.sign, touch, 0.0, slip)
 
     @staticmethod
     def _limit_quote(working: _Working, tick: Tick) -> tuple[float, Liquidity] | None:
@@ -252,7 +258,7 @@ class MatchingEngine:
         qty = self._fill_qty(order)
         model = self._model
         rate = model.maker_fee_rate if liquidity is Liquidity.MAKER else model.taker_fee_rate
-        fee = qty * price * rate
+        fee = costs.fee(price, qty, self._contract_sizes.get(order.symbol, 1.0), rate)
         filled = order.with_fill(qty, price, fee, ts_ms)
         working.fills += 1
         fill = Fill(

@@ -220,6 +220,7 @@ class SimExecClient:
             known.filled_qty,
             known.avg_fill_price,
             known.reason,
+            known.fees,
         )
 
     async def submit(self, order: Order) -> OrderUpdate:
@@ -378,13 +379,18 @@ class SimVenue:
             )
         seed = symbol_seed(self.config.seed, f"account:{account}") % (2**63)
         lot_steps = {i.symbol: i.lot_step for i in self.market.instruments()}
+        sizes = {i.symbol: i.contract_size for i in self.market.instruments()}
         engine: MatchingEngine
         journal: AccountJournal | None = None
         if self.store is None:
-            engine = MatchingEngine(self.config.fill_model, seed=seed, lot_steps=lot_steps)
+            engine = MatchingEngine(
+                self.config.fill_model, seed=seed, lot_steps=lot_steps, contract_sizes=sizes
+            )
             ledger = Ledger("USD", self.config.starting_balance)
         else:
-            engine = DurableMatchingEngine(self.config.fill_model, seed=seed, lot_steps=lot_steps)
+            engine = DurableMatchingEngine(
+                self.config.fill_model, seed=seed, lot_steps=lot_steps, contract_sizes=sizes
+            )
             ledger, journal = open_account(
                 self.store,
                 account,

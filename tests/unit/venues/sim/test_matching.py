@@ -263,3 +263,27 @@ def test_only_ticks_of_the_orders_symbol_match_it() -> None:
     last = engine.last_tick("R_50")
     assert last is not None and last.price == 50.0
     assert engine.last_tick("R_75") is None
+
+
+def test_the_fee_is_on_the_notional_contract_size_included() -> None:
+    """A contract of 10 units: 2 contracts at 1000.5 are 20,010 of notional, 0.1% = 20.01."""
+    engine = MatchingEngine(COSTS, contract_sizes={"R_100": 10.0})
+    engine.on_tick(tick(T0, 1000.0))
+    (fill,) = fills(engine.submit(order(qty=2.0), T0 + 5))
+    assert fill.fee == pytest.approx(2.0 * fill.price * 10.0 * 0.001)
+    plain = MatchingEngine(COSTS)
+    plain.on_tick(tick(T0, 1000.0))
+    (one,) = fills(plain.submit(order(qty=2.0), T0 + 5))
+    assert fill.fee == pytest.approx(10.0 * one.fee)
+
+
+def test_fills_follow_the_cost_model() -> None:
+    """The paper fill of a market order is the cost model's expected entry at the touch."""
+    from tradeterm.domain.costs import entry_fill_price
+
+    engine = MatchingEngine(COSTS)
+    engine.on_tick(tick(T0, 1000.0, spread=1.0))
+    (buy,) = fills(engine.submit(order("b", Side.BUY), T0 + 1))
+    (sell,) = fills(engine.submit(order("s", Side.SELL), T0 + 2))
+    assert buy.price == pytest.approx(entry_fill_price(1, 1000.0, 0.5, 0.001))
+    assert sell.price == pytest.approx(entry_fill_price(-1, 1000.0, 0.5, 0.001))
