@@ -315,7 +315,13 @@ class StrategyConfig(Section):
 class AllocatorConfig(Section):
     """The bandit that decides which symbol x strategy arms get capital."""
 
-    method: Literal["thompson", "ucb1"] = Field("thompson", description="Bandit algorithm.")
+    method: Literal["thompson", "ucb1", "all"] = Field(
+        "thompson",
+        description=(
+            "Bandit algorithm; 'all' takes every signal (no exploration coin, no draw): the "
+            "deterministic mode backtests use."
+        ),
+    )
     exploration: float = Field(
         0.10, ge=0.10, le=1.0, description="Exploration rate at start (never below the 10% floor)."
     )
