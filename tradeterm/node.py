@@ -199,8 +199,9 @@ class Node:
         await self.allocator.attach(bus)
         await self.strategies.attach(bus)
         await self.rollout.attach(bus)
-        await EventLogger().attach(bus)
-        await self.metrics.attach(bus)
+        if not self.options.backtest:  # interfaces a replay has no use for (log, Prometheus)
+            await EventLogger().attach(bus)
+            await self.metrics.attach(bus)
         bus.subscribe(ev.STAGE, self._on_stage, name="node.stage")
         bus.subscribe(ev.TRADE_CLOSED, self._on_trade_closed, name="node.persist")
         if self.config.telemetry.prometheus and self.options.metrics_server:

@@ -254,6 +254,8 @@ class Allocator:
         async def on_bar(_topic: str, bar: Bar) -> None:
             if bar.timeframe != self.regime_timeframe or self._windows is None:
                 return
+            if self.takes_all:  # no exploration, so the regime changes nothing
+                return
             window = self._windows(bar.key, bar.timeframe)
             if window is None or len(window) == 0:
                 return
