@@ -42,68 +42,22 @@ from tradeterm.risk import killswitch, limits, memory, sizing
 from tradeterm.venues.sim import matching, tape
 
 # ---- the shared rules, compiled -------------------------------------------------------------
-_RULES = (
-    costs.slip_fraction,
+# Rules another rule calls must compile where they are called (register_jitable); the rest are
+# reached through their `*_nb` dispatchers below.
+_NESTED = (
     costs.entry_fill_price,
     costs.stop_fill_price,
-    costs.market_exit_price,
     costs.fee,
     costs.funding_cost,
-    costs.net_reward_risk,
     costs.reward_beyond_target,
-    costs.economics_values,
     margin.bracket_index,
     margin.maintenance_margin,
     margin.liquidation_price_at,
-    margin.liquidation_price,
-    margin.is_liquidated,
-    sizing.notional_qty,
-    sizing.risk_qty,
-    sizing.entry_qty,
-    sizing.vol_target_units,
     sizing.kelly_fraction,
-    sizing.kelly_risk_fraction,
-    limits.fill_side_fault,
-    limits.stop_cost_ok,
-    limits.reward_risk_ok,
-    limits.stop_width_ok,
-    limits.daily_loss_ok,
-    limits.symbol_loss_ok,
-    limits.cooldown_over,
-    limits.open_positions_ok,
-    limits.cap_qty,
-    memory.symbol_day_pnl,
-    memory.pnl_today,
-    memory.risked_on_loss,
-    memory.loss_streak_step,
-    memory.martingale_amount,
-    killswitch.drawdown_from,
-    killswitch.trips,
     matching.market_touch,
-    matching.stop_touch,
-    matching.stop_triggers,
-    matching.limit_fillable,
-    tape.quote_bid,
-    tape.quote_ask,
-    funding.funding_slot,
-    funding.funding_payment,
-    funding.rate_at,
-    instruments.floor_to_step,
-    instruments.stop_away,
-    instruments.tradeable_qty,
-    positions.linear_pnl,
-    positions.stop_hit,
-    positions.target_hit,
-    signals.consistent,
-    wallets.utc_day_start,
-    wallets.day_rolled,
-    bandit.evidence_decay,
-    bandit.arm_win_rate,
-    bandit.arm_payoff,
     calendar.minute_of_week,
-    calendar.in_weekend_window,
 )
-for _rule in _RULES:
+for _rule in _NESTED:
     register_jitable(_rule)
 
 slip_fraction_nb = njit(cache=True)(costs.slip_fraction)
@@ -831,4 +785,109 @@ def simulate_grid_nb(
             open_ms, o, h, lo, c, sym, sig_side[i], sig_entry[i], sig_stop[i], sig_tp[i],
             sig_atr[i], grp_bounds, grp_bars, prev_bar, fund_ts, fund_rate, fund_off, P, C, I,
             floors, rates, cums, cash, trades[i], orders[i], equity[i],
+        )  # fmt: skip
+
+
+# ---- research mode: raw signals, no risk gate ------------------------------------------------
+@njit(cache=True)
+def _signal_exit(pos, qty, entry, price, fee_rate, cash, trades, n, entry_bar, bar, reason):
+    """Close a research-mode position at `price` (fee paid); returns the cash after it."""
+    realized = linear_pnl_nb(pos, entry, price, qty, 1.0)
+    fee_paid = fee_nb(price, qty, 1.0, fee_rate)
+    if n < trades.shape[0]:
+        t = trades[n]
+        t["symbol"] = 0
+        t["side"] = pos
+        t["entry_bar"] = entry_bar
+        t["exit_bar"] = bar
+        t["qty"] = qty
+        t["entry_price"] = entry
+        t["exit_price"] = price
+        t["pnl"] = realized - fee_paid
+        t["fees"] = fee_paid
+        t["reason"] = reason
+    return cash + realized - fee_paid
+
+
+@njit(cache=True)
+def simulate_signals_nb(
+    o, h, lo, c, long_entry, long_exit, short_entry, short_exit, stop_dist, target_dist,
+    cash, fee_rate, slip, fraction, worst, trades, equity,
+):  # fmt: skip
+    """Research mode (no risk gate): signals decided at a bar's close act at the next open
+    (exit first, then entry; an exit and an opposite entry on one bar reverse), sized at
+    `fraction` of the cash (fee included: all-in is 1.0). A stop and a target `stop_dist` and
+    `target_dist` (of the signal bar; NaN: none) from the fill rest from the entry on; inside
+    a bar the price walks open -> low/high -> high/low -> close (a bullish bar dips first) or,
+    with `worst`, against the position first; a level the bar opens beyond fills at the open,
+    else at the level. Fees on every fill, slippage on market fills. Returns the trade count;
+    writes `trades` (entry fees are in the next exit's record as part of pnl) and `equity`."""
+    n_bars = o.shape[0]
+    pos = 0
+    qty = 0.0
+    entry = 0.0
+    stop = np.nan
+    target = np.nan
+    entry_bar = 0
+    n = 0
+    for i in range(n_bars):
+        if i > 0:
+            px = o[i]
+            if pos != 0 and ((pos > 0 and long_exit[i - 1]) or (pos < 0 and short_exit[i - 1])):
+                fill = px * (1.0 - pos * slip)
+                cash = _signal_exit(pos, qty, entry, fill, fee_rate, cash, trades, n, entry_bar,
+                                    i, rec.R_SIGNAL)  # fmt: skip
+                n += 1
+                pos = 0
+            if pos == 0:
+                side = 1 if long_entry[i - 1] else (-1 if short_entry[i - 1] else 0)
+                if side != 0:
+                    fill = px * (1.0 + side * slip)
+                    qty = fraction * cash / (fill * (1.0 + fee_rate))
+                    cash -= fee_nb(fill, qty, 1.0, fee_rate)
+                    pos = side
+                    entry = fill
+                    entry_bar = i
+                    stop = fill - side * stop_dist[i - 1]
+                    target = fill + side * target_dist[i - 1]
+        if pos != 0:
+            low_first = c[i] >= o[i]
+            if worst:
+                low_first = pos > 0
+            first = lo[i] if low_first else h[i]
+            second = h[i] if low_first else lo[i]
+            for price in (first, second):
+                if pos == 0:
+                    break
+                hit_stop = not np.isnan(stop) and (price - stop) * pos <= 0
+                hit_target = not np.isnan(target) and (price - target) * pos >= 0
+                if hit_stop or hit_target:
+                    level = stop if hit_stop else target
+                    beyond = (o[i] - level) * pos <= 0 if hit_stop else (o[i] - level) * pos >= 0
+                    fill = o[i] if beyond and i != entry_bar else level
+                    reason = rec.R_STOP if hit_stop else rec.R_TARGET
+                    cash = _signal_exit(pos, qty, entry, fill, fee_rate, cash, trades, n,
+                                        entry_bar, i, reason)  # fmt: skip
+                    n += 1
+                    pos = 0
+        equity[i] = cash + (linear_pnl_nb(pos, entry, c[i], qty, 1.0) if pos != 0 else 0.0)
+    if pos != 0:
+        cash = _signal_exit(pos, qty, entry, c[n_bars - 1], fee_rate, cash, trades, n, entry_bar,
+                            n_bars - 1, rec.R_END)  # fmt: skip
+        n += 1
+        equity[n_bars - 1] = cash
+    return n
+
+
+@njit(cache=True)
+def simulate_signals_grid_nb(
+    o, h, lo, c, long_entry, long_exit, short_entry, short_exit, stop_dist, target_dist,
+    cash, fee_rate, slip, fraction, worst, trades, equity, counts,
+):  # fmt: skip
+    """`simulate_signals_nb` for every row of the signal matrices in one call."""
+    for k in range(long_entry.shape[0]):
+        counts[k] = simulate_signals_nb(
+            o, h, lo, c, long_entry[k], long_exit[k], short_entry[k], short_exit[k],
+            stop_dist[k], target_dist[k], cash, fee_rate, slip, fraction, worst, trades[k],
+            equity[k],
         )  # fmt: skip

@@ -291,6 +291,13 @@ def _simulate(plan: RunPlan, frames: Sequence[SignalFrame], cash: float) -> Back
     return _result(plan, trades, wallet, equity, dict(plan.params.model_dump()))
 
 
+def simulate_frames(plan: RunPlan, frames: Sequence[SignalFrame]) -> BacktestResult:
+    """The plan run on given signal frames (one per symbol, symbol order) instead of its
+    strategy's: for tools and tests that make their own signals. One wallet for all symbols."""
+    check_vector_settings(plan)
+    return _simulate(plan, frames, plan.request.initial_cash)
+
+
 def run_vector(request: BacktestRequest) -> BacktestResult:
     """One backtest on the vector engine."""
     plan = plan_run(request)
