@@ -13,7 +13,7 @@ from tradeterm.testing.histories import synthetic_history
 
 # bar 7 dips to 97.50 and reaches 102.00; it opens at 100 and closes lower (a bearish bar: the
 # replay feed visits its high first)
-ROWS = flat_bars(7) + [(100.0, 102.0, 97.5, 98.0)] + flat_bars(4, 98.0)
+ROWS = [*flat_bars(7), (100.0, 102.0, 97.5, 98.0), *flat_bars(4, 98.0)]
 
 
 def long_at_5(stop: float = 98.0, target: float = 104.0) -> list:  # type: ignore[type-arg]
@@ -81,7 +81,7 @@ def test_funding_is_charged_at_the_8_hour_boundary_with_the_sign_of_the_side(sid
 
 
 def test_an_isolated_position_at_20x_is_liquidated_on_a_gap_and_the_run_is_flagged() -> None:
-    rows = flat_bars(8) + [(93.0, 93.5, 92.5, 93.0)] + flat_bars(3, 93.0)
+    rows = [*flat_bars(8), (93.0, 93.5, 92.5, 93.0), *flat_bars(3, 93.0)]
     signal = [frame(len(rows), 5, 1, 100.0, 80.0, 140.0, atr=10.0)]
     levered = run(request(bars(rows), leverage=20.0), signal)
     assert levered.liquidated and levered.liquidation_bar == 8
