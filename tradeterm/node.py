@@ -29,12 +29,13 @@ from tradeterm.domain import events as ev
 from tradeterm.domain.costs import CostModel
 from tradeterm.domain.enums import Domain, TradingState, WalletMode
 from tradeterm.domain.instruments import Instrument
+from tradeterm.domain.market import Tick
 from tradeterm.domain.series import BarSeries
 from tradeterm.domain.timeframes import timeframe_ms
 from tradeterm.domain.wallets import wallet_id
 from tradeterm.errors import ConfigError, UserError
 from tradeterm.execution.engine import ExecutionEngine
-from tradeterm.execution.executors import Executor, LiveExecutor, PaperExecutor
+from tradeterm.execution.executors import Executor, FundingRate, LiveExecutor, PaperExecutor
 from tradeterm.marketdata.store import CandleStore
 from tradeterm.marketdata.streams import StreamManager
 from tradeterm.portfolio.book import Portfolio
@@ -68,6 +69,10 @@ class NodeOptions:
     """Serve Prometheus when telemetry.prometheus is on (off in tests)."""
     config_overrides: tuple[str, ...] = ()
     """`--set dotted.key=value` overrides applied to the config file (logged at start)."""
+    backtest: bool = False
+    """Event backtest: no background timers (stream timer, housekeeping). The backtest driver
+    feeds every tick with `Node.feed_tick` and marks the wallets with `Node.mark_wallets`; the
+    trading path is the one that trades live."""
 
 
 def live_enabled(config: TradetermConfig, options: NodeOptions) -> bool:
@@ -97,6 +102,9 @@ class Node:
     strategies: StrategyEngine
     metrics: Metrics
     live: bool
+    funding_rate: FundingRate | None = None
+    """Funding rate per market and boundary for paper perpetuals (None: the default rate);
+    the event backtest passes the recorded funding series."""
     started: bool = False
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _metrics_server: Any = None
@@ -124,7 +132,10 @@ class Node:
         await self.execution.protect_open_positions()
         for outcome in await self.execution.resume_entries():
             log.info("restart: entry %s", outcome)
-        await self._start_market_data()
+        if self.options.backtest:
+            await self._warm_market_data()
+        else:
+            await self._start_market_data()
         self.started = True
         await self._publish_status()
         if self.options.config_overrides:
@@ -188,8 +199,9 @@ class Node:
         await self.allocator.attach(bus)
         await self.strategies.attach(bus)
         await self.rollout.attach(bus)
-        await EventLogger().attach(bus)
-        await self.metrics.attach(bus)
+        if not self.options.backtest:  # interfaces a replay has no use for (log, Prometheus)
+            await EventLogger().attach(bus)
+            await self.metrics.attach(bus)
         bus.subscribe(ev.STAGE, self._on_stage, name="node.stage")
         bus.subscribe(ev.TRADE_CLOSED, self._on_trade_closed, name="node.persist")
         if self.config.telemetry.prometheus and self.options.metrics_server:
@@ -226,6 +238,7 @@ class Node:
                 instruments=self.instruments,
                 seed=_seed(self.config, wid),
                 funding=self.config.execution.funding,
+                funding_rate=self.funding_rate,
                 funded_until=funded_until,
             )
         else:
@@ -271,6 +284,43 @@ class Node:
         loop = asyncio.get_running_loop()
         self.tasks.append(loop.create_task(self.streams.run(), name="marketdata"))
         self.tasks.append(loop.create_task(self._housekeeping(), name="node:housekeeping"))
+
+    async def _warm_market_data(self) -> list[str]:
+        """Event backtest: warm the windows from the venues' history (as `_start_market_data`
+        does) without subscribing or starting timers. Returns the market keys warmed."""
+        need = self.strategies.required_bars()
+        wanted = [
+            tf
+            for tf in sorted(self.streams.builder.timeframes, key=timeframe_ms)
+            if tf in need or tf == self.allocator.regime_timeframe
+        ]
+        warmed: list[str] = []
+        for name, handle in self.venues.items():
+            self.streams.add_client(handle.data)
+            for market in self.markets.values():
+                if market.venue != name:
+                    continue
+                windows = await self.streams.warm_up(name, market.symbol, wanted)
+                regime_bars = windows.get(self.allocator.regime_timeframe)
+                if regime_bars is not None and len(regime_bars):
+                    self.allocator.update_regime(market.key, regime_bars)
+                warmed.append(market.key)
+        return warmed
+
+    # ---- the event backtest's steps ---------------------------------------------------------
+    async def feed_tick(self, tick: Tick) -> None:
+        """Event backtest: one tick through the trading path as the market data stream delivers
+        it (marks, paper matching, the position monitor, the bars it closes, strategies,
+        allocator, risk, execution), then every queued subscriber (a kill switch's flatten)."""
+        await self.streams.ingest(tick)
+        await self.bus.drain()
+
+    async def mark_wallets(self) -> None:
+        """Event backtest: what the live node's one-second housekeeping does between ticks:
+        every wallet marked to market and published (peak equity, UTC day roll, kill switch)."""
+        for snapshot in self.portfolio.snapshots():
+            await self.bus.publish(ev.WALLET, snapshot)
+        await self.bus.drain()
 
     # ---- running ------------------------------------------------------------------------------
     async def _housekeeping(self) -> None:
@@ -375,8 +425,11 @@ def build_node(
     options: NodeOptions | None = None,
     *,
     venue_builder: Callable[[str, Any, Clock, Path | None], VenueHandle] = build_venue,
+    funding_rate: FundingRate | None = None,
 ) -> Node:
-    """Compose every engine for this config. Opens the databases; nothing runs until start()."""
+    """Compose every engine for this config. Opens the databases; nothing runs until start().
+    `funding_rate` (market key, boundary ms) -> rate prices paper perpetuals' funding (default:
+    0.01% per 8 hours)."""
     opts = options or NodeOptions()
     live = live_enabled(config, opts)
     if opts.live_confirmed and not config.wallets.live.approved:
@@ -433,6 +486,7 @@ def build_node(
         require_confirmation=lambda wid: (
             confirm == "always" or (confirm == "live" and wid.startswith("live:"))
         ),
+        background=not opts.backtest,
     )
     regime_tf = "1m" if "1m" in config.marketdata.timeframes else config.marketdata.timeframes[-1]
     # Markets are final once venues list their instruments (start() checks every symbol); the
@@ -485,6 +539,7 @@ def build_node(
         strategies=strategies,
         metrics=Metrics(),
         live=live,
+        funding_rate=funding_rate,
     )
     risk.commitments = execution
     risk.on_change = node.persist_state  # a trip or a halt is stored at once

@@ -45,6 +45,25 @@ Method = Literal["thompson", "ucb1"]
 DAY_MS = 86_400_000
 
 
+def evidence_decay(elapsed_ms: int, halflife_days: float) -> float:
+    """The factor an arm's evidence is multiplied by after `elapsed_ms` without trades
+    (numba-compatible: the vector backtester decays its arm records with it)."""
+    return float(0.5 ** (elapsed_ms / DAY_MS / halflife_days))
+
+
+def arm_win_rate(wins: float, losses: float) -> float:
+    """Wins over counted trades (0 before any)."""
+    counted = wins + losses
+    return wins / counted if counted > 0 else 0.0
+
+
+def arm_payoff(wins: float, losses: float, win_r: float, loss_r: float) -> float:
+    """Average winning R over average losing R (0 until the arm has both)."""
+    if wins <= 0 or losses <= 0 or loss_r <= 0:
+        return 0.0
+    return (win_r / wins) / (loss_r / losses)
+
+
 @dataclass(frozen=True, slots=True)
 class ArmStats:
     """What the allocator has learned about one arm, as of `as_of_ms` (decayed to that time)."""
@@ -75,22 +94,19 @@ class ArmStats:
 
     @property
     def win_rate(self) -> float:
-        counted = self.wins + self.losses
-        return self.wins / counted if counted > 0 else 0.0
+        return arm_win_rate(self.wins, self.losses)
 
     @property
     def payoff(self) -> float:
         """Average winning R over average losing R (0 until the arm has both)."""
-        if self.wins <= 0 or self.losses <= 0 or self.loss_r <= 0:
-            return 0.0
-        return (self.win_r / self.wins) / (self.loss_r / self.losses)
+        return arm_payoff(self.wins, self.losses, self.win_r, self.loss_r)
 
     def decayed(self, now_ms: int, halflife_days: float) -> ArmStats:
         """These stats as of `now_ms`: evidence halves every `halflife_days` without trades."""
         elapsed = now_ms - self.as_of_ms
         if elapsed <= 0 or self.pulls <= 0:
             return self if elapsed <= 0 else replace(self, as_of_ms=now_ms)
-        f = 0.5 ** (elapsed / DAY_MS / halflife_days)
+        f = evidence_decay(elapsed, halflife_days)
         return replace(
             self,
             pulls=self.pulls * f,

@@ -9,6 +9,9 @@ For each signal (one strategy instance on one market = one arm):
 3. Otherwise exploit: the bandit scores the arm (Thompson draw or UCB1 index, in R) and the signal
    is taken only if the score is above zero.
 4. The rollout routes it to a wallet; no wallet means the domain is off -> skip.
+With method "all" (backtests) steps 2 and 3 are skipped: every signal of a free market is taken
+as exploitation, with no random draw, so a replay is deterministic; learning still feeds the
+arm's win rate and payoff to the risk engine's Kelly cap.
 A taken signal becomes an OrderIntent for the risk engine, carrying the arm's win rate and payoff.
 
 Closed trades reward their arm with their R multiple. With learning off, closed trades change
@@ -83,8 +86,9 @@ class Allocator:
         self._windows = windows
         self.regime_timeframe = regime_timeframe
         self.classifier = RegimeClassifier(regime_timeframe)
+        self.takes_all = config.method == "all"
         self.bandit = Bandit(
-            config.method,
+            "thompson" if config.method == "all" else config.method,
             reward_halflife_trades=config.reward_halflife_trades,
             drawdown_penalty=config.drawdown_penalty,
             decay_halflife_days=config.decay_halflife_days,
@@ -149,6 +153,8 @@ class Allocator:
         if busy >= self.config.max_concurrent_per_symbol:
             plural = "" if busy == 1 else "s"
             return skip(f"symbol busy: {busy} open position{plural}"), None
+        if self.takes_all:
+            return self._take_all(signal, arm, domain, rate, now, skip)
         explore = self.bandit.uniform() < rate
         score = self.bandit.score(arm, now)
         wallet = self._route(domain, explore)
@@ -162,6 +168,23 @@ class Allocator:
             return skip(f"score {score:+.2f} R <= 0", score), None
         decision = AllocatorDecision(signal, arm, True, explore, wallet, reason, score, rate, now)
         return decision, self._intent(signal, wallet, domain, arm, explore, now)
+
+    def _take_all(
+        self,
+        signal: Signal,
+        arm: str,
+        domain: Domain,
+        rate: float,
+        now: int,
+        skip: Callable[[str, float, bool], AllocatorDecision],
+    ) -> tuple[AllocatorDecision, OrderIntent | None]:
+        """Method "all": the signal is taken (no coin, no draw) when its domain routes."""
+        wallet = self._route(domain, False)
+        if wallet is None:
+            return skip(f"domain off: {domain.value}", 0.0, False), None
+        reason = "all: every signal is taken"
+        decision = AllocatorDecision(signal, arm, True, False, wallet, reason, 0.0, rate, now)
+        return decision, self._intent(signal, wallet, domain, arm, False, now)
 
     def _intent(
         self, signal: Signal, wallet: str, domain: Domain, arm: str, explore: bool, now: int
@@ -230,6 +253,8 @@ class Allocator:
 
         async def on_bar(_topic: str, bar: Bar) -> None:
             if bar.timeframe != self.regime_timeframe or self._windows is None:
+                return
+            if self.takes_all:  # no exploration, so the regime changes nothing
                 return
             window = self._windows(bar.key, bar.timeframe)
             if window is None or len(window) == 0:

@@ -92,6 +92,18 @@ class ReplaySourceConfig(Section):
     )
     min_notional: float = Field(5.0, ge=0, description="Smallest order value accepted.")
     loop: bool = Field(True, description="Start again from the first bar after the last one.")
+    # ---- backtests (issue 10): replay from a chosen time, leverage of a replayed perpetual ----
+    start_ms: int | None = Field(
+        None,
+        ge=0,
+        description=(
+            "File time (epoch ms) of the first bar played live, at the venue's start; earlier "
+            "bars are history (unset: the venue's history_minutes, at most half the file)."
+        ),
+    )
+    max_leverage: float = Field(
+        1.0, ge=1, le=125, description="Largest leverage the replayed instrument allows."
+    )
 
     _tf = field_validator("timeframe")(_check_timeframe)
 
@@ -110,7 +122,7 @@ class SimVenueConfig(Section):
     history_minutes: float = Field(
         240.0,
         ge=0,
-        le=100_000,
+        le=50_000_000,
         description="Synthetic history generated before now, served to warm-up and backfill requests.",
     )
     symbols: list[str] = Field(
@@ -118,6 +130,10 @@ class SimVenueConfig(Section):
     )
     replay: list[ReplaySourceConfig] = Field(
         default_factory=list, description="Real candle series replayed as live instruments."
+    )
+    synthetic: bool = Field(
+        True,
+        description="Offer the synthetic indices (off: only the replayed series, as backtests use).",
     )
     fill_model: FillModelConfig = Field(
         default_factory=FillModelConfig, description="Matching model for orders on this venue."
@@ -315,7 +331,13 @@ class StrategyConfig(Section):
 class AllocatorConfig(Section):
     """The bandit that decides which symbol x strategy arms get capital."""
 
-    method: Literal["thompson", "ucb1"] = Field("thompson", description="Bandit algorithm.")
+    method: Literal["thompson", "ucb1", "all"] = Field(
+        "thompson",
+        description=(
+            "Bandit algorithm; 'all' takes every signal (no exploration coin, no draw): the "
+            "deterministic mode backtests use."
+        ),
+    )
     exploration: float = Field(
         0.10, ge=0.10, le=1.0, description="Exploration rate at start (never below the 10% floor)."
     )

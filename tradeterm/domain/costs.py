@@ -116,7 +116,7 @@ class TradeEconomics:
     @property
     def beyond_target(self) -> bool:
         """True when the entry is expected to fill at or past the take profit."""
-        return self.reward <= 0.0 or not math.isfinite(self.reward)
+        return reward_beyond_target(self.reward)
 
 
 # ---- pure functions (numba-compatible: floats in, floats out) ----------------------------------
@@ -151,6 +151,12 @@ def funding_cost(price: float, contract_size: float, rate_8h: float, hold_hours:
     if hold_hours <= 0.0 or rate_8h == 0.0:
         return 0.0
     return abs(rate_8h) * price * contract_size * hold_hours / FUNDING_PERIOD_HOURS
+
+
+def reward_beyond_target(reward: float) -> bool:
+    """A target that pays nothing (or no finite amount) net of costs: the entry would fill at or
+    beyond it."""
+    return reward <= 0.0 or not math.isfinite(reward)
 
 
 def net_reward_risk(reward: float, risk: float) -> float:

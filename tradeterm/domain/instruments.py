@@ -16,6 +16,29 @@ def _decimals(step: float) -> int:
     return len(text.split(".")[1]) if "." in text else 0
 
 
+# ---- increments and minimums as plain functions (numba-compatible: the vector backtester
+# compiles these; the Instrument methods below call them) -------------------------------------
+def floor_to_step(qty: float, step: float, decimals: int) -> float:
+    """Largest multiple of `step` not above `qty` (sizes never round up), printed exactly."""
+    steps = math.floor(qty / step + 1e-9)
+    return round(steps * step, decimals)
+
+
+def stop_away(price: float, tick: float, side_sign: int, decimals: int) -> float:
+    """A protective stop rounded to the tick away from the market: down for a long (sign +1),
+    up for a short."""
+    steps = price / tick
+    steps = math.floor(steps + 1e-9) if side_sign > 0 else math.ceil(steps - 1e-9)
+    return round(steps * tick, decimals)
+
+
+def tradeable_qty(
+    qty: float, price: float, min_qty: float, lot_step: float, min_notional: float, cs: float
+) -> bool:
+    """Whether an order of `qty` at `price` meets the venue minimums."""
+    return qty >= max(min_qty, lot_step) - 1e-12 and qty * price * cs >= min_notional - 1e-12
+
+
 @dataclass(frozen=True, slots=True)
 class Instrument:
     """A tradeable instrument on one venue.
@@ -66,18 +89,15 @@ class Instrument:
 
     def floor_qty(self, qty: float) -> float:
         """Largest multiple of the lot step not above `qty` (sizes never round up)."""
-        steps = math.floor(qty / self.lot_step + 1e-9)
-        return round(steps * self.lot_step, self.qty_decimals)
+        return floor_to_step(qty, self.lot_step, self.qty_decimals)
 
     def stop_price_away(self, price: float, side_sign: int) -> float:
         """Round a protective stop away from the entry so the stop is never tightened by rounding
         into the market: for a long (sign +1) round down, for a short round up."""
-        steps = price / self.tick_size
-        steps = math.floor(steps + 1e-9) if side_sign > 0 else math.ceil(steps - 1e-9)
-        return round(steps * self.tick_size, self.price_decimals)
+        return stop_away(price, self.tick_size, side_sign, self.price_decimals)
 
     def is_tradeable_qty(self, qty: float, price: float) -> bool:
         """Whether an order of `qty` at `price` meets the venue minimums."""
-        return qty >= max(self.min_qty, self.lot_step) - 1e-12 and (
-            qty * price * self.contract_size >= self.min_notional - 1e-12
+        return tradeable_qty(
+            qty, price, self.min_qty, self.lot_step, self.min_notional, self.contract_size
         )

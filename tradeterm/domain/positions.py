@@ -7,6 +7,21 @@ from dataclasses import dataclass
 from tradeterm.domain.enums import Side
 
 
+def linear_pnl(sign: int, entry: float, price: float, qty: float, contract_size: float) -> float:
+    """PnL of `qty` held from `entry` to `price` on the `sign` side (+1 long, -1 short)."""
+    return (price - entry) * qty * contract_size * sign
+
+
+def stop_hit(sign: int, price: float, stop: float) -> bool:
+    """The last price is at or through the stop of a `sign` position."""
+    return (price - stop) * sign <= 0
+
+
+def target_hit(sign: int, price: float, target: float) -> bool:
+    """The last price is at or through the take profit of a `sign` position (0: none)."""
+    return target > 0 and (price - target) * sign >= 0
+
+
 @dataclass(frozen=True, slots=True)
 class Position:
     """An open position. `stop_loss` may only move in the position's favour (never widened).
@@ -51,7 +66,7 @@ class Position:
         return self.qty * self.entry_price * self.contract_size
 
     def unrealized_pnl(self, mark: float) -> float:
-        return (mark - self.entry_price) * self.qty * self.contract_size * self.side.sign
+        return linear_pnl(self.side.sign, self.entry_price, mark, self.qty, self.contract_size)
 
     def risk_at_stop(self) -> float:
         """What the position loses, in quote currency, if the current stop is hit."""
@@ -82,10 +97,10 @@ class Position:
         return net_pnl / risk
 
     def stop_hit(self, price: float) -> bool:
-        return (price - self.stop_loss) * self.side.sign <= 0
+        return stop_hit(self.side.sign, price, self.stop_loss)
 
     def target_hit(self, price: float) -> bool:
-        return self.take_profit > 0 and (price - self.take_profit) * self.side.sign >= 0
+        return target_hit(self.side.sign, price, self.take_profit)
 
     def is_tighter_stop(self, new_stop: float) -> bool:
         """True when `new_stop` reduces risk (moves toward or past the entry in the trade's favour)."""

@@ -7,6 +7,11 @@ from dataclasses import dataclass
 from tradeterm.domain.enums import Side
 
 
+def consistent(sign: int, entry: float, stop: float, target: float) -> bool:
+    """Stop on the losing side of the entry and target on the winning side (numba-compatible)."""
+    return (entry - stop) * sign > 0 and (target - entry) * sign > 0
+
+
 @dataclass(frozen=True, slots=True)
 class Signal:
     """A strategy's entry proposal at a bar close.
@@ -52,7 +57,4 @@ class Signal:
     @property
     def is_consistent(self) -> bool:
         """Stop on the losing side of entry and target on the winning side."""
-        sign = self.side.sign
-        return (self.entry - self.stop_loss) * sign > 0 and (
-            self.take_profit - self.entry
-        ) * sign > 0
+        return consistent(self.side.sign, self.entry, self.stop_loss, self.take_profit)

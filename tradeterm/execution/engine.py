@@ -134,6 +134,7 @@ class ExecutionEngine:
         snapshot_every_s: float = 5.0,
         equity_every_s: float = 60.0,
         reconcile_every_s: float = 300.0,
+        background: bool = True,
     ) -> None:
         self.config = config
         self._clock = clock
@@ -165,6 +166,9 @@ class ExecutionEngine:
         self._ticks: dict[str, Tick] = {}
         self._bus: Bus | None = None
         self._task: asyncio.Task[None] | None = None
+        self._background = background
+        """Run the housekeeping task (off in the event backtest: its driver marks wallets after
+        every tick; backtests have no confirmations to expire and nothing to reconcile)."""
 
     # ---- wallets -----------------------------------------------------------------------------
     def has_executor(self, wallet_id: str) -> bool:
@@ -579,7 +583,7 @@ class ExecutionEngine:
         for executor in self._executors.values():
             if isinstance(executor, LiveExecutor):
                 executor.start(self.book)
-        if self._task is None:
+        if self._task is None and self._background:
             self._task = asyncio.get_running_loop().create_task(
                 self._housekeeping(), name="execution:housekeeping"
             )

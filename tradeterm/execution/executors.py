@@ -19,6 +19,7 @@ from typing import Protocol, runtime_checkable
 from tradeterm.clock import Clock
 from tradeterm.config.models import FillModelConfig
 from tradeterm.domain.enums import ContractKind, OrderStatus, OrderType
+from tradeterm.domain.funding import FUNDING_INTERVAL_MS, funding_slot
 from tradeterm.domain.instruments import Instrument
 from tradeterm.domain.market import Tick
 from tradeterm.domain.orders import Fill, Order
@@ -34,8 +35,6 @@ from tradeterm.venues.sim.matching import MatchingEngine
 
 log = logging.getLogger(__name__)
 
-FUNDING_INTERVAL_MS = 8 * 3_600_000
-"""Perpetual funding is exchanged at 00:00, 08:00 and 16:00 UTC."""
 
 DEFAULT_FUNDING_RATE = 0.0001
 """Funding rate per 8 hours when no source is given (0.01 %, the usual baseline)."""
@@ -227,14 +226,14 @@ class PaperExecutor:
         after a start, every boundary since the position's last booked funding is charged too
         (at this tick's price: the prices at boundaries passed while the node was down are not
         known), so a restart never skips funding."""
-        slot = tick.ts_ms // FUNDING_INTERVAL_MS
+        slot = funding_slot(tick.ts_ms)
         seen = self._funding_slot.get(tick.key)
         self._funding_slot[tick.key] = slot
         if seen is None:
             since = self._funded_until(tick.key) if self._funded_until is not None else None
             if since is None:
                 return []
-            seen = max(since // FUNDING_INTERVAL_MS, slot - MAX_MISSED_FUNDING)
+            seen = max(funding_slot(since), slot - MAX_MISSED_FUNDING)
         charges = []
         for boundary_slot in range(seen + 1, slot + 1):
             boundary = boundary_slot * FUNDING_INTERVAL_MS

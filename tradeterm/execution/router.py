@@ -26,6 +26,7 @@ from tradeterm.config.models import ExecutionConfig
 from tradeterm.domain import events as topics
 from tradeterm.domain.enums import OrderStatus, OrderType
 from tradeterm.domain.events import Alert, RiskDecision
+from tradeterm.domain.funding import funding_payment
 from tradeterm.domain.ids import client_order_id
 from tradeterm.domain.instruments import Instrument
 from tradeterm.domain.orders import EntryPlan, Fill, Order, OrderEvent, OrderPurpose
@@ -435,8 +436,9 @@ class OrderRouter:
         position = self._portfolio.position(charge.wallet_id, charge.key)
         if position is None:
             return
-        notional = position.qty * charge.price * position.contract_size
-        paid = charge.rate * notional * position.side.sign
+        paid = funding_payment(
+            charge.rate, position.qty, charge.price, position.contract_size, position.side.sign
+        )
         booked = self._portfolio.apply_funding(charge.wallet_id, charge.key, paid, charge.ts_ms)
         if booked is not None:
             await self._publish(topics.POSITION, booked[0])

@@ -332,6 +332,12 @@ class StreamManager:
             log.debug("closing %s failed", feed.client.name, exc_info=True)
 
     # ---- the hot path ----------------------------------------------------------------------
+    async def ingest(self, tick: Tick) -> None:
+        """Take one tick of an attached venue exactly as its stream would deliver it (checks,
+        TICK, then the bars it closes). The event backtest drives the manager this way, one
+        tick at a time, instead of running `run`."""
+        await self._on_tick(self._feed(tick.venue), tick)
+
     async def _on_tick(self, feed: _VenueFeed, tick: Tick) -> None:
         health = feed.health
         health.last_message_ms = self._clock.now_ms()

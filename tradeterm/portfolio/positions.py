@@ -17,7 +17,7 @@ from tradeterm.domain import costs
 from tradeterm.domain.events import ClosedTrade, arm_id
 from tradeterm.domain.ids import stable_id
 from tradeterm.domain.orders import EntryPlan, Fill, Order, OrderPurpose
-from tradeterm.domain.positions import Position
+from tradeterm.domain.positions import Position, linear_pnl
 from tradeterm.storage.db import Storage
 
 DUST = 1e-9
@@ -119,7 +119,9 @@ def _reduce(
     closing = min(current.qty, fill.qty)
     share = closing / fill.qty if fill.qty > 0 else 1.0
     close_fee = fill.fee * share
-    pnl = (fill.price - current.entry_price) * closing * current.contract_size * current.side.sign
+    pnl = linear_pnl(
+        current.side.sign, current.entry_price, fill.price, closing, current.contract_size
+    )
     booked = replace(
         current,
         realized_pnl=current.realized_pnl + pnl,

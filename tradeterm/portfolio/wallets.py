@@ -73,6 +73,11 @@ def book_funding(wallet: Wallet, paid: float, ts_ms: int) -> Wallet:
     )
 
 
+def day_rolled(now_ms: int, day_start_ms: int) -> bool:
+    """A UTC midnight has passed since the day start (numba-compatible)."""
+    return now_ms >= day_start_ms + DAY_MS
+
+
 def mark_equity(wallet: Wallet, equity: float, now_ms: int) -> tuple[Wallet, bool]:
     """Carry the peak equity up to `equity` and roll the day start at UTC midnight.
 
@@ -80,7 +85,7 @@ def mark_equity(wallet: Wallet, equity: float, now_ms: int) -> tuple[Wallet, boo
     day-start equity of a new day is the first equity seen in it, which is the midnight equity
     whenever the wallet is marked at least once a day boundary passes.
     """
-    rolled = now_ms >= wallet.day_start_ms + DAY_MS
+    rolled = day_rolled(now_ms, wallet.day_start_ms)
     peak = max(wallet.peak_equity, equity)
     if not rolled and peak == wallet.peak_equity:
         return wallet, False

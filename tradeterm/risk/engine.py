@@ -68,7 +68,7 @@ from tradeterm.risk.gauges import RiskGauges
 from tradeterm.risk.killswitch import KillSwitch
 from tradeterm.risk.memory import TradeMemory
 from tradeterm.risk.pricing import EntryPricing, price_entry
-from tradeterm.risk.sizing import KELLY_MIN_TRADES, entry_qty, kelly_fraction, vol_target_qty
+from tradeterm.risk.sizing import entry_qty, kelly_fraction, kelly_risk_fraction, vol_target_qty
 from tradeterm.risk.state import EffectiveState, TradingStates
 
 log = logging.getLogger(__name__)
@@ -506,18 +506,18 @@ class RiskEngine:
     ) -> tuple[float, str | None]:
         """The money-at-risk fraction after the Kelly cap, or a denial when the arm shows no
         edge (win rate and payoff measured in net R)."""
-        if intent.arm_trades < KELLY_MIN_TRADES:
-            return fraction, None
-        f_star = kelly_fraction(intent.win_rate, intent.payoff)
-        if f_star <= 0.0:
-            if intent.explore:
-                return fraction, None
+        cap = self._cfg.kelly_fraction_cap
+        capped = kelly_risk_fraction(
+            fraction, intent.arm_trades, intent.win_rate, intent.payoff, cap, intent.explore
+        )
+        if capped < 0.0:
+            f_star = kelly_fraction(intent.win_rate, intent.payoff)
             return fraction, limits.check_kelly_edge(
                 intent.win_rate, intent.payoff, f_star, intent.arm_trades
             )
-        capped = self._cfg.kelly_fraction_cap * f_star
         if capped >= fraction:
             return fraction, None
+        f_star = kelly_fraction(intent.win_rate, intent.payoff)
         notes.append(
             f"kelly cap: risk {limits.pct(fraction)} -> {limits.pct(capped)} "
             f"({self._cfg.kelly_fraction_cap:g} x f* {f_star:.3f})"

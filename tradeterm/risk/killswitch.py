@@ -10,6 +10,17 @@ from typing import Any
 from tradeterm.domain.wallets import Wallet
 
 
+def drawdown_from(peak: float, equity: float) -> float:
+    """The fall of `equity` below `peak` (carried up to equity), as a fraction of the peak."""
+    top = max(peak, equity)
+    return 1.0 - equity / top if top > 0.0 else 0.0
+
+
+def trips(drawdown: float, limit: float) -> bool:
+    """A drawdown at the kill switch's limit (numba-compatible, as `drawdown_from`)."""
+    return drawdown + 1e-12 >= limit
+
+
 class KillSwitch:
     """Which wallets tripped, and the equity each re-armed wallet measures drawdown from."""
 
@@ -21,8 +32,7 @@ class KillSwitch:
     def drawdown(self, wallet: Wallet, equity: float) -> float:
         """From peak equity, or from the high since the operator re-armed the wallet."""
         base = self._base.get(wallet.id)
-        peak = max(base if base is not None else wallet.peak_equity, equity)
-        return 1.0 - equity / peak if peak > 0.0 else 0.0
+        return drawdown_from(base if base is not None else wallet.peak_equity, equity)
 
     def track(self, wallet: Wallet, equity: float) -> float:
         """`drawdown`, after raising the post-resume high (dropped once the old peak is back)."""
@@ -37,7 +47,7 @@ class KillSwitch:
     def should_trip(self, wallet: Wallet, equity: float) -> float | None:
         """The drawdown when this wallet trips now (not tripped before and at the limit)."""
         drawdown = self.track(wallet, equity)
-        if drawdown + 1e-12 < self.limit or wallet.id in self._tripped:
+        if not trips(drawdown, self.limit) or wallet.id in self._tripped:
             return None
         self._tripped.add(wallet.id)
         return drawdown

@@ -8,7 +8,10 @@ Two kinds:
   exposure, portfolio exposure, leverage, balance) and to the no-martingale limit on money at
   risk; a cap of 0 means the limit leaves no room at all.
 
-Numbers are plain floats; every rule is cheap enough for the tick -> order hot path.
+Numbers are plain floats; every rule is cheap enough for the tick -> order hot path. Each gate's
+decision is a small predicate of floats (`*_ok`, `fill_side_fault`, `cap_qty`): numba-compatible,
+so the vector backtester compiles these same functions (`tradeterm.backtest.vector.nb`) and the
+`check_*` wrappers only add the words.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 
 from tradeterm.clock import format_ms
 from tradeterm.domain.calendar import DAY_MS, in_weekend_window
-from tradeterm.domain.costs import TradeEconomics
+from tradeterm.domain.costs import TradeEconomics, reward_beyond_target
 from tradeterm.domain.enums import Side, TradingState
 from tradeterm.domain.instruments import Instrument
 from tradeterm.domain.signals import Signal
@@ -77,17 +80,30 @@ def check_shortable(instrument: Instrument, side: Side) -> str | None:
     return f"{instrument.symbol} is a spot market: shorts are not allowed"
 
 
+def fill_side_fault(
+    sign: int, entry: float, stop_exit: float, take_profit: float, reward: float
+) -> int:
+    """Where an expected entry fill sits: 0 between its stop and its take profit (fine), 1 at or
+    beyond the take profit (or the target would not pay), 2 at or beyond the stop."""
+    if (take_profit - entry) * sign <= 0 or reward_beyond_target(reward):
+        return 1
+    if (entry - stop_exit) * sign <= 0:
+        return 2
+    return 0
+
+
 def check_fill_side(econ: TradeEconomics, signal: Signal, decimals: int = 2) -> str | None:
     """The expected entry fill must stay between the stop and the take profit: an entry that
     would fill at or beyond its own target (or stop) is refused."""
     sign = signal.side.sign
     entry = econ.entry
-    if (signal.take_profit - entry) * sign <= 0 or econ.beyond_target:
+    fault = fill_side_fault(sign, entry, econ.stop_exit, signal.take_profit, econ.reward)
+    if fault == 1:
         return (
             f"entry would fill at {price_text(entry, decimals)}, at or beyond its take profit "
             f"{price_text(signal.take_profit, decimals)}"
         )
-    if (entry - econ.stop_exit) * sign <= 0:
+    if fault == 2:
         return (
             f"entry would fill at {price_text(entry, decimals)}, at or beyond its stop "
             f"{price_text(signal.stop_loss, decimals)}"
@@ -95,12 +111,18 @@ def check_fill_side(econ: TradeEconomics, signal: Signal, decimals: int = 2) -> 
     return None
 
 
+def stop_cost_ok(risk: float, cost: float, multiple: float) -> bool:
+    """The bare stop distance (risk less costs, per unit) is at least `multiple` round-trip
+    costs."""
+    return cost <= 0.0 or risk - cost >= multiple * cost * (1 - _EPS)
+
+
 def check_stop_cost(econ: TradeEconomics, multiple: float, decimals: int = 2) -> str | None:
     """The stop must be at least `multiple` round-trip costs away: a stop inside a few costs is
     lost to fees, spread and slippage however right the idea was."""
-    bare = econ.risk - econ.cost
-    if econ.cost <= 0.0 or bare >= multiple * econ.cost * (1 - _EPS):
+    if stop_cost_ok(econ.risk, econ.cost, multiple):
         return None
+    bare = econ.risk - econ.cost
     ratio = bare / econ.cost if econ.cost > 0 else 0.0
     return (
         f"stop only {ratio:.1f}x its round-trip cost away "
@@ -109,16 +131,26 @@ def check_stop_cost(econ: TradeEconomics, multiple: float, decimals: int = 2) ->
     )
 
 
+def reward_risk_ok(net: float, minimum: float) -> bool:
+    """Reward:risk net of costs is at least `minimum`."""
+    return net + _EPS >= minimum
+
+
 def check_reward_risk(net: float, gross: float, minimum: float) -> str | None:
     """Reward:risk at the expected fills, net of costs, must be at least `minimum`."""
-    if net + _EPS >= minimum:
+    if reward_risk_ok(net, minimum):
         return None
     return f"reward:risk {net:.2f} net of costs < {minimum:g} (gross {gross:.2f})"
 
 
+def stop_width_ok(stop_distance: float, atr: float, max_stop_atr: float) -> bool:
+    """The stop is at most `max_stop_atr` ATRs away (always true without an ATR)."""
+    return atr <= 0.0 or stop_distance <= max_stop_atr * atr * (1 + _EPS)
+
+
 def check_stop_width(stop_distance: float, atr: float, max_stop_atr: float) -> str | None:
     """The stop may be at most `max_stop_atr` ATRs from the entry (skipped without an ATR)."""
-    if atr <= 0.0 or stop_distance <= max_stop_atr * atr * (1 + _EPS):
+    if stop_width_ok(stop_distance, atr, max_stop_atr):
         return None
     return f"stop {stop_distance / atr:.1f} ATR wide > max {max_stop_atr:g} ATR"
 
@@ -130,14 +162,24 @@ def check_weekend(ts_ms: int, cutoff_minute: int, cutoff_text: str) -> str | Non
     return f"weekend: no entries from {cutoff_text} UTC until Mon 00:00 UTC"
 
 
+def daily_loss_ok(equity: float, day_start_equity: float, cap: float) -> bool:
+    """The wallet has lost less than `cap` of its day-start equity (true without a day start)."""
+    return day_start_equity <= 0.0 or equity / day_start_equity - 1.0 > -cap + _EPS
+
+
 def check_daily_loss(equity: float, day_start_equity: float, cap: float) -> str | None:
     """Entries stop once the wallet has lost `cap` of its day-start equity (UTC day)."""
-    if day_start_equity <= 0.0:
+    if daily_loss_ok(equity, day_start_equity, cap):
         return None
     change = equity / day_start_equity - 1.0
-    if change > -cap + _EPS:
-        return None
     return f"daily loss cap: {pct(change)} of day-start equity <= -{pct(cap)}"
+
+
+def symbol_loss_ok(pnl_today: float, day_start_equity: float, cap: float) -> bool:
+    """A market's realised loss today is under `cap` of day-start equity."""
+    if day_start_equity <= 0.0 or pnl_today >= 0.0:
+        return True
+    return -pnl_today / day_start_equity + _EPS < cap
 
 
 def check_symbol_loss(
@@ -145,27 +187,35 @@ def check_symbol_loss(
 ) -> str | None:
     """Entries on a market stop once its realised PnL today is a loss of `cap` of day-start
     equity or more."""
-    if day_start_equity <= 0.0 or pnl_today >= 0.0:
+    if symbol_loss_ok(pnl_today, day_start_equity, cap):
         return None
     lost = -pnl_today / day_start_equity
-    if lost + _EPS < cap:
-        return None
     return f"symbol loss cap: {key} lost {pct(lost)} of equity today >= {pct(cap)}"
+
+
+def cooldown_over(until_ms: int, now_ms: int) -> bool:
+    """An arm's cooldown has ended."""
+    return now_ms >= until_ms
 
 
 def check_cooldown(arm: str, until_ms: int, losses: int, now_ms: int) -> str | None:
     """After a run of losses an arm rests until `until_ms`."""
-    if now_ms >= until_ms:
+    if cooldown_over(until_ms, now_ms):
         return None
     same_day = until_ms // DAY_MS == now_ms // DAY_MS
     when = format_ms(until_ms, "%H:%M" if same_day else "%a %H:%M")
     return f"cooldown: {losses} losses on {arm} until {when} UTC"
 
 
+def open_positions_ok(open_count: int, maximum: int) -> bool:
+    """Room for one more position."""
+    return open_count < maximum
+
+
 def check_open_positions(open_count: int, maximum: int) -> str | None:
     """A wallet holds at most `maximum` positions, counting entries still working and awaiting
     confirmation (adding to an existing one is not a new one)."""
-    if open_count < maximum:
+    if open_positions_ok(open_count, maximum):
         return None
     return f"max open positions: {open_count} of {maximum} already open or pending"
 

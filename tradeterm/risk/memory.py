@@ -1,7 +1,11 @@
 """What closed trades have taught the risk engine: loss streaks and cooldowns per arm, the money
 a losing trade risked (no martingale), and realised PnL per wallet and market today (the
 per-symbol loss cap). Pure bookkeeping: no clock, no bus, no storage; `export`/`load` carry it
-across restarts."""
+across restarts.
+
+Each rule is a small function of numbers (`symbol_day_pnl`, `pnl_today`, `loss_streak_step`,
+`risked_on_loss`, `martingale_amount`), numba-compatible, so the vector backtester compiles the
+very rules `TradeMemory` applies."""
 
 from __future__ import annotations
 
@@ -12,6 +16,51 @@ from tradeterm.config.models import RiskConfig
 from tradeterm.domain.calendar import DAY_MS
 from tradeterm.domain.events import ClosedTrade
 from tradeterm.risk import limits
+
+
+def symbol_day_pnl(seen_day: int, pnl: float, day: int, trade_pnl: float) -> tuple[int, float]:
+    """A market's (day, realised PnL that day) after a trade closed on UTC day `day`: a new day
+    starts from zero; a trade from an earlier day than the one held changes nothing."""
+    if day < seen_day:
+        return seen_day, pnl
+    return day, (pnl if day == seen_day else 0.0) + trade_pnl
+
+
+def pnl_today(day: int, pnl: float, now_ms: int) -> float:
+    """Realised PnL of a market today (UTC), from its (day, PnL) record."""
+    return pnl if day == now_ms // DAY_MS else 0.0
+
+
+def risked_on_loss(risk_amount: float, pnl: float) -> float:
+    """What a losing trade risked: its planned risk, else what it lost."""
+    return risk_amount if risk_amount > 0.0 else abs(pnl)
+
+
+def loss_streak_step(
+    streak: int, pnl: float, cooldown_losses: int, cooldown_ms: int, now_ms: int
+) -> tuple[int, int]:
+    """An arm's loss streak after a trade of `pnl`, and the end of the cooldown it starts (-1:
+    none). A win (pnl >= 0) resets the streak; the `cooldown_losses`-th loss in a row starts a
+    cooldown of `cooldown_ms` (when positive) and resets the streak."""
+    if pnl >= 0.0:
+        return 0, -1
+    streak += 1
+    if streak >= cooldown_losses and cooldown_ms > 0:
+        return 0, now_ms + cooldown_ms
+    return streak, -1
+
+
+def martingale_amount(loss_day: int, amount: float, now_ms: int) -> float:
+    """The most an arm may risk next (-1: no limit): what its last trade risked when that trade
+    lost today (UTC)."""
+    if loss_day < 0 or loss_day != now_ms // DAY_MS:
+        return -1.0
+    return amount
+
+
+def cooldown_ms(config: RiskConfig) -> int:
+    """The length of a loss-streak cooldown in ms (0: off)."""
+    return round(config.cooldown_minutes * 60_000)
 
 
 class TradeMemory:
@@ -31,28 +80,26 @@ class TradeMemory:
         slot = (trade.wallet_id, f"{trade.venue}:{trade.symbol}")
         day = trade.closed_ms // DAY_MS
         seen_day, pnl = self._symbol_pnl.get(slot, (day, 0.0))
-        if day >= seen_day:
-            self._symbol_pnl[slot] = (day, (pnl if day == seen_day else 0.0) + trade.pnl)
+        self._symbol_pnl[slot] = symbol_day_pnl(seen_day, pnl, day, trade.pnl)
         arm = trade.arm
         if not arm:
             return
         if trade.pnl >= 0.0:
             self._loss_risk.pop(arm, None)
-            self._streaks[arm] = 0
-            return
-        risked = trade.risk_amount if trade.risk_amount > 0.0 else abs(trade.pnl)
-        self._loss_risk[arm] = (now_ms // DAY_MS, risked)
-        streak = self._streaks.get(arm, 0) + 1
-        if streak >= self._cfg.cooldown_losses and self._cfg.cooldown_minutes > 0:
-            until = now_ms + round(self._cfg.cooldown_minutes * 60_000)
-            self._cooldowns[arm] = (until, streak)
-            streak = 0
+        else:
+            self._loss_risk[arm] = (now_ms // DAY_MS, risked_on_loss(trade.risk_amount, trade.pnl))
+        before = self._streaks.get(arm, 0)
+        streak, until = loss_streak_step(
+            before, trade.pnl, self._cfg.cooldown_losses, cooldown_ms(self._cfg), now_ms
+        )
+        if until >= 0:
+            self._cooldowns[arm] = (until, before + 1)
         self._streaks[arm] = streak
 
     def symbol_pnl(self, wallet_id: str, key: str, now_ms: int) -> float:
         """Realised PnL today (UTC) of a wallet on one market."""
         day, pnl = self._symbol_pnl.get((wallet_id, key), (-1, 0.0))
-        return pnl if day == now_ms // DAY_MS else 0.0
+        return pnl_today(day, pnl, now_ms)
 
     def cooldown_reason(self, arm: str, now_ms: int) -> str | None:
         entry = self._cooldowns.get(arm)
@@ -63,10 +110,9 @@ class TradeMemory:
     def martingale_limit(self, arm: str, now_ms: int) -> float | None:
         """The most money the arm may risk next: what its last trade risked when that trade
         lost today (UTC), else None. A win on the arm, or a new day, lifts it."""
-        found = self._loss_risk.get(arm)
-        if found is None or found[0] != now_ms // DAY_MS:
-            return None
-        return found[1]
+        day, amount = self._loss_risk.get(arm, (-1, 0.0))
+        limit = martingale_amount(day, amount, now_ms)
+        return None if limit < 0.0 else limit
 
     def cooldowns(
         self, now_ms: int, symbol_cap: float, day_start_of: Callable[[str], float]

@@ -89,7 +89,13 @@ def vol_target_qty(
 
     Returns `inf` when the ATR or timeframe is unknown, so the %-risk size alone applies.
     """
-    periods = bars_per_year(timeframe)
+    return vol_target_units(equity, vol_target_annual, atr, bars_per_year(timeframe), contract_size)
+
+
+def vol_target_units(
+    equity: float, vol_target_annual: float, atr: float, periods: float, contract_size: float
+) -> float:
+    """`vol_target_qty` with the bars per year given (`periods`): numba-compatible."""
     unit_swing = atr * contract_size * math.sqrt(periods)
     if unit_swing <= 0.0 or equity <= 0.0:
         return math.inf
@@ -105,6 +111,27 @@ def kelly_fraction(win_rate: float, payoff: float) -> float:
     if payoff <= 0.0:
         return -1.0
     return win_rate - (1.0 - win_rate) / payoff
+
+
+def kelly_risk_fraction(
+    fraction: float,
+    trades: int,
+    win_rate: float,
+    payoff: float,
+    cap: float,
+    explore: bool,
+    min_trades: int = KELLY_MIN_TRADES,
+) -> float:
+    """The money-at-risk fraction after the Kelly cap: `fraction` until the arm has `min_trades`
+    closed trades; then `cap * f*` when that is smaller; -1 when the arm shows no edge (f* <= 0)
+    and the trade is not exploration (the gate denies it). Exploration keeps `fraction`."""
+    if trades < min_trades:
+        return fraction
+    f_star = kelly_fraction(win_rate, payoff)
+    if f_star <= 0.0:
+        return fraction if explore else -1.0
+    capped = cap * f_star
+    return fraction if capped >= fraction else capped
 
 
 def kelly_risk_cap(win_rate: float, payoff: float, cap: float) -> float:

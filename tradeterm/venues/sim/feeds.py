@@ -14,6 +14,7 @@ import numpy as np
 from tradeterm.config.models import ReplaySourceConfig
 from tradeterm.domain.instruments import Instrument
 from tradeterm.domain.timeframes import timeframe_ms
+from tradeterm.errors import DataError
 from tradeterm.venues.sim.catalog import IndexSpec
 from tradeterm.venues.sim.generators import DEFAULT_CHUNK, IndexGenerator, decimals_of
 from tradeterm.venues.sim.replay import (
@@ -88,7 +89,11 @@ def replay_feed(venue: str, source: ReplaySourceConfig, *, anchor_ms: int, histo
     """A replayed candle file whose history covers up to `history_ms` before `anchor_ms`.
     DataError if the file is unreadable or malformed."""
     candles = load_candles(source.path)
-    start = replay_start_index(candles, speed=source.speed, history_ms=history_ms)
+    start = replay_start_index(
+        candles, speed=source.speed, history_ms=history_ms, start_ms=source.start_ms
+    )
+    if start >= len(candles):
+        raise DataError(f"{source.path}: no bar at or after start_ms {source.start_ms}")
     chunks = ReplayChunks(
         candles,
         bar_ms=timeframe_ms(source.timeframe),
@@ -96,6 +101,7 @@ def replay_feed(venue: str, source: ReplaySourceConfig, *, anchor_ms: int, histo
         anchor_ms=anchor_ms,
         start_index=start,
         loop=source.loop,
+        origin_ms=source.start_ms,
     )
     tape = TickTape(
         chunks,

@@ -68,6 +68,30 @@ def invalid_reason(order: Order) -> str:
     return ""
 
 
+# ---- the fill rules as plain functions of numbers (numba-compatible: the vector backtester
+# compiles these same rules; `MatchingEngine` calls them) ---------------------------------------
+def market_touch(sign: int, bid: float, ask: float) -> float:
+    """The price a market order of `sign` (+1 buy, -1 sell) takes: the far touch."""
+    return ask if sign > 0 else bid
+
+
+def stop_touch(sign: int, bid: float, ask: float, stop: float) -> float:
+    """A triggered stop's touch: the far touch, or its stop if that is worse for the trader (a
+    gap through the stop fills at the gapped price)."""
+    return max(stop, ask) if sign > 0 else min(stop, bid)
+
+
+def stop_triggers(sign: int, price: float, stop: float) -> bool:
+    """A stop of `sign` (a buy stop above, a sell stop below) triggers on the last price."""
+    return (price - stop) * sign >= 0
+
+
+def limit_fillable(sign: int, limit: float, bid: float, ask: float) -> bool:
+    """A limit of `sign` can fill at this quote (ask at or below a buy limit, bid at or above a
+    sell limit)."""
+    return (limit - market_touch(sign, bid, ask)) * sign >= 0
+
+
 def _positive(value: float | None) -> bool:
     return value is not None and math.isfinite(value) and value > 0
 
@@ -209,28 +233,27 @@ class MatchingEngine:
         """Market execution price: the touch (or `floor`, if worse for the trader) plus slippage
         (the cost model's rule, `costs.entry_fill_price` with the touch as the reference)."""
         slip = self._model.slippage_bps / 10_000.0
-        if side is Side.BUY:
-            touch = tick.ask if floor is None else max(floor, tick.ask)
-        else:
-            touch = tick.bid if floor is None else min(floor, tick.bid)
-        return costs.entry_fill_price(side.sign, touch, 0.0, slip)
+        sign = side.sign
+        bid, ask = tick.bid, tick.ask
+        touch = market_touch(sign, bid, ask) if floor is None else stop_touch(sign, bid, ask, floor)
+        return costs.entry_fill_price(sign, touch, 0.0, slip)
 
     @staticmethod
     def _limit_quote(working: _Working, tick: Tick) -> tuple[float, Liquidity] | None:
         order = working.order
         limit = float(order.price or 0.0)
-        touch = tick.ask if order.side is Side.BUY else tick.bid
-        if (limit - touch) * order.side.sign < 0:
+        sign = order.side.sign
+        if not limit_fillable(sign, limit, tick.bid, tick.ask):
             return None
         if not working.arrived:
-            return touch, Liquidity.TAKER
+            return market_touch(sign, tick.bid, tick.ask), Liquidity.TAKER
         return limit, Liquidity.MAKER
 
     def _stop_quote(self, working: _Working, tick: Tick) -> tuple[float, Liquidity] | None:
         order = working.order
         stop = float(order.stop_price or 0.0)
         if not working.triggered:
-            if (tick.price - stop) * order.side.sign < 0:
+            if not stop_triggers(order.side.sign, tick.price, stop):
                 return None
             working.triggered = True
         return self._slipped(order.side, tick, stop), Liquidity.TAKER

@@ -124,9 +124,14 @@ def load_candles(path: str | Path) -> CandleFile:
     return candles
 
 
-def replay_start_index(candles: CandleFile, *, speed: float, history_ms: int) -> int:
-    """The first bar played live: enough earlier bars to cover `history_ms` of venue time serve
-    as history, but at most half the file (the rest must be left to play)."""
+def replay_start_index(
+    candles: CandleFile, *, speed: float, history_ms: int, start_ms: int | None = None
+) -> int:
+    """The first bar played live: with `start_ms`, the first bar opening at or after it; else
+    enough earlier bars to cover `history_ms` of venue time serve as history, but at most half
+    the file (the rest must be left to play)."""
+    if start_ms is not None:
+        return int(np.searchsorted(candles.ts, start_ms, side="left"))
     elapsed = (candles.ts - candles.ts[0]) / speed
     wanted = int(np.searchsorted(elapsed, history_ms, side="left"))
     return min(wanted, len(candles) // 2)
@@ -143,7 +148,8 @@ def bar_ticks(candles: CandleFile, lo: int, hi: int) -> tuple[F64, F64]:
 
 class ReplayChunks:
     """The chunk source of a replayed file: bars from the first, mapped onto the venue clock so
-    that bar `start_index` plays at `anchor_ms`; loops back to the first bar when asked."""
+    that bar `start_index` (or file time `origin_ms`, when given) plays at `anchor_ms`; loops
+    back to the first bar when asked."""
 
     def __init__(
         self,
@@ -154,12 +160,13 @@ class ReplayChunks:
         anchor_ms: int,
         start_index: int,
         loop: bool,
+        origin_ms: int | None = None,
     ) -> None:
         self._candles = candles
         self._bar_ms = bar_ms
         self._speed = speed
         self._anchor_ms = anchor_ms
-        self._origin = int(candles.ts[start_index])
+        self._origin = int(candles.ts[start_index]) if origin_ms is None else origin_ms
         self._loop = loop
         self._cycle_ms = int(candles.ts[-1] - candles.ts[0]) + bar_ms
         self._next_bar = 0
@@ -192,8 +199,10 @@ class ReplayChunks:
 
 
 def replay_instrument(venue: str, source: ReplaySourceConfig) -> Instrument:
-    """The instrument a replayed series trades as (perpetual for crypto_perp, else spot)."""
-    kind = ContractKind.PERPETUAL if source.domain is Domain.CRYPTO_PERP else ContractKind.SPOT
+    """The instrument a replayed series trades as: a perpetual for crypto_perp, a synthetic
+    index for synthetics (both shortable), else spot."""
+    kinds = {Domain.CRYPTO_PERP: ContractKind.PERPETUAL, Domain.SYNTHETICS: ContractKind.SYNTHETIC}
+    kind = kinds.get(source.domain, ContractKind.SPOT)
     return Instrument(
         venue=venue,
         symbol=source.symbol,
@@ -204,4 +213,5 @@ def replay_instrument(venue: str, source: ReplaySourceConfig) -> Instrument:
         min_qty=source.lot_step,
         min_notional=source.min_notional,
         display_name=f"{source.symbol} (replay)",
+        max_leverage=source.max_leverage if kind is ContractKind.PERPETUAL else 1.0,
     )

@@ -347,7 +347,9 @@ class SimVenue:
         cfg, name = self.config, self.name
         history_ms = int(cfg.history_minutes * 60_000)
         feeds: dict[str, Feed] = {}
-        specs = resolve_symbols(name, cfg.symbols, start_prices=start_prices)
+        specs = (
+            resolve_symbols(name, cfg.symbols, start_prices=start_prices) if cfg.synthetic else []
+        )
         for spec in specs:
             feeds[spec.symbol] = synthetic_feed(
                 name,
