@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from tradeterm.errors import StorageError
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[str, Any], Awaitable[None] | None]
@@ -65,6 +67,8 @@ class Subscription:
     is_async: bool = False
     pending: int = 0
     """Messages queued or being handled (drain waits for zero)."""
+    storage_failing: bool = False
+    """The handler's last call failed to store (reported once per spell)."""
 
     @property
     def depth(self) -> int:
@@ -93,8 +97,11 @@ class Bus:
         maxsize: int | None = None,
         overflow: Overflow = Overflow.BLOCK,
         inline: bool = False,
+        first: bool = False,
     ) -> Subscription:
-        """Attach `handler(topic, message)` to topics matching `pattern`."""
+        """Attach `handler(topic, message)` to topics matching `pattern`. `first` puts it ahead
+        of every earlier subscription (an observer that must see events in publish order, before
+        any inline engine reacts to them and publishes the next)."""
         sub = Subscription(
             pattern=pattern,
             handler=handler,
@@ -108,7 +115,10 @@ class Bus:
             sub.queue = asyncio.Queue(maxsize=sub.maxsize)
             if self._running:
                 self._start_worker(sub)
-        self._subs.append(sub)
+        if first:
+            self._subs.insert(0, sub)
+        else:
+            self._subs.append(sub)
         self._route_cache.clear()
         return sub
 
@@ -181,8 +191,16 @@ class Bus:
             if result is not None:
                 await result
             sub.delivered += 1
+            sub.storage_failing = False
         except asyncio.CancelledError:
             raise
+        except StorageError as exc:
+            # the storage health has already said DEGRADED, with the reason, once: one line per
+            # subscriber and failing spell here, not a traceback for every tick
+            sub.errors += 1
+            if not sub.storage_failing:
+                sub.storage_failing = True
+                log.error("bus: subscriber %s cannot store %s: %s", sub.name, topic, exc)
         except Exception:
             sub.errors += 1
             log.exception("bus: subscriber %s failed on %s", sub.name, topic)

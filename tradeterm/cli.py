@@ -10,6 +10,7 @@ never a traceback. An unexpected error prints one line and writes the traceback 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -30,6 +31,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error message (and exit 2) instead of a usage dump."""
 
     def error(self, message: str) -> NoReturn:
+        if len(message) > 240:  # argparse repeats what it did not understand: never all of it
+            message = f"{message[:240]}... ({len(message):,} characters)"
         self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
@@ -77,14 +80,28 @@ def _config_choice(args: argparse.Namespace) -> ConfigChoice:
     return ConfigChoice(str(path), tuple(overrides), bool(here or top or env))
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
+def _seconds(limit: float) -> Callable[[str], float]:
+    """An argparse type: a finite number of seconds in (0, limit]."""
+
+    def parse(text: str) -> float:
+        shown = text if len(text) <= 24 else f"{text[:24]}..."
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a number of seconds, got {shown!r}"
+            ) from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number of seconds, got {shown}")
+        if not 0 < value <= limit:
+            raise argparse.ArgumentTypeError(f"must be > 0 and <= {limit:g}, got {shown}")
+        return value
+
+    return parse
+
+
+MAX_TICK_SECONDS = 86_400.0
+MAX_RUN_SECONDS = 366 * 86_400.0
 
 
 # ---- commands ----------------------------------------------------------------------------------
@@ -130,20 +147,36 @@ def cmd_sim_ticks(args: argparse.Namespace) -> int:
 
 
 def cmd_data_import(args: argparse.Namespace) -> int:
-    from tradeterm.checks import import_candles
+    import json
 
-    print(
-        import_candles(_load_tree(args), Path(args.file), args.venue, args.symbol, args.timeframe)
-    )
+    from tradeterm.checks import import_candles, import_json, import_text
+
+    cfg = _load_tree(args)
+    report = import_candles(cfg, Path(args.file), args.venue, args.symbol, args.timeframe)
+    print(json.dumps(import_json(report), indent=2) if args.json else import_text(report))
     return 0
 
 
 def cmd_data_check(args: argparse.Namespace) -> int:
-    from tradeterm.checks import check_candles
+    """Exit 0 when every series is clean, 1 when any has gaps, duplicates, misaligned or
+    misfiled rows or an unreadable file."""
+    import json
 
-    text, damaged = check_candles(_load_tree(args))
-    print(text)
-    return 1 if damaged else 0
+    from tradeterm.checks import (
+        candle_store_root,
+        candles_damaged,
+        check_candles,
+        check_json,
+        check_text,
+    )
+
+    cfg = _load_tree(args)
+    reports = check_candles(cfg)
+    root = candle_store_root(cfg)
+    print(
+        json.dumps(check_json(reports, root), indent=2) if args.json else check_text(reports, root)
+    )
+    return 1 if candles_damaged(reports) else 0
 
 
 def _load(args: argparse.Namespace) -> TradetermConfig:
@@ -339,9 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--seconds",
         "-n",
-        type=_positive_float,
+        type=_seconds(MAX_TICK_SECONDS),
         default=10.0,
-        help="how long to stream (default 10)",
+        help="how long to stream (default 10, at most a day)",
     )
     sp.set_defaults(func=cmd_sim_ticks)
 
@@ -359,11 +392,14 @@ def build_parser() -> argparse.ArgumentParser:
     dp.add_argument("--venue", required=True, help="venue name the candles belong to")
     dp.add_argument("--symbol", required=True, help="symbol")
     dp.add_argument("--timeframe", required=True, help="bar timeframe, e.g. 5m")
+    dp.add_argument("--json", action="store_true", help="machine-readable output")
     dp.set_defaults(func=cmd_data_import)
     dp = dsub.add_parser(
-        "check", help="report gaps, duplicates and misaligned bars in the candle store"
+        "check",
+        help="report gaps, duplicates and misaligned bars in the candle store (exit 1 if any)",
     )
     _add_config(dp)
+    dp.add_argument("--json", action="store_true", help="machine-readable output")
     dp.set_defaults(func=cmd_data_check)
 
     _add_node_commands(sub)
@@ -378,7 +414,7 @@ def _add_node_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore
     )
     p.add_argument(
         "--duration",
-        type=_positive_float,
+        type=_seconds(MAX_RUN_SECONDS),
         default=None,
         metavar="S",
         help="stop safely after S seconds",
@@ -455,23 +491,64 @@ def _report_crash(exc: BaseException) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.version:
-        from tradeterm import __version__
+    old_umask = os.umask(0o077)  # state, logs and candles are the owner's alone (0700 / 0600)
+    try:
+        return _main(argv)
+    finally:
+        os.umask(old_umask)
 
-        print(f"tradeterm {__version__}")
-        return 0
+
+def _main(argv: Sequence[str] | None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already printed as one line
+        return exc.code if isinstance(exc.code, int) else EXIT_USER_ERROR
     func: Command | None = getattr(args, "func", None)
+    if args.version:
+        func = _print_version
     if func is None:  # plain `tradeterm`: the console on the default (or given) config
         top = vars(args)
         args = parser.parse_args(["run"])
         args.config_top, args.set_top = top["config_top"], top["set_top"]
         func = args.func
+    try:
+        code = _run(func, args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _pipe_closed()
+    return code
+
+
+def _print_version(_args: argparse.Namespace) -> int:
+    from tradeterm import __version__
+
+    print(f"tradeterm {__version__}")
+    return 0
+
+
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: what `status | head -1` leaves behind, as every Unix tool does."""
+
+
+def _pipe_closed() -> int:
+    """The reader of stdout went away (`tradeterm status | head -1`): stop quietly. stdout is
+    pointed at /dev/null so the interpreter's final flush cannot complain either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return EXIT_BROKEN_PIPE
+
+
+def _run(func: Command, args: argparse.Namespace) -> int:
     from tradeterm.errors import TradetermError, UserError
 
     try:
         return func(args)
+    except BrokenPipeError:
+        raise
     except UserError as exc:
         problems = getattr(exc, "problems", None) or [str(exc)]
         for line in problems:

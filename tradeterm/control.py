@@ -1,8 +1,10 @@
 """The operator facade: the only way the console, Telegram and the CLI change a running node.
 
 One place, so the interfaces cannot drift. Every call that changes something lands in the audit
-journal (source console/telegram/cli, what, when, result) — committed before it is published —
-including the calls that were refused.
+journal (source console/telegram/cli, what, when, arguments with their types, result): the row is
+written as "requested" BEFORE the action runs and completed with the outcome after it, refusals
+included (an approval the risk re-check turns into a rejection is recorded as not ok). Requests
+that never reach an action (arguments that do not validate) are recorded with `audit_refused`.
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ from typing import Any, TypeVar
 from tradeterm.allocator.engine import AllocatorState
 from tradeterm.config.models import StageConfig
 from tradeterm.domain import events as ev
-from tradeterm.domain.enums import Domain, TradingState
+from tradeterm.domain.enums import ConfirmationStatus, Domain, TradingState
 from tradeterm.domain.ids import new_id
 from tradeterm.domain.positions import Position
-from tradeterm.errors import ControlError, TradetermError
+from tradeterm.errors import ControlError, StorageError, TradetermError, UserError
 from tradeterm.execution.flatten import FlattenPreview, FlattenReport
 from tradeterm.node import Node
 from tradeterm.risk.gauges import RiskGauges
 from tradeterm.rollout.kpis import GateReport
+from tradeterm.storage.health import HealthChange
+from tradeterm.telemetry.logging import route_log_failures
 from tradeterm.venues.base import VenueHealth
 
 log = logging.getLogger(__name__)
@@ -34,6 +38,14 @@ class DomainStatus:
     domain: Domain
     mode: str
     enabled: bool
+    available: bool = True
+    """False when the config has no [domains] entry for it: nothing can trade there."""
+
+    @property
+    def text(self) -> str:
+        if not self.available:
+            return f"{self.domain.value}=unavailable"
+        return f"{self.domain.value}={self.mode}{'' if self.enabled else '(off)'}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +71,12 @@ class StatusReport:
     resting_stops: bool = False
     """True when every open position's stop and target rest at its venue (they survive the node
     stopping); False when some are guarded by the running node's monitor only."""
+    storage: str = ""
+    """Empty when state can be written; otherwise why not (status shows DEGRADED)."""
+
+    @property
+    def degraded(self) -> bool:
+        return bool(self.storage)
 
     def text(self) -> str:
         """A plain-text rendering for `tradeterm status`."""
@@ -66,11 +84,13 @@ class StatusReport:
         lines = [
             f"stage {self.stage_index}/{self.stage_count} '{self.stage_name}'  trading {self.trading_state.value.upper()}"
             f"{f' ({self.trading_reason})' if self.trading_reason else ''}  {mode}",
-            f"exploration {self.exploration:.0%}  learning {'on' if self.learning else 'off'}",
-            "domains: "
-            + ", ".join(
-                f"{d.domain.value}={d.mode}{'' if d.enabled else '(off)'}" for d in self.domains
+            *(
+                [f"DEGRADED: {self.storage}; new entries are refused until writes work"]
+                if self.storage
+                else []
             ),
+            f"exploration {self.exploration:.0%}  learning {'on' if self.learning else 'off'}",
+            "domains: " + ", ".join(d.text for d in self.domains),
         ]
         for wallet_id, why in sorted(self.halted_wallets.items()):
             lines.append(f"wallet {wallet_id} HALTED: {why}")
@@ -116,6 +136,20 @@ class Control:
 
     def __init__(self, node: Node) -> None:
         self.node = node
+        health = node.stores.health
+        health.listen(self._on_health)
+        route_log_failures(health.failed, health.succeeded)  # a full disk stops the log file too
+
+    def _on_health(self, change: HealthChange) -> None:
+        """Storage DEGRADED or OK again: one alert for every interface (console toast, log)."""
+        if change.degraded:
+            text = f"storage DEGRADED: {change.reason}; new entries are refused until writes work"
+        else:
+            text = "storage OK again: state can be written; entries allowed"
+        alert = ev.Alert(
+            "critical" if change.degraded else "info", text, self.node.clock.now_ms(), "storage"
+        )
+        self.node.bus.publish_nowait(ev.ALERT, alert)
 
     # ---- reads (not audited) -------------------------------------------------------------------
     def _health(self, venue: str) -> VenueHealth:
@@ -139,13 +173,19 @@ class Control:
             pending=tuple(n.execution.pending()),
             venues=tuple(self._health(v) for v in n.venues),
             domains=tuple(
-                DomainStatus(d, n.rollout.domain_mode(d), n.rollout.domain_enabled(d))
+                DomainStatus(
+                    d,
+                    n.rollout.domain_mode(d),
+                    n.rollout.domain_enabled(d),
+                    available=d in n.config.domains,
+                )
                 for d in Domain
             ),
             exploration=n.allocator.exploration,
             learning=n.allocator.learning,
             halted_wallets=n.risk.halted_wallets(),
             resting_stops=n.execution.all_protected(),
+            storage=n.stores.health.reason,
         )
 
     def gauges(self) -> list[RiskGauges]:
@@ -199,49 +239,108 @@ class Control:
 
     # ---- actions (audited) ---------------------------------------------------------------------
     async def _audited(
-        self, source: str, action: str, args: dict[str, Any], call: Callable[[], Awaitable[T]]
+        self,
+        source: str,
+        action: str,
+        args: dict[str, Any],
+        call: Callable[[], Awaitable[T]],
+        *,
+        ok_of: Callable[[T], bool] | None = None,
     ) -> T:
-        text_args = {k: str(v) for k, v in args.items()}
+        """Write the audit row ("requested"), run the action, complete the row with the outcome.
+
+        When the row cannot be written (storage degraded) only actions that reduce risk run
+        (flatten, pause, reject, turning a domain off): anything else is refused, because the
+        journal must hold it before it happens."""
+        entry = ev.AuditEntry(
+            new_id("audit"),
+            self.node.clock.now_ms(),
+            source,
+            action,
+            _plain(args),
+            False,
+            "requested",
+            phase="requested",
+        )
+        try:
+            self.node.stores.home.save_audit(entry)
+        except StorageError as exc:
+            if not _reduces_risk(action, args):
+                raise ControlError(
+                    f"{action} refused: the audit journal cannot be written ({exc})"
+                ) from None
+            log.error("audit: %s by %s runs unrecorded: %s", action, source, exc)
         try:
             result = await call()
         except TradetermError as exc:
-            await self._audit(source, action, text_args, ok=False, result=str(exc))
+            await self._complete(entry, ok=False, result=str(exc))
             raise
-        await self._audit(source, action, text_args, ok=True, result=_summary(result))
+        except Exception as exc:
+            await self._complete(entry, ok=False, result=f"internal error: {type(exc).__name__}")
+            raise
+        ok = ok_of(result) if ok_of is not None else True
+        await self._complete(entry, ok=ok, result=_summary(result))
         return result
 
-    async def _audit(
-        self, source: str, action: str, args: dict[str, str], *, ok: bool, result: str
-    ) -> None:
-        entry = ev.AuditEntry(
-            new_id("audit"), self.node.clock.now_ms(), source, action, args, ok, result
+    async def _complete(self, entry: ev.AuditEntry, *, ok: bool, result: str) -> None:
+        done = ev.AuditEntry(
+            entry.id, entry.ts_ms, entry.source, entry.action, entry.args, ok, result
         )
-        self.node.stores.home.save_audit(entry)
-        await self.node.bus.publish(ev.AUDIT, entry)
+        try:
+            self.node.stores.home.save_audit(done)
+        except StorageError as exc:
+            log.error("audit: cannot record the outcome of %s: %s", entry.action, exc)
+        await self.node.bus.publish(ev.AUDIT, done)
+
+    async def audit_refused(
+        self, source: str, action: str, args: dict[str, Any], reason: str
+    ) -> None:
+        """Record a change request refused before it reached an action (bad arguments)."""
+        entry = ev.AuditEntry(
+            new_id("audit"), self.node.clock.now_ms(), source, action, _plain(args), False, reason
+        )
+        await self._complete(entry, ok=False, result=reason)
+
+    def _known_confirmation(self, confirmation_id: str) -> None:
+        if self.node.execution.confirmations.get(confirmation_id) is None:
+            raise UserError(
+                f"no confirmation '{confirmation_id[:64]}' (ids as `tradeterm status` shows them)"
+            )
 
     async def approve(self, confirmation_id: str, *, source: str) -> ev.PendingConfirmation:
+        """Approve a pending confirmation. The risk engine re-checks it first: an approval it
+        turns into a rejection returns the rejected confirmation and is audited as not ok."""
+
+        async def run() -> ev.PendingConfirmation:
+            self._known_confirmation(confirmation_id)
+            return await self.node.execution.approve(confirmation_id, by=source)
+
         return await self._audited(
             source,
             "approve",
             {"id": confirmation_id},
-            lambda: self.node.execution.approve(confirmation_id, by=source),
+            run,
+            ok_of=lambda conf: conf.status is ConfirmationStatus.APPROVED,
         )
 
     async def reject(
         self, confirmation_id: str, *, source: str, reason: str = ""
     ) -> ev.PendingConfirmation:
-        return await self._audited(
-            source,
-            "reject",
-            {"id": confirmation_id, "reason": reason},
-            lambda: self.node.execution.reject(
+        async def run() -> ev.PendingConfirmation:
+            self._known_confirmation(confirmation_id)
+            return await self.node.execution.reject(
                 confirmation_id, by=source, reason=reason or f"rejected by {source}"
-            ),
-        )
+            )
+
+        return await self._audited(source, "reject", {"id": confirmation_id, "reason": reason}, run)
 
     async def flatten_all(self, *, source: str) -> FlattenReport:
         return await self._audited(
-            source, "flatten_all", {}, lambda: self.node.execution.flatten_all(by=source)
+            source,
+            "flatten_all",
+            {},
+            lambda: self.node.execution.flatten_all(by=source),
+            ok_of=lambda report: report.ok,
         )
 
     async def pause(self, *, source: str) -> ev.TradingStateChanged | None:
@@ -299,6 +398,9 @@ class Control:
         gates passed, or `force` (audited like a forced promotion)."""
 
         async def run() -> ev.StageChanged:
+            count = len(self.node.rollout.stages)
+            if not 1 <= index <= count:
+                raise UserError(f"no stage {index}: stages are 1..{count}")
             change = self.node.rollout.set_stage(
                 index, by=source, reason=reason, report=self.gate_report(), force=force
             )
@@ -311,11 +413,15 @@ class Control:
     async def toggle_domain(
         self, domain: Domain, enabled: bool, *, source: str
     ) -> ev.DomainToggled:
+        async def run() -> ev.DomainToggled:
+            if enabled and domain not in self.node.config.domains:
+                raise ControlError(
+                    f"domain {domain.value} is unavailable: the config has no [domains.{domain.value}]"
+                )
+            return await self.node.rollout.toggle_and_publish(domain, enabled, source=source)
+
         return await self._audited(
-            source,
-            "toggle_domain",
-            {"domain": domain.value, "enabled": enabled},
-            lambda: self.node.rollout.toggle_and_publish(domain, enabled, source=source),
+            source, "toggle_domain", {"domain": domain.value, "enabled": enabled}, run
         )
 
     async def set_exploration(self, rate: float, *, source: str) -> float:
@@ -335,6 +441,32 @@ class Control:
             return enabled
 
         return await self._audited(source, "set_learning", {"enabled": enabled}, run)
+
+
+_RISK_REDUCING = frozenset({"flatten_all", "pause", "reject"})
+
+
+def _reduces_risk(action: str, args: dict[str, Any]) -> bool:
+    """Actions that may run even when the journal cannot be written: they only take risk off."""
+    return action in _RISK_REDUCING or (action == "toggle_domain" and args.get("enabled") is False)
+
+
+def _plain(args: dict[str, Any]) -> dict[str, Any]:
+    """Arguments as JSON values that keep their types (enums as their words, long text cut)."""
+    out: dict[str, Any] = {}
+    for key, value in list(args.items())[:20]:
+        name = str(key)[:64]
+        if isinstance(value, Domain | TradingState):
+            out[name] = value.value
+        elif value is None or isinstance(value, bool | int | float):
+            out[name] = value
+        elif isinstance(value, str):
+            out[name] = value if len(value) <= 200 else f"{value[:200]}... ({len(value)} chars)"
+        elif isinstance(value, list | tuple | dict):
+            out[name] = f"a {type(value).__name__} of {len(value)} items"
+        else:
+            out[name] = str(value)[:200]
+    return out
 
 
 def _summary(result: Any) -> str:

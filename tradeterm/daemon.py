@@ -20,12 +20,26 @@ from typing import Any
 from tradeterm.clock import Clock, LiveClock
 from tradeterm.config import TradetermConfig
 from tradeterm.config.secrets import load_secrets
-from tradeterm.control import Control, parse_domain
-from tradeterm.errors import ControlError
+from tradeterm.control import Control
+from tradeterm.control_args import (
+    COMMAND_ARGS,
+    BadArguments,
+    CommandArgs,
+    ConfirmationArgs,
+    PromoteArgs,
+    RejectArgs,
+    SetExplorationArgs,
+    SetLearningArgs,
+    SetStageArgs,
+    ToggleDomainArgs,
+    parse_args,
+)
+from tradeterm.errors import UserError
 from tradeterm.indicators.backend import ENV_VAR as INDICATOR_ENV
 from tradeterm.indicators.backend import use_backend
 from tradeterm.ipc import ControlServer
 from tradeterm.node import NodeOptions, build_node
+from tradeterm.statelock import StateLock, secure_state_dir
 from tradeterm.storage.codec import to_plain
 from tradeterm.telemetry.logging import setup_logging
 
@@ -36,7 +50,7 @@ GIL_SWITCH_INTERVAL_S = 0.0005
 thread could hold the interpreter for up to 5 ms in the middle of a tick -> decision chain (the
 node benchmark measured it). 0.5 ms bounds that stall at a throughput cost of about 1%."""
 
-Handler = Callable[[dict[str, Any]], Awaitable[Any]]
+Handler = Callable[[CommandArgs], Awaitable[Any]]
 
 
 def prepare_process(
@@ -51,6 +65,7 @@ def prepare_process(
             "talib"
         )  # bit-identical to numba, ~110 MB lighter (tradeterm.indicators.backend)
     state_dir = Path(options.state_dir or config.storage.state_dir)
+    secure_state_dir(state_dir)
     tel = config.telemetry
     files: list[str | Path] = [
         state_dir / "tradeterm.log",
@@ -74,78 +89,89 @@ def socket_path(config: TradetermConfig, state_dir: Path) -> Path:
 
 
 class ControlCommands:
-    """The control socket's commands, each a thin mapping onto the Control facade."""
+    """The control socket's commands, each a thin mapping onto the Control facade.
 
-    NAMES = (
-        "status", "approve", "reject", "flatten_preview", "flatten", "pause", "resume", "gates",
-        "promote", "set_stage", "toggle_domain", "set_exploration", "set_learning",
-    )  # fmt: skip
+    Arguments are validated against `control_args.COMMAND_ARGS` before anything runs; a request
+    that asks for a change and fails validation is still written to the audit journal. Each
+    handler takes its command's validated model."""
 
     def __init__(self, control: Control, source: str = "cli") -> None:
         self.control = control
         self.source = source
 
-    def table(self) -> dict[str, Handler]:
-        return {name: getattr(self, name) for name in self.NAMES}
+    def table(self) -> dict[str, Callable[[Any], Awaitable[Any]]]:
+        """name -> handler of the raw `args` (validated, audited when refused)."""
+        return {name: self._validated(name) for name in COMMAND_ARGS}
 
-    async def status(self, _a: dict[str, Any]) -> Any:
+    def _validated(self, name: str) -> Callable[[Any], Awaitable[Any]]:
+        handler: Handler = getattr(self, name)
+
+        async def run(raw: Any) -> Any:
+            try:
+                args = parse_args(name, raw)
+            except BadArguments as exc:
+                if COMMAND_ARGS[name].changes:
+                    shown = raw if isinstance(raw, dict) else {"args": raw}
+                    await self.control.audit_refused(self.source, name, shown, str(exc))
+                raise UserError(str(exc)) from None
+            return await handler(args)
+
+        return run
+
+    async def status(self, _a: CommandArgs) -> Any:
         report = self.control.status()
         return {"text": report.text(), "status": to_plain(report)}
 
-    async def approve(self, a: dict[str, Any]) -> Any:
-        return to_plain(await self.control.approve(_arg(a, "id"), source=self.source))
+    async def approve(self, a: CommandArgs) -> Any:
+        assert isinstance(a, ConfirmationArgs)
+        return to_plain(await self.control.approve(a.id, source=self.source))
 
-    async def reject(self, a: dict[str, Any]) -> Any:
-        reason = str(a.get("reason", ""))
-        return to_plain(await self.control.reject(_arg(a, "id"), source=self.source, reason=reason))
+    async def reject(self, a: CommandArgs) -> Any:
+        assert isinstance(a, RejectArgs)
+        return to_plain(await self.control.reject(a.id, source=self.source, reason=a.reason))
 
-    async def flatten_preview(self, _a: dict[str, Any]) -> Any:
+    async def flatten_preview(self, _a: CommandArgs) -> Any:
         return to_plain(self.control.flatten_preview())
 
-    async def flatten(self, _a: dict[str, Any]) -> Any:
+    async def flatten(self, _a: CommandArgs) -> Any:
         report = await self.control.flatten_all(source=self.source)
         return {"summary": report.summary(), "ok": report.ok, "report": to_plain(report)}
 
-    async def pause(self, _a: dict[str, Any]) -> Any:
+    async def pause(self, _a: CommandArgs) -> Any:
         return to_plain(await self.control.pause(source=self.source))
 
-    async def resume(self, _a: dict[str, Any]) -> Any:
+    async def resume(self, _a: CommandArgs) -> Any:
         return to_plain(await self.control.resume(source=self.source))
 
-    async def gates(self, _a: dict[str, Any]) -> Any:
+    async def gates(self, _a: CommandArgs) -> Any:
         report = self.control.gate_report()
         return {"text": report.text(), "ready": report.ready}
 
-    async def promote(self, a: dict[str, Any]) -> Any:
-        return to_plain(
-            await self.control.promote(source=self.source, force=bool(a.get("force", False)))
+    async def promote(self, a: CommandArgs) -> Any:
+        assert isinstance(a, PromoteArgs)
+        change = await self.control.promote(
+            source=self.source, force=a.force, from_stage=a.from_stage
         )
+        return to_plain(change)
 
-    async def set_stage(self, a: dict[str, Any]) -> Any:
-        index = int(_arg(a, "index"))
-        reason = str(a.get("reason", ""))
-        force = a.get("force", False) is True
-        return to_plain(
-            await self.control.set_stage(index, source=self.source, reason=reason, force=force)
+    async def set_stage(self, a: CommandArgs) -> Any:
+        assert isinstance(a, SetStageArgs)
+        change = await self.control.set_stage(
+            a.index, source=self.source, reason=a.reason, force=a.force
         )
+        return to_plain(change)
 
-    async def toggle_domain(self, a: dict[str, Any]) -> Any:
-        domain = parse_domain(_arg(a, "domain"))
-        enabled = bool(a.get("enabled", True))
-        return to_plain(await self.control.toggle_domain(domain, enabled, source=self.source))
+    async def toggle_domain(self, a: CommandArgs) -> Any:
+        assert isinstance(a, ToggleDomainArgs)
+        return to_plain(await self.control.toggle_domain(a.domain, a.enabled, source=self.source))
 
-    async def set_exploration(self, a: dict[str, Any]) -> Any:
-        return await self.control.set_exploration(float(_arg(a, "rate")), source=self.source)
+    async def set_exploration(self, a: CommandArgs) -> Any:
+        assert isinstance(a, SetExplorationArgs)
+        return await self.control.set_exploration(a.rate, source=self.source)
 
-    async def set_learning(self, a: dict[str, Any]) -> Any:
-        return await self.control.set_learning(bool(a.get("enabled", True)), source=self.source)
-
-
-def _arg(args: dict[str, Any], name: str) -> str:
-    value = args.get(name)
-    if value is None or value == "":
-        raise ControlError(f"missing argument '{name}'")
-    return str(value)
+    async def set_learning(self, a: CommandArgs) -> Any:
+        assert isinstance(a, SetLearningArgs)
+        return await self.control.set_learning(a.enabled, source=self.source)
 
 
 async def run_daemon(
@@ -156,16 +182,27 @@ async def run_daemon(
     clock: Clock | None = None,
     log_stream: Any = sys.stderr,
 ) -> int:
-    """Run the node headless until SIGTERM/SIGINT or `duration_s`; returns the exit code."""
+    """Run the node headless until SIGTERM/SIGINT or `duration_s`; returns the exit code.
+
+    The state folder's lock is taken FIRST: a second daemon on the same folder is refused before
+    it opens a log, a database or the control socket, so it touches nothing of the running one."""
     clock = clock or LiveClock()
-    state_dir = prepare_process(config, options, clock, log_stream=log_stream)
-    node = build_node(config, clock, options)
+    state_dir = Path(options.state_dir or config.storage.state_dir)
+    lock = StateLock(state_dir)
+    lock.acquire()
+    try:
+        prepare_process(config, options, clock, log_stream=log_stream)
+        node = build_node(config, clock, options, state_lock=lock)
+    except BaseException:
+        lock.release()
+        raise
     server = ControlServer(socket_path(config, state_dir), ControlCommands(Control(node)).table())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
+        server.preflight()
         await node.start()
         await server.start()
         log.info("daemon running; control socket %s", server.path, extra={"event": "daemon.start"})

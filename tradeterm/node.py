@@ -33,7 +33,7 @@ from tradeterm.domain.market import Tick
 from tradeterm.domain.series import BarSeries
 from tradeterm.domain.timeframes import timeframe_ms
 from tradeterm.domain.wallets import wallet_id
-from tradeterm.errors import ConfigError, UserError
+from tradeterm.errors import ConfigError, StorageError, UserError
 from tradeterm.execution.engine import ExecutionEngine
 from tradeterm.execution.executors import Executor, FundingRate, LiveExecutor, PaperExecutor
 from tradeterm.marketdata.store import CandleStore
@@ -114,8 +114,9 @@ class Node:
     async def start(self) -> None:
         """Restore, reconcile, then stream and trade. Raises UserError when live is needed but
         not enabled (the refusal message says what to change)."""
-        self._lock = StateLock(self.state_dir)
-        self._lock.acquire()
+        if self._lock is None:  # the daemon takes the lock before it touches anything (issue 11)
+            self._lock = StateLock(self.state_dir)
+            self._lock.acquire()
         await self.bus.start()
         await self._load_instruments()
         self._restore_state()
@@ -123,11 +124,23 @@ class Node:
         await self._attach()
         self._activate_wallets()
         restore = await self.execution.restore()
-        log.info("restored %s", restore)
+        log.info(
+            "restored %d working orders (%d re-armed), %d pending confirmations (%d expired while"
+            " down), %d open positions",
+            restore.working_orders,
+            restore.resumed,
+            restore.pending_confirmations,
+            len(restore.expired),
+            restore.open_positions,
+        )
         report = await self.execution.reconcile()
         if report.halt:
+            found = "; ".join(o.text.removeprefix("reconcile ") for o in report.orphans[:3])
+            more = f" (+{len(report.orphans) - 3} more)" if len(report.orphans) > 3 else ""
             await self.risk.change_state(
-                TradingState.HALTED, f"reconcile: {report.reason}", "reconcile"
+                TradingState.HALTED,
+                "; ".join(report.refusals) or f"reconcile found orphans: {found}{more}",
+                "reconcile",
             )
         await self.execution.protect_open_positions()
         for outcome in await self.execution.resume_entries():
@@ -174,6 +187,9 @@ class Node:
             self.allocator.import_state(allocator_state)
         risk_state = home.get_meta("risk.state")
         if risk_state:
+            if risk_state.get("state") == TradingState.ACTIVE.value:
+                # a new process is not "resumed by console": the reason belonged to the last run
+                risk_state = {**risk_state, "state_reason": ""}
             self.risk.import_state(risk_state)
 
     def _check_live(self) -> None:
@@ -335,6 +351,8 @@ class Node:
                 if self.clock.now_ms() - last_persist >= 60_000:
                     last_persist = self.clock.now_ms()
                     self.persist_state()
+            except StorageError:
+                pass  # the storage health reports a failing disk once (issue 9)
             except Exception:
                 log.exception("node housekeeping failed")
 
@@ -426,10 +444,12 @@ def build_node(
     *,
     venue_builder: Callable[[str, Any, Clock, Path | None], VenueHandle] = build_venue,
     funding_rate: FundingRate | None = None,
+    state_lock: StateLock | None = None,
 ) -> Node:
     """Compose every engine for this config. Opens the databases; nothing runs until start().
     `funding_rate` (market key, boundary ms) -> rate prices paper perpetuals' funding (default:
-    0.01% per 8 hours)."""
+    0.01% per 8 hours). `state_lock`: the state folder's lock, already held by the caller (the
+    daemon takes it before anything else, so a refused second process touches nothing)."""
     opts = options or NodeOptions()
     live = live_enabled(config, opts)
     if opts.live_confirmed and not config.wallets.live.approved:
@@ -452,6 +472,7 @@ def build_node(
         clock,
         stores.home,
         live_enabled=live,
+        paper_only=opts.paper_only,
         canary_trades=config.risk.canary_trades,
         canary_days=config.risk.canary_days,
         live_store=stores.live,
@@ -473,6 +494,7 @@ def build_node(
         cost_model=cost_model,
         orders=EntryOrderStyle(ex.entry_order, ex.limit_offset_bps, ex.stale_tolerance_bps),
     )
+    risk.storage_health = stores.health  # entries refused while state cannot be written (issue 9)
     confirm = config.execution.confirm
     execution = ExecutionEngine(
         config.execution,
@@ -540,6 +562,7 @@ def build_node(
         metrics=Metrics(),
         live=live,
         funding_rate=funding_rate,
+        _lock=state_lock,
     )
     risk.commitments = execution
     risk.on_change = node.persist_state  # a trip or a halt is stored at once

@@ -96,14 +96,37 @@ def cli(
     )
 
 
-def start_daemon(config: Path, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+class Daemon(subprocess.Popen[str]):
+    """A daemon process whose stderr (the JSON log) goes to a file, not a pipe: a pipe nobody
+    reads until the end fills up (64 KiB) and stalls the daemon mid-test. `communicate` returns
+    ("", the whole log) as it would have with pipes."""
+
+    def __init__(self, args: list[str], cwd: Path, log: Path) -> None:
+        self.log_path = log
+        self._log = log.open("w", encoding="utf-8")
+        super().__init__(
+            args,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+    def communicate(
+        self, input: str | None = None, timeout: float | None = None
+    ) -> tuple[str, str]:
+        self.wait(timeout=timeout)
+        self._log.close()
+        return "", self.log_path.read_text(encoding="utf-8")
+
+
+def start_daemon(config: Path, *extra: str) -> Daemon:
+    n = len(list(config.parent.glob("daemon-*.err")))
+    return Daemon(
         [sys.executable, "-m", "tradeterm", "run", "--no-ui", "--config", str(config), *extra],
-        cwd=config.parent,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        config.parent,
+        config.parent / f"daemon-{n}.err",
     )
 
 

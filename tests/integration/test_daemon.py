@@ -52,8 +52,10 @@ def test_operator_session_over_the_control_socket(tmp_path: Path) -> None:
         assert flat.returncode == 0, flat.stdout + flat.stderr
         assert "sim:" in flat.stdout or "nothing to flatten" in flat.stdout
 
-        unknown = cli(config, "approve", "c-nope")
-        assert unknown.returncode == 1 and "c-nope" in unknown.stderr
+        unknown = cli(config, "approve", "c-nope")  # a bad id is bad input: exit 2, as documented
+        assert unknown.returncode == 2 and "c-nope" in unknown.stderr
+        nowhere = cli(config, "stage", "set", "9")
+        assert nowhere.returncode == 2 and nowhere.stderr == "no stage 9: stages are 1..5\n"
     finally:
         proc.send_signal(signal.SIGTERM)
         _out, err = proc.communicate(timeout=60)
@@ -65,6 +67,7 @@ def test_operator_session_over_the_control_socket(tmp_path: Path) -> None:
     ]
     assert audit[:2] == [("approve", "cli", 1), ("reject", "cli", 1)]
     assert ("flatten_all", "cli", 1) in audit and ("approve", "cli", 0) in audit
+    assert audit[-2:] == [("approve", "cli", 0), ("set_stage", "cli", 0)]  # refusals audited too
     assert not (tmp_path / "state" / "tradeterm.sock").exists()  # removed on a clean stop
     # JSON log lines: one trade idea keeps its correlation id from signal to risk decision
     lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]

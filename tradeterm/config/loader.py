@@ -15,21 +15,19 @@ from typing import Any
 import tomli_w
 from pydantic import ValidationError
 
+from tradeterm.config.files import (
+    MAX_CONFIG_BYTES,
+    UTF8_BOM,
+    clip,
+    nesting_problem,
+    read_limited,
+)
 from tradeterm.config.models import PROBLEM_SEPARATOR, VENUE_KINDS, TradetermConfig
+from tradeterm.config.secrets import SECRET_CONTEXTS, looks_secret, secret_env_vars
 from tradeterm.errors import ConfigError
 
-_SECRET_KEYS = frozenset(
-    {
-        "api_key",
-        "api_secret",
-        "secret",
-        "token",
-        "password",
-        "client_secret",
-        "private_key",
-        "bot_token",
-    }
-)
+MAX_PROBLEM_CHARS = 300
+"""A problem line is one readable line: anything longer (a huge key or value) is cut."""
 
 
 def _path_text(loc: Sequence[int | str]) -> str:
@@ -38,7 +36,7 @@ def _path_text(loc: Sequence[int | str]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            out += f".{clip(part)}" if out else clip(str(part))
     return out or "(top level)"
 
 
@@ -60,7 +58,7 @@ def _clean_loc(loc: Sequence[int | str]) -> list[int | str]:
 
 def _show(value: Any) -> str:
     if isinstance(value, str):
-        return repr(value)
+        return repr(clip(value))
     if isinstance(value, Mapping):
         return "a table"
     if isinstance(value, list):
@@ -94,7 +92,38 @@ def _bound_message(kind: str, ctx: Mapping[str, Any], got: Any) -> str:
 
 def _type_message(kind: str, got: Any) -> str:
     expected = kind.split("_", maxsplit=1)[0].replace("model", "table").replace("dict", "table")
-    return f"must be {_TYPE_WORDS.get(expected, expected)}, got {_show(got)}"
+    return f"must be {_TYPE_WORDS.get(expected, expected)}, got {_show_typed(got)}"
+
+
+def _show_typed(value: Any) -> str:
+    """A value of the wrong type. Short words are shown (`"yes"`); longer text is described, not
+    echoed: a key pasted into `app_id` must not come back in the message."""
+    if isinstance(value, str) and len(value) > 8:
+        return f"text of {len(value):,} characters"
+    return _show(value)
+
+
+_SIMPLE: dict[str, Any] = {
+    "extra_forbidden": lambda ctx, got: "unknown key",
+    "missing": lambda ctx, got: "required key is missing",
+    "literal_error": lambda ctx, got: f"must be one of {ctx.get('expected')}, got {_show(got)}",
+    "enum": lambda ctx, got: f"must be one of {ctx.get('expected')}, got {_show(got)}",
+    "union_tag_invalid": lambda ctx, got: (
+        f"unknown kind {_show(ctx.get('tag'))} (expected one of {ctx.get('expected_tags')})"
+    ),
+    "union_tag_not_found": lambda ctx, got: (
+        f"missing the '{ctx.get('discriminator', 'kind').strip(chr(39))}' key"
+    ),
+    "string_too_short": lambda ctx, got: f"must not be empty, got {_show(got)}",
+    "too_short": lambda ctx, got: f"must not be empty, got {_show(got)}",
+    "string_too_long": lambda ctx, got: (
+        f"must be at most {ctx.get('max_length')} characters, got {len(str(got)):,}"
+    ),
+    "string_pattern_mismatch": lambda ctx, got: (
+        f"must match {ctx.get('pattern')}, got {_show(got)}"
+    ),
+    "finite_number": lambda ctx, got: f"must be a finite number, got {_show(got)}",
+}
 
 
 def _message(err: Mapping[str, Any]) -> str:
@@ -103,33 +132,11 @@ def _message(err: Mapping[str, Any]) -> str:
     got = err.get("input")
     if kind in _BOUNDS:
         return _bound_message(kind, ctx, got)
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "missing":
-        return "required key is missing"
-    if kind == "literal_error":
-        return f"must be one of {ctx.get('expected')}, got {_show(got)}"
-    if kind == "enum":
-        return f"must be one of {ctx.get('expected')}, got {_show(got)}"
-    if kind == "union_tag_invalid":
-        return f"unknown kind {_show(ctx.get('tag'))} (expected one of {ctx.get('expected_tags')})"
-    if kind == "union_tag_not_found":
-        return f"missing the '{ctx.get('discriminator', 'kind').strip(chr(39))}' key"
-    if kind in ("string_too_short", "too_short"):
-        return f"must not be empty, got {_show(got)}"
-    if kind == "string_pattern_mismatch":
-        return f"must match {ctx.get('pattern')}, got {_show(got)}"
+    simple = _SIMPLE.get(kind)
+    if simple is not None:
+        return str(simple(ctx, got))
     if kind.endswith("_type") or kind.endswith("_parsing") or kind == "model_type":
-        expected = kind.split("_")[0].replace("model", "table").replace("dict", "table")
-        expected = {
-            "int": "an integer",
-            "float": "a number",
-            "bool": "true or false",
-            "string": "a string",
-            "list": "a list",
-            "table": "a table",
-        }.get(expected, expected)
-        return f"must be {expected}, got {_show(got)}"
+        return _type_message(kind, got)
     if kind == "value_error":
         return str(ctx.get("error", err.get("msg", "invalid value")))
     return str(err.get("msg", "invalid value"))
@@ -145,48 +152,77 @@ def format_validation_error(exc: ValidationError) -> list[str]:
             lines.extend(p.strip() for p in msg.split(PROBLEM_SEPARATOR) if p.strip())
             continue
         if msg.startswith(tuple(f"{n}." for n in TradetermConfig.model_fields)):
-            lines.append(msg)  # already located (cross-reference checks)
+            lines.append(clip(msg, MAX_PROBLEM_CHARS))  # already located (cross-reference checks)
             continue
-        lines.append(f"{_path_text(loc)}: {msg}")
+        lines.append(clip(f"{_path_text(loc)}: {msg}", MAX_PROBLEM_CHARS))
     return lines
 
 
-def _secret_problems(data: Mapping[str, Any], prefix: str = "") -> list[str]:
+def _secret_problems(data: Any, prefix: str = "", context: str = "") -> list[str]:
+    """Every secret-looking key (any spelling, tables inside lists too). The message names the
+    key and the environment variable it belongs in, and never the value. `context` is the venue
+    kind or section (`deriv`, `telegram`) the key sits under, to name the right variable."""
     problems: list[str] = []
+    if isinstance(data, list):
+        for i, item in enumerate(data):
+            problems.extend(_secret_problems(item, f"{prefix}[{i}]", context))
+        return problems
+    if not isinstance(data, Mapping):
+        return problems
+    kind = data.get("kind")
+    context = kind if isinstance(kind, str) else context
     for key, value in data.items():
-        here = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, Mapping):
-            problems.extend(_secret_problems(value, here))
-        elif str(key).lower() in _SECRET_KEYS:
+        here = f"{prefix}.{clip(str(key))}" if prefix else clip(str(key))
+        if isinstance(value, Mapping | list):
+            child = str(key) if str(key) in SECRET_CONTEXTS else context
+            problems.extend(_secret_problems(value, here, child))
+        elif looks_secret(str(key)):
+            names = secret_env_vars(str(key), context)
+            where = (
+                f"set {' or '.join(names)} in the environment or .env"
+                if names
+                else "the sim venue needs no keys; real venues read theirs from the environment"
+                " or .env (see .env.example)"
+            )
             problems.append(
-                f"{here}: secrets are not allowed in config files; set them in the environment or .env"
+                f"{here}: secrets are not allowed in config files; {where} (the value is not shown)"
             )
     return problems
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
-    """Parse a TOML file, turning every failure into a ConfigError naming the file."""
+    """Parse a TOML file, turning every failure into a ConfigError naming the file.
+
+    Only a regular file of at most 1 MiB is read (a FIFO, a device or a huge file is refused
+    before reading), and a document nested deeper than the schema could ever need is refused
+    (tomllib recurses once per level)."""
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{p}: is a directory, not a TOML file") from None
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
+    raw = read_limited(p, "a TOML config file", MAX_CONFIG_BYTES, ConfigError)
+    if raw.startswith(UTF8_BOM):
+        raise ConfigError(
+            f"{p}: starts with a UTF-8 byte-order mark (BOM); save it as UTF-8 without BOM"
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start})") from None
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: invalid TOML: {exc}") from None
+        raise ConfigError(f"{p}: invalid TOML: {clip(str(exc), MAX_PROBLEM_CHARS)}") from None
+    except RecursionError:
+        raise ConfigError(f"{p}: tables or arrays nested too deeply to be a config") from None
+    deep = nesting_problem(data)
+    if deep is not None:
+        raise ConfigError(f"{deep}: nested too deeply to be a config value")
+    return data
 
 
 def config_from_dict(data: Mapping[str, Any], source: str = "config") -> TradetermConfig:
     """Validate a parsed TOML document; ConfigError lists every problem."""
+    deep = nesting_problem(data)
+    if deep is not None:
+        raise ConfigError(f"{source}: 1 problem(s)", [f"{deep}: nested too deeply"])
     problems = _secret_problems(data)
     secret_paths = {p.split(":", 1)[0] for p in problems}
     try:
@@ -216,11 +252,15 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key, sep, raw = text.partition("=")
     parts = [p.strip() for p in key.split(".")]
     if not sep or not key.strip() or any(not p for p in parts):
-        raise ConfigError(f"--set {text!r}: expected dotted.key=value (e.g. risk.max_drawdown=0.1)")
+        raise ConfigError(
+            f"--set {clip(text)!r}: expected dotted.key=value (e.g. risk.max_drawdown=0.1)"
+        )
     try:
         value: Any = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw.strip()
+    except RecursionError:
+        raise ConfigError(f"--set {clip(key)}: the value is nested too deeply") from None
     return parts, value
 
 
@@ -235,7 +275,7 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
             child = node.setdefault(part, {})
             if not isinstance(child, dict):
                 where = ".".join(parts[: i + 1])
-                raise ConfigError(f"--set {text!r}: '{where}' is a value, not a table")
+                raise ConfigError(f"--set {clip(text)!r}: '{clip(where)}' is a value, not a table")
             node = child
         node[parts[-1]] = value
     return out

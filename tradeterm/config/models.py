@@ -18,7 +18,13 @@ from tradeterm.domain.timeframes import TIMEFRAME_MS
 class Section(BaseModel):
     """Base of every config model: frozen, unknown keys rejected."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", validate_default=True, allow_inf_nan=False
+    )
+
+
+SEED_MAX = 2**32 - 1
+"""Seeds feed numpy's generators, which take 0 .. 2**32 - 1."""
 
 
 def _check_timeframe(value: str) -> str:
@@ -86,11 +92,13 @@ class ReplaySourceConfig(Section):
         le=1_000_000,
         description="Replay speed: 60 plays one minute of history per second.",
     )
-    tick_size: float = Field(0.01, gt=0, description="Price increment of the replayed instrument.")
-    lot_step: float = Field(
-        0.001, gt=0, description="Quantity increment of the replayed instrument."
+    tick_size: float = Field(
+        0.01, gt=0, le=1e6, description="Price increment of the replayed instrument."
     )
-    min_notional: float = Field(5.0, ge=0, description="Smallest order value accepted.")
+    lot_step: float = Field(
+        0.001, gt=0, le=1e6, description="Quantity increment of the replayed instrument."
+    )
+    min_notional: float = Field(5.0, ge=0, le=1e9, description="Smallest order value accepted.")
     loop: bool = Field(True, description="Start again from the first bar after the last one.")
     # ---- backtests (issue 10): replay from a chosen time, leverage of a replayed perpetual ----
     start_ms: int | None = Field(
@@ -114,7 +122,10 @@ class SimVenueConfig(Section):
     kind: Literal["sim"] = Field("sim", description="Venue implementation.")
     enabled: bool = Field(True, description="Connect this venue at start.")
     seed: int = Field(
-        7, description="Seed of every generator: the same seed gives the same prices."
+        7,
+        ge=0,
+        le=SEED_MAX,
+        description="Seed of every generator: the same seed gives the same prices.",
     )
     speed: float = Field(
         1.0, gt=0, le=10_000, description="Time warp of the synthetic generators (1 = real time)."
@@ -143,7 +154,7 @@ class SimVenueConfig(Section):
         description="Separate sim ledgers; 'live' lets the whole live path run offline.",
     )
     starting_balance: float = Field(
-        1000.0, gt=0, description="Balance of each sim account at first start."
+        1000.0, ge=1, le=1e9, description="Balance of each sim account at first start."
     )
 
 
@@ -153,7 +164,10 @@ class DerivVenueConfig(Section):
     kind: Literal["deriv"] = Field("deriv", description="Venue implementation.")
     enabled: bool = Field(True, description="Connect this venue at start.")
     app_id: int = Field(
-        1089, ge=1, description="Deriv application id (1089 is Deriv's public demo id)."
+        1089,
+        ge=1,
+        le=999_999_999,
+        description="Deriv application id (1089 is Deriv's public demo id).",
     )
     endpoint: str = Field(
         "wss://ws.derivws.com/websockets/v3", description="WebSocket endpoint (legacy dialect)."
@@ -366,7 +380,7 @@ class AllocatorConfig(Section):
     learning: bool = Field(
         True, description="Update posteriors from closed trades (off freezes them)."
     )
-    seed: int = Field(11, description="Seed of the allocator's random draws.")
+    seed: int = Field(11, ge=0, le=SEED_MAX, description="Seed of the allocator's random draws.")
 
 
 class RiskConfig(Section):
@@ -625,11 +639,15 @@ class WalletsConfig(Section):
     """Paper and live wallets: one per domain and mode, never cross-funded."""
 
     currency: str = Field(
-        "USD", min_length=3, max_length=5, description="Accounting currency of every wallet."
+        "USD",
+        min_length=3,
+        max_length=5,
+        pattern=r"^[A-Z]{3,5}$",
+        description="Accounting currency of every wallet (a 3-5 letter code such as USD).",
     )
     paper_balance: float = Field(
         1000.0,
-        gt=0,
+        ge=1,
         le=1e9,
         description="Starting balance of each paper wallet when its domain is activated.",
     )
@@ -750,10 +768,14 @@ class StorageConfig(Section):
     state_dir: str = Field(
         "state",
         min_length=1,
+        max_length=1024,
         description="Folder of the databases, candle store and control socket.",
     )
     reports_dir: str = Field(
-        "reports", min_length=1, description="Folder of backtest, calibration and PnL reports."
+        "reports",
+        min_length=1,
+        max_length=1024,
+        description="Folder of backtest, calibration and PnL reports.",
     )
     busy_timeout_ms: int = Field(5000, ge=0, le=600_000, description="SQLite busy timeout.")
 
@@ -788,6 +810,7 @@ class TelemetryConfig(Section):
     )
     log_file: str = Field(
         "",
+        max_length=1024,
         description="Also append logs to this file (empty = stderr only; the console always logs to state/tradeterm.log).",
     )
     prometheus: bool = Field(False, description="Serve Prometheus metrics.")
@@ -811,7 +834,8 @@ class ControlConfig(Section):
     socket: str = Field(
         "tradeterm.sock",
         min_length=1,
-        description="Unix socket path, relative to the state folder unless absolute.",
+        max_length=100,
+        description="Unix socket name, inside the state folder (absolute paths and '..' are refused).",
     )
 
 
@@ -870,6 +894,36 @@ class TradetermConfig(Section):
                     )
         if problems:
             raise ValueError(PROBLEM_SEPARATOR.join(problems))
+        return self
+
+    # ---- rules between keys (tradeterm/config/rules.py) ---------------------------------------
+    @model_validator(mode="after")
+    def _rules(self) -> TradetermConfig:
+        from tradeterm.config.rules import rule_problems
+
+        problems = rule_problems(self)
+        if problems:
+            raise ValueError(PROBLEM_SEPARATOR.join(problems))
+        return self
+
+    # ---- the default stages gate only the domains this config trades (issue 11) ---------------
+    @model_validator(mode="after")
+    def _default_gates(self) -> TradetermConfig:
+        """Stages the user did not write gate only configured domains: a gate on a domain no
+        venue provides could never pass, so promotion would need FORCE. (Stages the user wrote
+        are checked by `rules.stage_gates` instead.)"""
+        if "stages" in self.rollout.model_fields_set:
+            return self
+        provided = set(self.domains)
+        stages = [
+            stage.model_copy(
+                update={"gates": {d: g for d, g in stage.gates.items() if d in provided}}
+            )
+            for stage in self.rollout.stages
+        ]
+        if stages == list(self.rollout.stages):
+            return self
+        object.__setattr__(self, "rollout", self.rollout.model_copy(update={"stages": stages}))
         return self
 
 

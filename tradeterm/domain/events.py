@@ -11,6 +11,7 @@ Interfaces (TUI bridge, Telegram, Prometheus, the recorder) subscribe; no engine
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from tradeterm.domain.enums import (
     ConfirmationStatus,
@@ -270,15 +271,20 @@ class DomainToggled:
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
-    """One operator action, from any interface, with its result."""
+    """One operator action, from any interface, with its result.
+
+    Written twice: `phase="requested"` BEFORE the action runs (ok false, result "requested"), then
+    completed under the same id with `phase="done"`, ok and the result. A row still "requested"
+    after a restart is an action whose outcome the crash hid. `args` keep their JSON types."""
 
     id: str
     ts_ms: int
     source: str
     action: str
-    args: dict[str, str]
+    args: dict[str, Any]
     ok: bool
     result: str
+    phase: str = "done"
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,9 +37,9 @@ from tradeterm.domain.events import (
 )
 from tradeterm.domain.instruments import Instrument
 from tradeterm.domain.market import Tick
-from tradeterm.domain.orders import Order, OrderPurpose
+from tradeterm.domain.orders import Order, OrderEvent, OrderPurpose
 from tradeterm.domain.positions import Position
-from tradeterm.errors import ControlError
+from tradeterm.errors import ControlError, StorageError
 from tradeterm.execution import flatten as fl
 from tradeterm.execution.confirmations import (
     ConfirmationEvent,
@@ -193,6 +193,8 @@ class ExecutionEngine:
         resumed = 0
         self._held = []
         for order in working:
+            if await self._settle_stray_exit(order):
+                continue
             slot = (order.wallet_id, order.key)
             if order.purpose is OrderPurpose.ENTRY:
                 self._held.append(order)
@@ -301,6 +303,37 @@ class ExecutionEngine:
         if stored is None:
             return None
         return self._risk.redecide(stored.intent, stored.id)
+
+    # ---- exits left in flight by the last run (issue 9) ---------------------------------------
+    async def _settle_stray_exit(self, order: Order) -> bool:
+        """An exit order stored as working that cannot be worked in this run is closed out
+        instead of staying `submitted` for ever (where it would also block the position monitor
+        from sending a fresh exit): its position is gone, or it is a paper order (paper orders
+        live only in the process that made them) whose wallet is not active now. Live orders of
+        an inactive wallet stay: the venue holds them and reconciliation settles them."""
+        if order.purpose is OrderPurpose.ENTRY:
+            return False
+        if self._portfolio.position(order.wallet_id, order.key) is None:
+            reason = "position already closed at restart"
+        elif order.wallet_id not in self._executors and order.wallet_id.startswith("paper:"):
+            reason = f"not re-armed at restart: wallet {order.wallet_id} is not active in this run"
+        else:
+            return False
+        if order.wallet_id.startswith("paper:"):  # nothing outside this process knows it
+            moved = self.ledger.move(order, OrderEvent.CANCEL, reason)
+            why = None if moved is not None else f"cannot cancel an order {order.status.value}"
+            if moved is not None:
+                await self.publish(topics.ORDER, moved)
+        else:
+            why = await self.router.cancel(order, reason)
+        log.warning(
+            "restore: exit %s on %s %s: %s",
+            order.client_order_id,
+            order.key,
+            "cancelled" if why is None else "not cancelled",
+            reason if why is None else why,
+        )
+        return why is None
 
     async def reconcile(self) -> ReconcileReport:
         """Compare every live wallet with its venue (see reconcile.py); orphans are alerted."""
@@ -619,6 +652,8 @@ class ExecutionEngine:
             await self._clock.sleep(0.5)
             try:
                 await self._housekeep(last)
+            except StorageError:
+                pass  # the storage health reports a failing disk once (issue 9)
             except Exception:
                 log.exception("execution housekeeping failed")
 

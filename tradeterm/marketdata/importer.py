@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tradeterm.config.files import regular_file_size
 from tradeterm.domain.series import BarSeries
 from tradeterm.domain.timeframes import timeframe_ms
 from tradeterm.errors import DataError
@@ -27,6 +30,12 @@ from tradeterm.marketdata.store import COLUMNS, CandleStore, Gap, find_gaps
 
 _EARLIEST_MS = 100_000_000_000
 """1973-03-03 in epoch ms: a smaller `ts` is almost surely epoch seconds."""
+_LATEST_MS = 7_258_118_400_000
+"""2200-01-01 in epoch ms: a larger `ts` is surely epoch microseconds or nanoseconds."""
+MAX_FILE_BYTES = 1 << 30
+"""Largest candle file read (1 GiB: years of 1-minute bars)."""
+MAX_FIELD_CHARS = 64
+"""Longest cell accepted; a number never needs more."""
 
 _DTYPES = {name: (np.int64 if name == "ts" else np.float64) for name in COLUMNS}
 
@@ -61,8 +70,9 @@ def read_bar_file(path: Path, timeframe: str | None = None) -> BarSeries:
     path = Path(path)
     if timeframe is not None:
         timeframe_ms(timeframe)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
+    size = regular_file_size(path, "a candle file", DataError)  # never opens a FIFO or device
+    if size > MAX_FILE_BYTES:
+        raise DataError(f"{path}: {size:,} bytes is too big for a candle file")
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
@@ -74,6 +84,8 @@ def read_bar_file(path: Path, timeframe: str | None = None) -> BarSeries:
             raise DataError(f"{path}: unsupported file type '{suffix}' ({expected})")
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a UTF-8 text file") from None
+    except csv.Error as exc:
+        raise DataError(f"{path}: cannot be parsed as CSV ({str(exc)[:80]})") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
     if len(bars) == 0:
@@ -150,16 +162,18 @@ def _read_csv(path: Path) -> BarSeries:
 
 def _parse_csv(path: Path, header: list[str], *, skip_blank_lines: bool) -> pd.DataFrame:
     try:
-        return pd.read_csv(
-            path,
-            encoding="utf-8-sig",
-            skip_blank_lines=skip_blank_lines,
-            skipinitialspace=True,
-            header=0,
-            names=header,
-            dtype=_DTYPES,
-        )
-    except (ValueError, pd.errors.ParserError):
+        with warnings.catch_warnings():  # a bad cell is reported by line below, not as a warning
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return pd.read_csv(
+                path,
+                encoding="utf-8-sig",
+                skip_blank_lines=skip_blank_lines,
+                skipinitialspace=True,
+                header=0,
+                names=header,
+                dtype=_DTYPES,
+            )
+    except (ValueError, OverflowError, pd.errors.ParserError):
         _raise_csv_problem(path, header)
     if skip_blank_lines:
         raise DataError(f"{path}: cannot be parsed as CSV")
@@ -173,7 +187,7 @@ def _raise_csv_problem(path: Path, header: list[str]) -> None:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         next(reader)
-        for row in reader:
+        for row in _rows(reader, path):
             line = reader.line_num
             if not row or not any(cell.strip() for cell in row):
                 blank_line = blank_line or line
@@ -190,7 +204,22 @@ def _raise_csv_problem(path: Path, header: list[str]) -> None:
                     raise DataError(f"{path}: line {line}, column '{name}': {problem}")
 
 
+def _rows(reader: Any, path: Path) -> Iterator[list[str]]:
+    """The reader's rows; a cell beyond the csv module's field limit is one clear line."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise DataError(
+                f"{path}: line {reader.line_num}: cannot be parsed as CSV ({str(exc)[:80]})"
+            ) from None
+
+
 def _cell_problem(name: str, text: str) -> str:
+    if len(text) > MAX_FIELD_CHARS:
+        return f"a value of {len(text):,} characters is not a number"
     if not text:
         return "" if name == "volume" else "empty value"
     if name == "ts":
@@ -200,6 +229,8 @@ def _cell_problem(name: str, text: str) -> str:
             number = _float_or_nan(text)
         if not (math.isfinite(number) and number.is_integer() and abs(number) < 2**63):
             return f"cannot read {text!r} as an integer epoch-ms timestamp"
+        if not _EARLIEST_MS <= number < _LATEST_MS:
+            return f"ts {text} is outside 1973..2200: ts must be epoch milliseconds"
         return ""
     number = _float_or_nan(text)
     if not math.isfinite(number):
@@ -273,6 +304,14 @@ def _first_problem(bars: BarSeries, timeframe: str | None, where: Where) -> str:
             found.append((i, say))
 
     note(ts < _EARLIEST_MS, lambda i: f"ts {ts[i]} is before 1973: ts must be epoch milliseconds")
+    note(ts >= _LATEST_MS, lambda i: f"ts {ts[i]} is after 2200: ts must be epoch milliseconds")
+    prices = (o, h, lo, c)
+    note(
+        np.logical_or.reduce([p <= 0 for p in prices]),
+        lambda i: (
+            f"prices must be > 0, got open {o[i]:g} high {h[i]:g} low {lo[i]:g} close {c[i]:g}"
+        ),
+    )
     stepped = np.r_[False, ts[1:] <= ts[:-1]]
     note(stepped, lambda i: f"ts {ts[i]} is not after the previous row's ts {ts[i - 1]}")
     if timeframe is not None:

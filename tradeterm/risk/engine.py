@@ -85,6 +85,15 @@ class PortfolioView(Protocol):
     def snapshot(self, wallet_id: str) -> WalletSnapshot: ...
 
 
+class StorageHealthView(Protocol):
+    """Whether state can be written (tradeterm/storage/health.py; issue 9)."""
+
+    @property
+    def degraded(self) -> bool: ...
+    @property
+    def reason(self) -> str: ...
+
+
 class CanaryView(Protocol):
     """Whether a wallet is a canary: a newly live domain trading at the reduced size."""
 
@@ -176,6 +185,8 @@ class RiskEngine:
         self.on_change: Callable[[], None] | None = None
         """Called after every change of the trading state or the kill switch, so the node can
         persist it at once (a crash right after a trip must restart HALTED)."""
+        self.storage_health: StorageHealthView | None = None
+        """Set by the node: while state cannot be written, entries are refused (issue 9)."""
 
     # ---- state ---------------------------------------------------------------------------------
     @property
@@ -365,6 +376,11 @@ class RiskEngine:
         blocked = limits.check_trading_state(effective.state, effective.reason, effective.scope)
         if blocked is not None:
             return self._deny(intent, now, [blocked], salt, recheck_of=previous)
+        # ---- storage DEGRADED (issue 9): no new entry while state cannot be written ----
+        health = self.storage_health
+        if health is not None and health.degraded:
+            why = f"storage DEGRADED ({health.reason}): no new entries until writes work"
+            return self._deny(intent, now, [why], salt, recheck_of=previous)
         wallet = self._portfolio.wallet(intent.wallet_id)
         if wallet is None:
             why = f"no wallet {intent.wallet_id} (domain not active)"

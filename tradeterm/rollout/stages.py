@@ -144,6 +144,7 @@ class Rollout:
         store: Storage,
         *,
         live_enabled: bool,
+        paper_only: bool = False,
         canary_trades: int = 50,
         canary_days: float = 7.0,
         live_store: Storage | None = None,
@@ -153,6 +154,8 @@ class Rollout:
         self.store = store
         self.live_store = live_store
         self.live_enabled = live_enabled
+        self.paper_only = paper_only
+        """--paper-only: live stages run on paper wallets, so moving to one is allowed."""
         self.stages: list[StageConfig] = list(config.stages)
         self.machine = stage_machine(len(self.stages))
         self.index = config.initial_stage
@@ -349,10 +352,11 @@ class Rollout:
 
     # ---- transitions ---------------------------------------------------------------------------
     def _require_live_ok(self, index: int) -> None:
-        if self.needs_live(index) and not self.live_enabled:
+        if self.needs_live(index) and not self.live_enabled and not self.paper_only:
             name = self.stage_at(index).name
             raise ControlError(
                 f"stage {index} '{name}' trades live: needs wallets.live.approved = true and --confirm"
+                " (or run with --paper-only to trade it on paper)"
             )
 
     def _transition(

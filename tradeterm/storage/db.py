@@ -29,6 +29,7 @@ from tradeterm.domain.signals import Signal
 from tradeterm.domain.wallets import Wallet
 from tradeterm.errors import StorageError
 from tradeterm.storage import codec, sqlite_utils_lite
+from tradeterm.storage.health import StorageHealth, describe_failure
 from tradeterm.storage.migrations import MIGRATIONS
 
 sqlite_utils = sqlite_utils_lite.load()
@@ -53,9 +54,16 @@ class Storage:
     """A tradeterm database file (state/paper.db or state/live.db)."""
 
     def __init__(
-        self, path: str | Path, *, synchronous: Synchronous = "NORMAL", busy_timeout_ms: int = 5000
+        self,
+        path: str | Path,
+        *,
+        synchronous: Synchronous = "NORMAL",
+        busy_timeout_ms: int = 5000,
+        health: StorageHealth | None = None,
     ) -> None:
         self.path = Path(path)
+        self.health = health if health is not None else StorageHealth()
+        self._depth = 0
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -73,12 +81,24 @@ class Storage:
     # ---- plumbing --------------------------------------------------------------------------
     @contextmanager
     def atomic(self) -> Iterator[None]:
-        """Commit everything inside together (nested blocks are savepoints)."""
+        """Commit everything inside together (nested blocks are savepoints).
+
+        A write the disk refuses (full, read-only, I/O error) marks the storage health DEGRADED
+        and raises StorageError; the next outermost commit that works clears it."""
+        self._depth += 1
         try:
             with self.db.atomic():
                 yield
+        except sqlite3.OperationalError as exc:
+            self.health.failed(str(self.path), describe_failure(exc))
+            raise StorageError(f"{self.path}: {exc}") from exc
         except sqlite3.DatabaseError as exc:
             raise StorageError(f"{self.path}: {exc}") from exc
+        else:
+            if self._depth == 1:
+                self.health.succeeded(str(self.path))
+        finally:
+            self._depth -= 1
 
     def _put(self, table: str, row: dict[str, Any]) -> None:
         cols = ", ".join(row)

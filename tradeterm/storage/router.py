@@ -12,21 +12,29 @@ from pathlib import Path
 from tradeterm.domain.enums import WalletMode
 from tradeterm.errors import StorageError
 from tradeterm.storage.db import Storage
+from tradeterm.storage.health import StorageHealth
 
 
 class Stores:
     def __init__(self, paper: Storage, live: Storage | None = None) -> None:
         self.paper = paper
         self.live = live
+        self.health: StorageHealth = paper.health
+        """One health for every database (and the log file, when the process wires it)."""
 
     @classmethod
     def open(cls, state_dir: str | Path, *, live: bool, busy_timeout_ms: int = 5000) -> Stores:
         """Open state/paper.db (always) and state/live.db (only when live trading is enabled).
         Live uses synchronous=FULL: a live fill survives power loss, not just a crash."""
         root = Path(state_dir)
-        paper = Storage(root / "paper.db", synchronous="NORMAL", busy_timeout_ms=busy_timeout_ms)
+        health = StorageHealth()
+        paper = Storage(
+            root / "paper.db", synchronous="NORMAL", busy_timeout_ms=busy_timeout_ms, health=health
+        )
         live_db = (
-            Storage(root / "live.db", synchronous="FULL", busy_timeout_ms=busy_timeout_ms)
+            Storage(
+                root / "live.db", synchronous="FULL", busy_timeout_ms=busy_timeout_ms, health=health
+            )
             if live
             else None
         )

@@ -344,7 +344,9 @@ class Bridge:
             for d in report.domains
             for c in d.checks
         )
-        domains = tuple(v.DomainRow(d.domain.value, d.mode, d.enabled) for d in st.domains)
+        domains = tuple(
+            v.DomainRow(d.domain.value, d.mode, d.enabled, d.available) for d in st.domains
+        )
         return v.StageView(
             st.stage_index, stages, gates, report.ready, report.text(), domains, st.live_enabled
         )

@@ -180,6 +180,8 @@ class DomainRow:
     domain: str
     mode: str
     enabled: bool
+    available: bool = True
+    """False when the config has no [domains] entry for it (nothing can trade there)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -181,6 +181,4 @@ def test_cli_help_lists_only_commands_that_answer() -> None:
     ]
     for path in paths:
         assert path[0] in top.stdout
-        with pytest.raises(SystemExit) as done:
-            main([*path, "--help"])
-        assert done.value.code == 0, path
+        assert main([*path, "--help"]) == 0, path

@@ -19,7 +19,10 @@ from tradeterm.storage.db import Storage
 
 DAY = 86_400_000
 T0 = 1_709_251_200_000  # 2024-03-01 00:00 UTC
-LIVE_REFUSAL = "stage 2 'crypto-live' trades live: needs wallets.live.approved = true and --confirm"
+LIVE_REFUSAL = (
+    "stage 2 'crypto-live' trades live: needs wallets.live.approved = true and --confirm"
+    " (or run with --paper-only to trade it on paper)"
+)
 
 
 def _rollout(

@@ -58,7 +58,9 @@ def readiness_line(view: StageView) -> Content:
 
 
 def domain_word(domain: DomainRow) -> Content:
-    """A domain toggle: "forex OFF" or "synthetics on (paper)"."""
+    """A domain toggle: "forex OFF", "synthetics on (paper)" or "crypto_spot unavailable"."""
+    if not domain.available:
+        return Content.assemble(f"{domain.domain} ", ("unavailable", "$text-muted"))
     if not domain.enabled:
         return Content.assemble(f"{domain.domain} ", ("OFF", "$text-muted"))
     style = "bold $text-error" if domain.mode.lower() == "live" else "$text-success"

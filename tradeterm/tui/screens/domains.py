@@ -57,14 +57,16 @@ class DomainToggle(Widget, can_focus=True):
     def __init__(self, row: DomainRow) -> None:
         super().__init__()
         self.row = row
-        self.set_reactive(DomainToggle.enabled, row.enabled)
+        self.set_reactive(DomainToggle.enabled, row.enabled and row.available)
 
     @property
     def changed(self) -> bool:
         """True when the operator flipped it from what the session had."""
-        return self.enabled != self.row.enabled
+        return self.enabled != (self.row.enabled and self.row.available)
 
     def render(self) -> Content:
+        if not self.row.available:
+            return Content(f"[-] {self.row.domain:<12} unavailable: not in [domains]")
         box = "[x]" if self.enabled else "[ ]"
         state = "ON " if self.enabled else "OFF"
         mode = "off in this stage" if self.row.mode == "off" else self.row.mode
@@ -79,7 +81,8 @@ class DomainToggle(Widget, can_focus=True):
         self.watch_enabled(self.enabled)
 
     def action_flip(self) -> None:
-        self.enabled = not self.enabled
+        if self.row.available:  # a domain no venue provides cannot be switched on
+            self.enabled = not self.enabled
 
 
 class DomainsModal(ModalScreen[dict[str, bool]]):
