@@ -403,6 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
     dp.set_defaults(func=cmd_data_check)
 
     _add_node_commands(sub)
+    from tradeterm import cli_simserver
+
+    cli_simserver.register(sub)
     return parser
 
 
