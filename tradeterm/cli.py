@@ -403,9 +403,10 @@ def build_parser() -> argparse.ArgumentParser:
     dp.set_defaults(func=cmd_data_check)
 
     _add_node_commands(sub)
-    from tradeterm import cli_simserver
+    from tradeterm import cli_backtest, cli_simserver
 
     cli_simserver.register(sub)
+    cli_backtest.register(sub)
     return parser
 
 
