@@ -125,6 +125,7 @@ def options_from_args(args: argparse.Namespace) -> BacktestOptions:
         venue=args.venue or "", timeframe=args.timeframe or "", start_ms=start, end_ms=end,
         days=args.days, engine=args.engine, params=parse_params(args.param or (), "--param"),
         grid=parse_grid(args.grid or ()), leverage=args.leverage, margin=args.margin,
+        cash=args.cash,
         domain=Domain(args.domain) if args.domain else None, history_bars=args.bars,
         walk_forward=args.walk_forward, splits=args.splits, is_ratio=args.is_ratio,
         wf_mode="anchored" if args.anchored else "rolling", wf_metric=args.metric,
@@ -452,6 +453,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="margin mode (default isolated)",
     )
     p.add_argument(
+        "--cash",
+        type=_positive(float, "amount"),
+        metavar="C",
+        help="starting equity (default: wallets.paper_balance)",
+    )
+    p.add_argument(
         "--domain",
         choices=DOMAINS,
         help="trade the symbols as this domain (default: guessed from the venue and data)",
@@ -491,3 +498,54 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     sp.add_argument("--all", action="store_true", help="every run")
     sp.add_argument("--yes", action="store_true", help="confirm --all")
     sp.set_defaults(func=cmd_delete)
+
+
+# ---- data import --kind funding|mark ---------------------------------------------------------
+def import_rates(cfg: Any, args: argparse.Namespace) -> int:
+    """`tradeterm data import FILE --kind funding|mark --venue V --symbol S`: funding rates
+    (ts,rate) into the funding store, mark-price bars into the mark candle store; both under
+    `storage.state_dir`, where backtests find them. --venue: a configured name or a kind."""
+    from tradeterm.checks import VENUE_KINDS, check_name
+    from tradeterm.marketdata.funding import (
+        FundingStore,
+        funding_root,
+        mark_store_root,
+        read_funding_file,
+    )
+
+    venue = check_name("--venue", args.venue)
+    symbol = check_name("--symbol", args.symbol)
+    if venue not in cfg.venues and venue not in VENUE_KINDS:
+        known = ", ".join(sorted(cfg.venues)) or "none"
+        raise _user_error(f"--venue: no venue named '{venue}' in the config (configured: {known}) "
+                          f"and not a venue kind ({', '.join(VENUE_KINDS)})")  # fmt: skip
+    state = Path(cfg.storage.state_dir)
+    path = Path(args.file)
+    if args.kind == "funding":
+        rates = read_funding_file(path)
+        added = FundingStore(funding_root(state)).write(venue, symbol, rates)
+        doc: dict[str, Any] = {"kind": "funding", "file": str(path), "venue": venue,
+                               "symbol": symbol, "rows_read": len(rates), "rows_added": added,
+                               "first_ts": int(rates.ts[0]), "last_ts": int(rates.ts[-1])}  # fmt: skip
+    else:
+        from tradeterm.domain.timeframes import TIMEFRAME_MS
+        from tradeterm.marketdata.importer import import_file
+        from tradeterm.marketdata.store import CandleStore
+
+        if args.timeframe not in TIMEFRAME_MS:
+            raise _user_error(
+                f"--timeframe: give the mark bars' timeframe (known: {', '.join(TIMEFRAME_MS)})"
+            )
+        report = import_file(
+            CandleStore(mark_store_root(state)), path, venue, symbol, args.timeframe
+        )
+        doc = {"kind": "mark", "file": str(path), "venue": venue, "symbol": symbol,
+               "timeframe": args.timeframe, "rows_read": report.rows_read,
+               "rows_added": report.rows_added, "first_ts": report.first_ts,
+               "last_ts": report.last_ts}  # fmt: skip
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        print(f"imported {doc['rows_read']} {doc['kind']} rows of {symbol} ({venue}) from {path}: "
+              f"{doc['rows_added']} new, {_iso(doc['first_ts'])} - {_iso(doc['last_ts'])} UTC")  # fmt: skip
+    return 0

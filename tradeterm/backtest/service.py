@@ -72,6 +72,7 @@ class BacktestOptions:
     grid: Mapping[str, Sequence[ParamValue]] = field(default_factory=dict)
     leverage: float = 1.0
     margin: MarginMode = "isolated"
+    cash: float | None = None
     domain: Domain | None = None
     history_bars: int = DEFAULT_HISTORY_BARS
     walk_forward: bool = False
@@ -169,8 +170,8 @@ class BacktestService:
                 )
         specs: list[RunSpec] = []
         for name, tfs, universe, params in self._strategy_targets(options):
-            timeframe = options.timeframe or tfs[0]
             symbols = options.symbols or universe
+            timeframe = options.timeframe or self._stored_timeframe(options, tfs[0])
             if not symbols:
                 raise UserError(f"strategy '{name}': no symbols to backtest (give --symbol)")
             data = self.resolve_data(symbols, timeframe, options, strategy=name, params=params)
@@ -206,6 +207,33 @@ class BacktestService:
                 universe = [s for dc in cfg.domains.values() for s in dc.symbols]
                 out.append((name, ["5m"], tuple(dict.fromkeys(universe)), {}))
         return out
+
+    def _stored_timeframe(self, options: BacktestOptions, default: str) -> str:
+        """With --symbol and no --timeframe: the timeframe the store holds every symbol in
+        (the strategy's own when several fit; `default` when none is stored)."""
+        if not options.symbols:
+            return default
+        common: set[str] | None = None
+        for symbol in options.symbols:
+            tfs = {
+                tf
+                for v, s, tf in self.candles.series()
+                if s == symbol and self._venue_ok(v, options.venue)
+            }
+            common = tfs if common is None else common & tfs
+        if not common:
+            return default
+        if default in common or len(common) > 1:
+            if default in common:
+                return default
+            raise UserError(
+                f"--symbol {', '.join(options.symbols)}: stored in several timeframes "
+                f"({', '.join(sorted(common))}); choose one with --timeframe"
+            )
+        return next(iter(common))
+
+    def _venue_ok(self, stored: str, wanted: str) -> bool:
+        return not wanted or stored == wanted or self._venue_kind(stored) == wanted
 
     # ---- data ------------------------------------------------------------------------------
     def _sim_venue(self) -> tuple[str, SimVenueConfig] | None:
@@ -365,7 +393,7 @@ class BacktestService:
             strategy=spec.strategy, timeframe=data.timeframe, bars=data.bars,
             params=spec.params, config=self.config, funding=data.funding, domain=data.domain,
             markets=data.markets, leverage=options.leverage, margin=options.margin,
-            engine=options.engine,
+            engine=options.engine, cash=options.cash,
         )  # fmt: skip
 
     def run(self, options: BacktestOptions) -> list[RunOutcome]:

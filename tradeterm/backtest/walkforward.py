@@ -201,7 +201,6 @@ def walk_forward(request: BacktestRequest, settings: WalkForwardSettings) -> Wal
 
     plan = plan_run(request)
     axis = plan.axis
-    warm = plan.start
     grid = dict(settings.grid) or bounds_grid(request.strategy, request.params)
     combos = valid_combos(
         request.strategy,
@@ -212,6 +211,7 @@ def walk_forward(request: BacktestRequest, settings: WalkForwardSettings) -> Wal
     if not combos:
         raise UserError(f"walk-forward: no valid parameter combination in the grid {grid}")
     score(compute_metrics(_empty(request)), settings.metric)  # unknown metric: fail fast
+    warm = max(plan.start, warmup_bars(request, combos))
     splits: list[Split] = []
     segments: list[BacktestResult] = []
     for k, (is_lo, is_hi, oos_lo, oos_hi) in enumerate(split_bounds(axis.shape[0], warm, settings)):
@@ -232,6 +232,22 @@ def walk_forward(request: BacktestRequest, settings: WalkForwardSettings) -> Wal
         ))  # fmt: skip
         segments.append(_trim(oos, int(axis[oos_lo])))
     return WalkForward(settings, tuple(splits), stitch(request, segments), len(combos))
+
+
+def warmup_bars(request: BacktestRequest, combos: Sequence[Mapping[str, ParamValue]]) -> int:
+    """Bars every combination needs before its first signal (the deepest of them), so each
+    window is traded by settled indicators whichever parameters are chosen."""
+    from tradeterm.strategies.runner import required_bars
+
+    registry = default_registry()
+    cls = registry.get(request.strategy)
+    need = max(
+        required_bars(
+            cls, registry.build_params(request.strategy, dict(c)), timeframe=request.timeframe
+        )
+        for c in combos
+    )
+    return max(1, need - 1)
 
 
 def _empty(request: BacktestRequest) -> BacktestResult:
