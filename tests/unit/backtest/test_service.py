@@ -56,10 +56,10 @@ def test_symbol_found_under_any_venue_with_its_funding(tmp_path: Path) -> None:
     assert len(data.bars["BTCUSDT"]) == 1680
     assert data.funding["BTCUSDT"].rate[0] == pytest.approx(0.00012557)
     with pytest.raises(
-        UserError, match="no 1m bars under venue 'bybit'.*stored: binance_futures:BTCUSDT 15m"
+        UserError, match=r"no 1m bars under venue 'bybit'.*stored: binance_futures:BTCUSDT 15m"
     ):
         service.plan(BacktestOptions(strategies=("breakout",), symbols=("BTCUSDT",), venue="bybit"))
-    with pytest.raises(UserError, match="ETHUSDT: not in the candle store.*data import"):
+    with pytest.raises(UserError, match=r"ETHUSDT: not in the candle store.*data import"):
         service.plan(BacktestOptions(strategies=("breakout",), symbols=("ETHUSDT",)))
     with pytest.raises(UserError, match="no 1h bars"):
         service.plan(
