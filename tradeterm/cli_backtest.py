@@ -253,7 +253,7 @@ def _index(args: argparse.Namespace) -> Any:
 
 def _run_id(text: str) -> int:
     if not text.strip().isdigit():
-        raise _user_error(f"backtest run id must be a number, got {text[:40]!r}")
+        raise _user_error(f"backtests: the run id must be a number, got {text[:40]!r}")
     return int(text)
 
 
@@ -321,7 +321,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     report = Path(record.report_path) if record.report_path else None
     if report is None or not report.is_dir():
         raise _user_error(
-            f"run {record.id}: its report folder is gone ({record.report_path or 'none'})"
+            f"backtests: the report folder of run {record.id} is gone ({record.report_path or 'none'})"
         )
     if args.format == "csv":
         text = (report / "trades.csv").read_text(encoding="utf-8")
@@ -340,11 +340,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_delete(args: argparse.Namespace) -> int:
     if args.all and args.id:
-        raise _user_error("backtests delete: give an id or --all, not both")
+        raise _user_error("--all: give a run id or --all, not both")
     if not args.all and not args.id:
-        raise _user_error("backtests delete: give a run id, or --all --yes")
+        raise _user_error("backtests: delete needs a run id, or --all --yes")
     if args.all and not args.yes:
-        raise _user_error("backtests delete --all removes every run and report: add --yes")
+        raise _user_error("--all: removes every run and its report; add --yes")
     with _index(args) as index:
         records = index.delete_all() if args.all else [index.delete(_run_id(args.id))]
     for record in records:

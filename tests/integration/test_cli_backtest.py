@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,7 @@ def assert_refused(code: int, err: str, needle: str) -> None:
     assert code == 2, err
     assert needle in err, err
     assert "Traceback" not in err and err.count("\n") == 1, err
+    assert re.match(r"^(--|\S+?: )", err), f"{err!r} names no option, command or file"
 
 
 def test_default_config_backtests_on_a_fresh_folder(

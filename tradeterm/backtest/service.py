@@ -173,11 +173,13 @@ class BacktestService:
             symbols = options.symbols or universe
             timeframe = options.timeframe or self._stored_timeframe(options, tfs[0])
             if not symbols:
-                raise UserError(f"strategy '{name}': no symbols to backtest (give --symbol)")
+                raise UserError(
+                    f"--symbol: strategy '{name}' has no symbols in the config; give --symbol"
+                )
             data = self.resolve_data(symbols, timeframe, options, strategy=name, params=params)
             specs.append(RunSpec(name, {**params, **options.params}, data))
         if not specs:
-            raise UserError("no enabled strategies in the config (give --strategy)")
+            raise UserError("--strategy: no enabled strategies in the config; name one")
         return specs
 
     def _strategy_targets(
@@ -316,7 +318,7 @@ class BacktestService:
                 raise UserError(self._not_found(symbol, timeframe, options.venue))
             if len(series) < 2:
                 raise UserError(
-                    f"{symbol} {timeframe}: only {len(series)} bars in the chosen range"
+                    f"--symbol {symbol}: only {len(series)} {timeframe} bars in the chosen range"
                 )
             bars[symbol] = series
         domain = options.domain or self._domain(symbols, venues, funding)

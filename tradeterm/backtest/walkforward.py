@@ -103,7 +103,7 @@ def score(metrics: Metrics, name: str) -> float | None:
     values = metrics.to_dict()
     if name not in values:
         numeric = [k for k, v in values.items() if isinstance(v, int | float) or v is None]
-        raise UserError(f"unknown metric '{name}' (known: {', '.join(numeric)})")
+        raise UserError(f"--metric: unknown metric '{name}' (known: {', '.join(numeric)})")
     value = values[name]
     if value is None or isinstance(value, bool):
         return None
