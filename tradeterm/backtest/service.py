@@ -116,6 +116,8 @@ class RunOutcome:
     data: DataFingerprint
     grid: tuple[tuple[dict[str, ParamValue], Metrics], ...] = ()
     walkforward: Any = None
+    metric: str = "calmar"
+    """The metric that chose the grid row or the walk-forward parameters."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -457,7 +459,7 @@ class BacktestService:
             rows = run_grid(request, options.grid)
             scored = [(row.params, compute_metrics(row.result), row.result) for row in rows]
             grid_rows = tuple((p, m) for p, m, _ in scored)
-            best = max(scored, key=lambda t: _score(t[1], options.wf_metric))
+            best = max(scored, key=lambda t: score_of(t[1], options.wf_metric))
             result = best[2]
         else:
             result = run_backtest(request)
@@ -478,10 +480,11 @@ class BacktestService:
                 extra["walk_forward"] = wf.to_dict()
             report = write_report(result, metrics, self.reports_dir, config=self.config, data=fp,
                                   extra_charts=charts, kind=kind, extra=extra)  # fmt: skip
-        return RunOutcome(run_id, result, metrics, report, fp, grid_rows, wf)
+        return RunOutcome(run_id, result, metrics, report, fp, grid_rows, wf, options.wf_metric)
 
 
-def _score(metrics: Metrics, name: str) -> float:
+def score_of(metrics: Metrics, name: str) -> float:
+    """The named metric for ranking: undefined (None) ranks lowest."""
     value = metrics.to_dict().get(name)
     return (
         float(value)

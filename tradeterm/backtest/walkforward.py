@@ -87,6 +87,8 @@ class WalkForward:
     splits: tuple[Split, ...]
     stitched: BacktestResult
     grid_size: int
+    varied: tuple[str, ...] = ()
+    """The parameters the grid varies."""
 
     def to_dict(self) -> dict[str, Any]:
         gaps = [s.gap for s in self.splits if s.gap is not None]
@@ -231,7 +233,8 @@ def walk_forward(request: BacktestRequest, settings: WalkForwardSettings) -> Wal
             oos_metrics=oos_metrics, start_ms=int(axis[oos_lo]), end_ms=int(axis[oos_hi - 1]),
         ))  # fmt: skip
         segments.append(_trim(oos, int(axis[oos_lo])))
-    return WalkForward(settings, tuple(splits), stitch(request, segments), len(combos))
+    varied = tuple(k for k in combos[0] if len({str(c[k]) for c in combos}) > 1)
+    return WalkForward(settings, tuple(splits), stitch(request, segments), len(combos), varied)
 
 
 def warmup_bars(request: BacktestRequest, combos: Sequence[Mapping[str, ParamValue]]) -> int:
