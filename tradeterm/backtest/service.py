@@ -470,7 +470,9 @@ class BacktestService:
         if len(result.symbols) == 1:
             symbol = result.symbols[0]
             series = spec.data.bars[symbol]
-            charts["price"] = price_chart(series.open_ms, series.close, result.trades, symbol)
+            stops, targets = planned_levels(spec, series, result)
+            charts["price"] = price_chart(series.open_ms, series.close, result.trades, symbol,
+                                          stops=stops, targets=targets)  # fmt: skip
         report = None
         if options.report:
             extra: dict[str, Any] = {"run_id": run_id, "source": spec.data.source}
@@ -481,6 +483,30 @@ class BacktestService:
             report = write_report(result, metrics, self.reports_dir, config=self.config, data=fp,
                                   extra_charts=charts, kind=kind, extra=extra)  # fmt: skip
         return RunOutcome(run_id, result, metrics, report, fp, grid_rows, wf, options.wf_metric)
+
+
+def planned_levels(
+    spec: RunSpec, series: BarSeries, result: BacktestResult
+) -> tuple[list[float | None], list[float | None]]:
+    """Per trade, the stop loss and take profit its signal planned (the signal bar is the bar
+    before the entry fill at the next open); None where no signal of that side is found."""
+    from tradeterm.strategies.runner import vector_signals
+
+    registry = default_registry()
+    frame = vector_signals(registry.get(spec.strategy),
+                           registry.build_params(spec.strategy, dict(spec.params)), series,
+                           timeframe=spec.data.timeframe)  # fmt: skip
+    stops: list[float | None] = []
+    targets: list[float | None] = []
+    for trade in result.trades:
+        row = int(np.searchsorted(series.open_ms, trade.entry_ms, "right")) - 2
+        if 0 <= row < len(frame) and int(frame.side[row]) == trade.side:
+            stops.append(float(frame.stop_loss[row]))
+            targets.append(float(frame.take_profit[row]))
+        else:
+            stops.append(None)
+            targets.append(None)
+    return stops, targets
 
 
 def score_of(metrics: Metrics, name: str) -> float:
