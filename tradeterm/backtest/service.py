@@ -35,7 +35,7 @@ from tradeterm.backtest.engines import (
     run_grid,
 )
 from tradeterm.backtest.index import RunIndex, RunRecord
-from tradeterm.backtest.metrics import Metrics, compute_metrics
+from tradeterm.backtest.metrics import Metrics, compute_metrics, trading_period
 from tradeterm.backtest.reports import DataFingerprint, fingerprint, iso, write_report
 from tradeterm.backtest.result import BacktestResult
 from tradeterm.charts import Chart, price_chart
@@ -293,7 +293,7 @@ class BacktestService:
             spec = index_spec(symbol)
             if found is not None:
                 venue, series, path_text = found
-                series = self._window(series, options, timeframe)
+                series = self._window(series, options, timeframe, warmup)
                 sources.append(f"{symbol}: candle store {path_text}")
                 venues.add(venue)
                 rates = self.funding.read(venue, symbol)
@@ -345,12 +345,17 @@ class BacktestService:
         configured = self.config.venues.get(venue)
         return configured.kind if configured is not None else venue
 
-    def _window(self, series: BarSeries, options: BacktestOptions, timeframe: str) -> BarSeries:
+    def _window(
+        self, series: BarSeries, options: BacktestOptions, timeframe: str, warmup: int = 0
+    ) -> BarSeries:
+        """The bars of the asked range, plus up to `warmup` bars before it that only warm the
+        strategy up (it trades from the range's start when the history is deep enough)."""
         start, end = self._range(options, timeframe)
         if options.days is not None and start is None and len(series):
             end_ms = int(series.open_ms[-1]) + timeframe_ms(timeframe)
             start = end_ms - int(options.days * 86_400_000)
         lo = 0 if start is None else int(np.searchsorted(series.open_ms, start, "left"))
+        lo = max(0, lo - max(0, warmup - 1))
         hi = len(series) if end is None else int(np.searchsorted(series.open_ms, end, "left"))
         if lo == 0 and hi == len(series):
             return series
@@ -466,6 +471,7 @@ class BacktestService:
         result = replace(
             result, warnings=tuple(dict.fromkeys((*data_notes(spec.data), *result.warnings)))
         )
+        result = trading_period(result)  # reports and charts start where trading can
         metrics = compute_metrics(result)
         if len(result.symbols) == 1:
             symbol = result.symbols[0]

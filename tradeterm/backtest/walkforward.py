@@ -268,7 +268,8 @@ def _trim(result: BacktestResult, from_ms: int) -> BacktestResult:
         replace(t, entry_bar=t.entry_bar - i, exit_bar=t.exit_bar - i) for t in result.trades
     )
     return replace(result, ts=result.ts[i:], equity=result.equity[i:], hodl=result.hodl[i:],
-                   trades=trades, liquidation_bar=max(-1, result.liquidation_bar - i))  # fmt: skip
+                   trades=trades, liquidation_bar=max(-1, result.liquidation_bar - i),
+                   settings={**result.settings, "start_bar": 0})  # fmt: skip
 
 
 def stitch(request: BacktestRequest, segments: Sequence[BacktestResult]) -> BacktestResult:
