@@ -1,0 +1,86 @@
+"""Optuna storage for calibration studies: SQLite in WAL mode by default, PostgreSQL to share a
+study between hosts (Optuna's own RDB storage; every worker is the same CLI command).
+
+`sqlite:///state/optuna.db` is created in WAL mode before Optuna opens it (journal_mode=WAL is a
+property of the file, so every later connection uses it), with a generous busy timeout so
+several worker processes can write. `postgresql://user@host/db` is driven by psycopg 3.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import optuna
+
+from tradeterm.errors import UserError
+
+SQLITE_TIMEOUT_S = 60.0
+
+
+def default_url(state_dir: str | Path) -> str:
+    return f"sqlite:///{Path(state_dir) / 'optuna.db'}"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a sqlite:/// URL (None for other storages)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def _sqlalchemy_url(url: str) -> str:
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def redact(url: str) -> str:
+    """The URL without a password (user:secret@host -> user:***@host)."""
+    head, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    auth, _, host = rest.rpartition("@")
+    user = auth.split(":", 1)[0]
+    return f"{head}://{user}{':***' if ':' in auth else ''}@{host}"
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql", "postgres://"))
+
+
+def prepare_sqlite(path: Path) -> None:
+    """Create the file (and its folder) in WAL mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=SQLITE_TIMEOUT_S)
+    try:
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    finally:
+        conn.close()
+    if str(mode).lower() != "wal":
+        raise UserError(f"{path}: cannot switch the Optuna database to WAL mode (got {mode})")
+
+
+def open_storage(url: str) -> optuna.storages.RDBStorage:
+    """The Optuna storage behind `url` (sqlite:/// in WAL mode, or postgresql://)."""
+    if not url.startswith(("sqlite:///", "postgresql", "postgres://", "mysql")):
+        raise UserError(
+            f"--storage {redact(url)!r}: expected sqlite:///PATH or postgresql://user@host/db"
+        )
+    path = sqlite_path(url)
+    kwargs: dict[str, object] = {}
+    if path is not None:
+        prepare_sqlite(path)
+        kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
+    else:
+        kwargs = {"pool_pre_ping": True}
+    try:
+        return optuna.storages.RDBStorage(
+            _sqlalchemy_url(url), engine_kwargs=kwargs, heartbeat_interval=None
+        )
+    except Exception as exc:  # sqlalchemy/psycopg: unreachable server, bad credentials
+        what = str(exc).splitlines()[0][:200]
+        raise UserError(
+            f"--storage {redact(url)!r}: cannot open the study storage ({what})"
+        ) from None
