@@ -299,7 +299,7 @@ def _watch(
             time.sleep(poll_s)
             rss = total_rss(pids())
             peak = max(peak, rss)
-            if on_progress is not None:
+            if on_progress is not None and alive():
                 on_progress(progress(study, settings.n_trials, rss))
         except KeyboardInterrupt:
             interrupted = True

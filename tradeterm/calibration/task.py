@@ -106,6 +106,8 @@ def evaluate(trial: optuna.Trial, task: CalibrationTask) -> float:
     values = task.space.suggest(trial)
     params, leverage, margin = task.space.split(values)
     trial.set_user_attr("liquidated", False)
+    trial.set_user_attr("leverage", leverage)
+    trial.set_user_attr("margin_mode", margin)
     try:
         base = task.request(params, leverage, margin)
         rows: list[dict[str, float]] = []
