@@ -845,7 +845,10 @@ class CalibrationConfig(Section):
     storage_url: str = Field(
         "",
         max_length=1024,
-        description="Optuna storage URL (empty = sqlite:///<state_dir>/optuna.db in WAL mode; postgresql://user@host/db for a shared study).",
+        description=(
+            "Optuna storage URL (empty = sqlite:///<state_dir>/optuna.db in WAL mode; "
+            "postgresql://user@host/db for a study shared by many hosts)."
+        ),
     )
     postgres_dsn: str = Field(
         "",
