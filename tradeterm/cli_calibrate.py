@@ -204,7 +204,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     for symbol, source in data.sources.items():
         print(f"data: {symbol}: {source} ({len(task.bars[symbol])} bars)", file=sys.stderr)
     report = run_study(task, settings, on_progress=_progress_line)
-    print(file=sys.stderr)
+    _progress_line(report.progress, final=True)
     if args.json:
         print(json.dumps(report_json(report), indent=2))
     else:
@@ -212,12 +212,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 130 if report.interrupted else 0
 
 
-def _progress_line(p: Any) -> None:
+def _progress_line(p: Any, final: bool = False) -> None:
     states = " ".join(f"{k.lower()} {v}" for k, v in sorted(p.by_state.items()))
     best = f"{p.best_value:.4g} (#{p.best_number})" if p.best_value is not None else "-"
     text = f"{p.done}/{p.target} trials [{states}] best {best} rss {p.rss_bytes / MB:.0f} MB"
-    end = "\r" if sys.stderr.isatty() else "\n"
-    print(f"\x1b[2K{text}" if end == "\r" else text, end=end, file=sys.stderr, flush=True)
+    end = "\r" if sys.stderr.isatty() and not final else "\n"
+    erase = "\x1b[2K" if sys.stderr.isatty() else ""
+    print(f"{erase}{text}", end=end, file=sys.stderr, flush=True)
 
 
 def _trial_json(t: Any) -> dict[str, Any]:

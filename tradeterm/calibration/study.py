@@ -217,7 +217,9 @@ class WorkerOutcome:
 
 
 def _started(study: optuna.Study) -> int:
-    return len(study.get_trials(deepcopy=False, states=tuple(TrialState)))
+    """Trials taken by a worker (enqueued priors still WAITING are not)."""
+    taken = tuple(s for s in TrialState if s != TrialState.WAITING)
+    return len(study.get_trials(deepcopy=False, states=taken))
 
 
 def _one_trial(study: optuna.Study, task: CalibrationTask, worker: str) -> None:
