@@ -9,6 +9,7 @@ several worker processes can write. `postgresql://user@host/db` is driven by psy
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import optuna
@@ -16,6 +17,7 @@ import optuna
 from tradeterm.errors import UserError
 
 SQLITE_TIMEOUT_S = 60.0
+OPEN_ATTEMPTS = 4
 
 
 def default_url(state_dir: str | Path) -> str:
@@ -75,12 +77,16 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
         kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
     else:
         kwargs = {"pool_pre_ping": True}
-    try:
-        return optuna.storages.RDBStorage(
-            _sqlalchemy_url(url), engine_kwargs=kwargs, heartbeat_interval=None
-        )
-    except Exception as exc:  # sqlalchemy/psycopg: unreachable server, bad credentials
-        what = str(exc).splitlines()[0][:200]
-        raise UserError(
-            f"--storage {redact(url)!r}: cannot open the study storage ({what})"
-        ) from None
+    failure: Exception | None = None
+    for attempt in range(OPEN_ATTEMPTS):
+        try:
+            return optuna.storages.RDBStorage(
+                _sqlalchemy_url(url), engine_kwargs=kwargs, heartbeat_interval=None
+            )
+        except Exception as exc:  # sqlalchemy/psycopg: unreachable server, bad credentials
+            # workers starting together on a fresh database race to create Optuna's tables:
+            # the loser sees a duplicate key; a moment later the tables are there
+            failure = exc
+            time.sleep(0.5 * (attempt + 1))
+    what = str(failure).splitlines()[0][:200]
+    raise UserError(f"--storage {redact(url)!r}: cannot open the study storage ({what})")

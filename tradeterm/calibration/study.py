@@ -203,8 +203,15 @@ def prepare_study(task: CalibrationTask, settings: StudySettings) -> optuna.Stud
 
 
 def _sampler(settings: StudySettings, worker: int) -> optuna.samplers.BaseSampler:
-    seed = None if settings.seed is None else settings.seed + worker
-    return optuna.samplers.TPESampler(seed=seed)
+    """TPE seeded with seed + worker. On a shared (PostgreSQL) study the same command runs on
+    several hosts with the same worker numbers, so the process id is mixed in too: hosts must
+    not propose the same points (a distributed run is not repeatable anyway)."""
+    if settings.seed is None:
+        return optuna.samplers.TPESampler()
+    seed = settings.seed + worker
+    if is_postgres(settings.storage_url):
+        seed += os.getpid() * 1000
+    return optuna.samplers.TPESampler(seed=seed % 2**32)
 
 
 # ---------------------------------------------------------------------------------------------

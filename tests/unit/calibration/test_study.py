@@ -105,3 +105,14 @@ def test_two_worker_processes_share_one_sqlite_study(tmp_path: Path) -> None:
     numbers = [t.number for t in study.trials]
     assert 6 <= len(numbers) <= 7 and len(set(numbers)) == len(numbers)
     assert report.progress.workers_seen == 2
+
+
+def test_best_queries_skip_a_complete_trial_marked_liquidated() -> None:
+    study = optuna.create_study(direction="maximize")
+    for value, liquidated in ((5.0, True), (1.0, False)):
+        trial = study.ask()
+        trial.set_user_attr("liquidated", liquidated)
+        study.tell(trial, value)
+    best = best_trial(study)
+    assert best is not None and best.value == 1.0
+    assert [t.value for t in ranked_trials(study)] == [1.0]
