@@ -247,6 +247,10 @@ def report_json(report: Any) -> dict[str, Any]:
     }
 
 
+def _fmt(value: Any, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
 def _print_report(report: Any) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -261,10 +265,10 @@ def _print_report(report: Any) -> None:
         table.add_row(
             str(t.number),
             f"{t.value:.4g}",
-            f"{a.get('total_return', 0):.2%}",
-            f"{a.get('max_drawdown', 0):.2%}",
-            f"{a.get('sharpe', 0):.2f}",
-            f"{a.get('trade_count', 0):.0f}",
+            _fmt(a.get("total_return"), ".2%"),
+            _fmt(a.get("max_drawdown"), ".2%"),
+            _fmt(a.get("sharpe"), ".2f"),
+            _fmt(a.get("trade_count"), ".0f"),
             f"{a.get('leverage', 1):g}",
             str(a.get("margin_mode", "-")),
         )

@@ -110,7 +110,7 @@ def evaluate(trial: optuna.Trial, task: CalibrationTask) -> float:
     trial.set_user_attr("margin_mode", margin)
     try:
         base = task.request(params, leverage, margin)
-        rows: list[dict[str, float]] = []
+        rows: list[dict[str, float | None]] = []
         scores: list[float] = []
         for i, (start, end) in enumerate(task.windows()):
             result = run_backtest(_window_request(task, base, start, end))
