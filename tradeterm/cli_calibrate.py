@@ -202,7 +202,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     )
     settings.workers  # noqa: B018  (validates --jobs before anything starts)
     for symbol, source in data.sources.items():
-        print(f"data: {symbol}: {source} ({len(task.bars[symbol])} bars)", file=sys.stderr)
+        print(f"data: {symbol}: {source}", file=sys.stderr)
     report = run_study(task, settings, on_progress=_progress_line)
     _progress_line(report.progress, final=True)
     if args.json:

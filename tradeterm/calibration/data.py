@@ -1,12 +1,12 @@
 """The bars (and funding) a calibration runs on, found by symbol.
 
-In order, for each symbol:
-1. `--data DIR`: a file `*_{SYMBOL}_{TIMEFRAME}_*.csv|parquet` in DIR (the shared data layout,
-   e.g. `usdm_BTCUSDT_15m_2024-02.csv`) with its funding `*_{SYMBOL}_8h_funding_*.csv` when there;
-   `usdm_` files trade as perpetuals, `spot_` files as spot;
-2. the candle store (`state/candles/{venue}/{SYMBOL}/{TIMEFRAME}`, any venue, or `venue`);
-3. a synthetic index of the sim venue (R_100, 1HZ100V, ...): a deterministic generated history
-   (`--days` of it, default 60), so the default offline config calibrates with no data at all.
+- Without `--data`: exactly as `tradeterm backtest` resolves them (`BacktestService.resolve_data`):
+  the candle store under any venue (or `--venue`) with the funding store, else a synthetic index
+  of the sim venue as a deterministic generated history, so the default offline config
+  calibrates with no data at all.
+- `--data DIR`: files `*_{SYMBOL}_{TIMEFRAME}_*.csv|parquet` in DIR (the shared data layout,
+  e.g. `usdm_BTCUSDT_15m_2024-02.csv`) with their funding `*_{SYMBOL}_8h_funding_*.csv` when
+  there; `usdm_` files trade as perpetuals, `spot_` files as spot. No import step needed.
 `--from/--to` (UTC dates) or `--days N` cut the range. Every problem is a UserError naming it.
 """
 
@@ -14,24 +14,22 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from tradeterm.backtest.engines import FundingSeries
+from tradeterm.backtest.engines import FundingSeries, MarketRules
+from tradeterm.backtest.service import BacktestOptions, BacktestService
+from tradeterm.config.models import TradetermConfig
 from tradeterm.domain.enums import Domain
 from tradeterm.domain.series import BarSeries
 from tradeterm.domain.timeframes import timeframe_ms
 from tradeterm.errors import UserError
 from tradeterm.marketdata.importer import read_bar_file
-from tradeterm.marketdata.store import CandleStore
-from tradeterm.testing.histories import synthetic_history
-from tradeterm.venues.sim.catalog import index_spec
 
 DAY_MS = 86_400_000
-DEFAULT_SYNTHETIC_DAYS = 60
 
 
 @dataclass(frozen=True)
@@ -40,6 +38,7 @@ class ResolvedData:
     funding: dict[str, FundingSeries]
     domain: Domain
     sources: dict[str, str]
+    markets: dict[str, MarketRules] = field(default_factory=dict)
 
 
 def parse_day(text: str, what: str) -> int:
@@ -104,6 +103,8 @@ def resolve(
     symbols: Sequence[str],
     timeframe: str,
     *,
+    config: TradetermConfig | None = None,
+    strategy: str = "",
     data_dir: str | None = None,
     state_dir: str = "state",
     venue: str | None = None,
@@ -119,16 +120,20 @@ def resolve(
         raise UserError(f"--timeframe: {exc}") from None
     if not symbols:
         raise UserError("calibrate: give at least one --symbol")
+    if not data_dir:
+        return _from_service(
+            symbols, timeframe, config or TradetermConfig(), strategy, state_dir, venue,
+            (start, end, days), domain,
+        )  # fmt: skip
     bars: dict[str, BarSeries] = {}
     funding: dict[str, FundingSeries] = {}
     sources: dict[str, str] = {}
     kinds: set[Domain] = set()
-    store = CandleStore(Path(state_dir) / "candles")
     for symbol in symbols:
-        series, kind, source = _one(symbol, timeframe, data_dir, store, venue, days, end)
+        series, kind, source = _one(symbol, timeframe, data_dir)
         bars[symbol], sources[symbol] = series, source
         kinds.add(kind)
-        if data_dir and kind == Domain.CRYPTO_PERP:
+        if kind == Domain.CRYPTO_PERP:
             fpath = _find(Path(data_dir), symbol, "8h_funding")
             if fpath is not None:
                 funding[symbol] = read_funding(fpath)
@@ -143,37 +148,48 @@ def resolve(
         if len(cut) < 50:
             raise UserError(f"calibrate: {symbol} has {len(cut)} {timeframe} bars in the range")
         bars[symbol] = cut
+    sources = {s: f"{text} ({len(bars[s])} bars)" for s, text in sources.items()}
     return ResolvedData(bars, funding, chosen, sources)
 
 
-def _one(
-    symbol: str,
+def _one(symbol: str, timeframe: str, data_dir: str) -> tuple[BarSeries, Domain, str]:
+    folder = Path(data_dir)
+    if not folder.is_dir():
+        raise UserError(f"--data {data_dir}: not a folder")
+    path = _find(folder, symbol, timeframe)
+    if path is None:
+        raise UserError(
+            f"--data {data_dir}: no file *_{symbol}_{timeframe}_*.csv|parquet for --symbol {symbol}"
+        )
+    kind = Domain.CRYPTO_SPOT if path.name.startswith("spot_") else Domain.CRYPTO_PERP
+    return read_bar_file(path, timeframe), kind, str(path)
+
+
+def _from_service(
+    symbols: Sequence[str],
     timeframe: str,
-    data_dir: str | None,
-    store: CandleStore,
+    config: TradetermConfig,
+    strategy: str,
+    state_dir: str,
     venue: str | None,
-    days: int | None,
-    end: str | None,
-) -> tuple[BarSeries, Domain, str]:
-    if data_dir:
-        folder = Path(data_dir)
-        if not folder.is_dir():
-            raise UserError(f"--data {data_dir}: not a folder")
-        path = _find(folder, symbol, timeframe)
-        if path is not None:
-            kind = Domain.CRYPTO_SPOT if path.name.startswith("spot_") else Domain.CRYPTO_PERP
-            return read_bar_file(path, timeframe), kind, str(path)
-    for v, s, tf in store.series():
-        if s == symbol and tf == timeframe and (venue is None or v == venue):
-            return store.read(v, s, tf), Domain.CRYPTO_PERP, f"candle store {v}/{s}/{tf}"
-    if index_spec(symbol) is not None:
-        n_days = days or DEFAULT_SYNTHETIC_DAYS
-        count = n_days * DAY_MS // timeframe_ms(timeframe)
-        kwargs = {"end_ms": parse_day(end, "--to")} if end else {}
-        series = synthetic_history(symbol, timeframe, int(count), **kwargs)
-        return series, Domain.SYNTHETICS, f"generated {symbol} history ({n_days} days, seed 7)"
-    where = f"in {data_dir} or " if data_dir else ""
-    raise UserError(
-        f"calibrate: no {timeframe} bars for {symbol} {where}in the candle store "
-        f"({store.root}); import them with `tradeterm data import` or pass --data DIR"
+    span: tuple[str | None, str | None, int | None],
+    domain: Domain | None,
+) -> ResolvedData:
+    start, end, days = span
+    if days is not None and days <= 0:
+        raise UserError(f"--days {days}: give a positive number of days")
+    options = BacktestOptions(
+        symbols=tuple(symbols), venue=venue or "", timeframe=timeframe,
+        start_ms=parse_day(start, "--from") if start else None,
+        end_ms=parse_day(end, "--to") if end else None,
+        days=float(days) if days is not None else None, domain=domain,
+    )  # fmt: skip
+    service = BacktestService(config, state_dir=state_dir)
+    data = service.resolve_data(symbols, timeframe, options, strategy=strategy)
+    sources = {s: f"{data.source} ({len(data.bars[s])} bars)" for s in data.bars}
+    for symbol, series in data.bars.items():
+        if len(series) < 50:
+            raise UserError(f"calibrate: {symbol} has {len(series)} {timeframe} bars in the range")
+    return ResolvedData(
+        dict(data.bars), dict(data.funding), data.domain, sources, dict(data.markets)
     )

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import optuna
 
-from tradeterm.backtest.engines import BacktestRequest, FundingSeries, run_backtest
+from tradeterm.backtest.engines import BacktestRequest, FundingSeries, MarketRules, run_backtest
 from tradeterm.backtest.result import BacktestResult
 from tradeterm.calibration.objective import (
     ObjectiveName,
@@ -47,6 +47,7 @@ class CalibrationTask:
     objective: ObjectiveName = "score"
     splits: int = 0
     engine: str = "vector"
+    markets: Mapping[str, MarketRules] = field(default_factory=dict)
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -61,6 +62,7 @@ class CalibrationTask:
             config=self.config,
             funding=self.funding,
             domain=self.domain,
+            markets=self.markets,
             leverage=leverage,
             margin="cross" if margin == "cross" else "isolated",
             engine="vector" if self.engine == "vector" else "event",

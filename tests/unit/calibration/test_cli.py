@@ -49,7 +49,7 @@ def test_calibrate_promote_status_on_the_default_config(
     assert report["study"] == "breakout-R_100-15m"
     assert sum(report["trials"].values()) == 3
     assert report["best"] is not None and report["best"]["user_attrs"]["liquidated"] is False
-    assert "generated R_100 history" in err and "3/3 trials" in err
+    assert "generated sim history" in err and "3/3 trials" in err
     assert (tmp_path / "state" / "optuna.db").is_file()
 
     code, out, err = _run(capsys, "calibrate", "promote", "breakout-R_100-15m", "--config", cfg)
@@ -68,7 +68,10 @@ def test_calibrate_promote_status_on_the_default_config(
     [
         (["calibrate", "--strategy", "nope", "--symbol", "R_100"], "unknown strategy 'nope'"),
         (["calibrate", "--strategy", "breakout"], "give at least one --symbol"),
-        (["calibrate", "--strategy", "breakout", "--symbol", "ZZZ"], "no 15m bars for ZZZ"),
+        (
+            ["calibrate", "--strategy", "breakout", "--symbol", "ZZZ"],
+            "--symbol ZZZ: not in the candle store",
+        ),
         (["calibrate", "--strategy", "breakout", "--symbol", "R_100", "--jobs", "0"], "--jobs 0"),
         (["calibrate", "status", "--study", "missing"], "no study 'missing'"),
         (["promote", "--study", "missing"], "no study 'missing'"),
@@ -86,3 +89,39 @@ def test_bad_input_is_one_line_and_exit_2(
     code, _out, err = _run(capsys, *argv, "--config", cfg)
     assert code == 2
     assert message in err and "Traceback" not in err
+
+
+def test_calibrate_on_shared_futures_files_with_funding(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    shared_data: Path,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _run(
+        capsys,
+        "calibrate",
+        "--config",
+        str(REPO / "configs" / "default.toml"),
+        "--strategy",
+        "ema_trend",
+        "--symbol",
+        "BTCUSDT,ETHUSDT",
+        "--timeframe",
+        "15m",
+        "--data",
+        str(shared_data / "crypto"),
+        "--trials",
+        "3",
+        "--leverage-max",
+        "5",
+        "--margin",
+        "both",
+        "--json",
+    )
+    assert code == 0, err
+    assert "usdm_BTCUSDT_15m_2024-02.csv + funding usdm_BTCUSDT_8h_funding_2024-02.csv" in err
+    assert "usdm_ETHUSDT_15m_2024-02.csv + funding" in err
+    report = json.loads(out)
+    assert report["study"] == "ema_trend-BTCUSDT+ETHUSDT-15m"
+    assert report["best"]["user_attrs"]["funding_paid"] != 0.0  # funding reached the backtest
