@@ -100,6 +100,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="pin a parameter")
     p.add_argument("--seed", type=int, default=42, help="sampler seed (default 42)")
     p.add_argument("--resume", action="store_true", help="continue an existing study")
+    p.add_argument(
+        "--priors",
+        metavar="FILE",
+        help="seed parameters tried first (default configs/seed_params.toml)",
+    )
     p.add_argument("--json", action="store_true", help="print only JSON")
 
 
@@ -178,6 +183,7 @@ def _task(args: argparse.Namespace, cfg: Any) -> Any:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+
     from tradeterm.calibration.memory import MemoryGuard
     from tradeterm.calibration.study import StudySettings, default_study_name, run_study
     from tradeterm.errors import UserError

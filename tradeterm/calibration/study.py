@@ -53,6 +53,8 @@ class StudySettings:
     seed: int | None = None
     resume: bool = False
     guard: MemoryGuard = field(default_factory=MemoryGuard)
+    priors: tuple[tuple[str, dict[str, Any]], ...] = ()
+    """(label, values) enqueued after the defaults as the first trials of a new study."""
 
     @property
     def workers(self) -> int:
@@ -193,12 +195,10 @@ def prepare_study(task: CalibrationTask, settings: StudySettings) -> optuna.Stud
             study.set_user_attr(key, value)
     if not study.get_trials(deepcopy=False):
         defaults = default_values(task.strategy)
-        prior = {n: defaults[n] for n in task.space.names() if n in defaults}
-        if LEVERAGE in task.space.names():
-            prior[LEVERAGE] = 1
-        if MARGIN in task.space.names():
-            prior[MARGIN] = "isolated"
-        study.enqueue_trial(prior, user_attrs={"prior": "defaults"}, skip_if_exists=True)
+        for label, values in (("defaults", {}), *settings.priors):
+            merged = {**defaults, LEVERAGE: 1, MARGIN: "isolated", **values}
+            prior = {n: merged[n] for n in task.space.names() if n in merged}
+            study.enqueue_trial(prior, user_attrs={"prior": label}, skip_if_exists=True)
     return study
 
 

@@ -127,8 +127,9 @@ def evaluate(trial: optuna.Trial, task: CalibrationTask) -> float:
                     trial.set_user_attr("split_scores", scores)
                     raise TrialPruned(f"pruned by the median rule after split {i + 1}")
     except TradetermError as exc:  # e.g. fast >= slow: a point outside the valid space
-        trial.set_user_attr("invalid", str(exc).splitlines()[0][:300])
-        raise TrialPruned(f"invalid parameters: {exc}") from None
+        why = "; ".join(getattr(exc, "problems", None) or [str(exc)])[:300]
+        trial.set_user_attr("invalid", why)
+        raise TrialPruned(f"invalid parameters: {why}") from None
     for key, value in mean_metrics(rows).items():
         trial.set_user_attr(key, value)
     if task.splits > 0:
