@@ -367,3 +367,12 @@ def cmd_promote(args: argparse.Namespace) -> int:
     )
     print("a node picks it up at its next start (risk.max_leverage still caps leverage)")
     return 0
+
+
+def cmd_reload(args: argparse.Namespace) -> int:
+    from tradeterm.cli import _call
+
+    result = _call(args, "reload")
+    changed = result.get("changed", []) if isinstance(result, dict) else []
+    print("reloaded active configs: " + (", ".join(changed) if changed else "no change"))
+    return 0

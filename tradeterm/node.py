@@ -388,6 +388,31 @@ class Node:
         )
 
     # ---- shutdown ------------------------------------------------------------------------------
+    def reload_active_configs(self) -> list[str]:
+        """Re-read the promoted active configs and rebuild the strategy runners (from the next
+        bar on). Returns the runners whose parameters changed. UserError, and nothing changed,
+        when a runner would need a deeper window than this run keeps (restart to apply)."""
+        configs = active_strategy_configs(self.config, self.state_dir, self.stores, self.clock)
+        runners = build_runners(configs, self.markets.values())
+        have = self.strategies.required_bars()
+        for runner in runners:
+            keeps = have.get(runner.timeframe, 0)
+            if runner.required_bars > keeps:
+                raise UserError(
+                    f"reload: {runner.label} {runner.market} {runner.timeframe} needs "
+                    f"{runner.required_bars} bars, this run keeps {keeps}; restart the node "
+                    "to apply the promoted parameters"
+                )
+        before = {(r.label, r.market, r.timeframe): r.params for r in self.strategies.runners}
+        changed = sorted(
+            f"{r.label} {r.market} {r.timeframe}"
+            for r in runners
+            if before.get((r.label, r.market, r.timeframe)) != r.params
+        )
+        self.strategies.replace_runners(runners)
+        log.warning("reload: %d strategy runners, changed: %s", len(runners), changed or "none")
+        return changed
+
     async def stop(self, *, flatten: bool | None = None) -> None:
         """Safe shutdown: no new entries, working entry orders cancelled, state persisted;
         positions closed only when asked (or execution.flatten_on_shutdown)."""
