@@ -157,7 +157,7 @@ def cmd_data_import(args: argparse.Namespace) -> int:
 
         return import_rates(cfg, args)
     if not args.timeframe:
-        raise _user_error("data import: --timeframe is required for candles")
+        raise _user_error("--timeframe: required for candles, e.g. --timeframe 5m")
     report = import_candles(cfg, Path(args.file), args.venue, args.symbol, args.timeframe)
     print(json.dumps(import_json(report), indent=2) if args.json else import_text(report))
     return 0

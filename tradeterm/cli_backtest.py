@@ -222,7 +222,9 @@ def print_outcome(outcome: RunOutcome, *, color: bool) -> None:
     from tradeterm.charts import equity_chart, render_text
 
     result, metrics = outcome.result, outcome.metrics.to_dict()
-    console = Console(force_terminal=color, no_color=not color, highlight=False, soft_wrap=True)
+    columns = shutil.get_terminal_size((120, 24)).columns
+    console = Console(force_terminal=color, no_color=not color, highlight=False,
+                      width=max(100, min(columns, 160)))  # fmt: skip
     symbols = (
         ", ".join(result.symbols) if len(result.symbols) <= 4 else f"{len(result.symbols)} symbols"
     )
@@ -235,11 +237,69 @@ def print_outcome(outcome: RunOutcome, *, color: bool) -> None:
     console.print(table)
     width = max(40, min(shutil.get_terminal_size((100, 24)).columns, 120))
     print(render_text(equity_chart(result), width, 20, color=color))
+    if outcome.walkforward is not None:
+        print_walkforward(outcome.walkforward, console, width, color=color)
+    if outcome.grid:
+        print_grid(outcome, console)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if outcome.report is not None:
         print(f"report: {outcome.report}")
     print()
+
+
+def print_walkforward(wf: Any, console: Any, width: int, *, color: bool) -> None:
+    """Per split: the parameters chosen in-sample, both scores and their gap; then the bars."""
+    from rich.table import Table
+
+    from tradeterm.charts import render_text, walkforward_chart
+
+    metric = wf.settings.metric
+    table = Table(
+        title=f"walk-forward ({wf.settings.mode}, {metric}; headline: stitched out-of-sample)"
+    )
+    for name in (
+        "split",
+        "out-of-sample (UTC)",
+        "params",
+        f"IS {metric}",
+        f"OOS {metric}",
+        "gap",
+        "OOS trades",
+    ):
+        table.add_column(
+            name, justify="left" if name in ("params", "out-of-sample (UTC)") else "right"
+        )
+    for split in wf.splits:
+        params = ", ".join(f"{k}={v}" for k, v in split.params.items() if k in wf.varied)
+        table.add_row(str(split.index + 1), f"{_iso(split.start_ms)} - {_iso(split.end_ms)}", params,
+                      fmt_metric(split.is_score, "num"), fmt_metric(split.oos_score, "num"),
+                      fmt_metric(split.gap, "num"), str(split.oos_metrics.trade_count))  # fmt: skip
+    console.print(table)
+    chart = walkforward_chart([str(s.index + 1) for s in wf.splits], [s.is_score for s in wf.splits],
+                              [s.oos_score for s in wf.splits], metric=metric)  # fmt: skip
+    print(render_text(chart, width, 16, color=color))
+
+
+def print_grid(outcome: RunOutcome, console: Any, shown: int = 10) -> None:
+    """The best rows of a grid by the chosen metric (the report's run.json has every row)."""
+    from rich.table import Table
+
+    varied = [k for k in outcome.grid[0][0] if len({str(p[k]) for p, _ in outcome.grid}) > 1]
+    table = Table(
+        title=f"grid: {len(outcome.grid)} combinations, best {min(shown, len(outcome.grid))} "
+        f"by {outcome.metric} (the first is reported above)"
+    )
+    for name in (*varied, "final_equity", "sharpe", "max_drawdown", "calmar", "trades"):
+        table.add_column(name, justify="right")
+    from tradeterm.backtest.service import score_of
+
+    rows = sorted(outcome.grid, key=lambda r: -score_of(r[1], outcome.metric))[:shown]
+    for params, m in rows:
+        table.add_row(*(str(params[k]) for k in varied), fmt_metric(m.final_equity, "money"),
+                      fmt_metric(m.sharpe, "num"), fmt_metric(m.max_drawdown, "pct"),
+                      fmt_metric(m.calmar, "num"), str(m.trade_count))  # fmt: skip
+    console.print(table)
 
 
 # ---- backtests list/show/export/delete -------------------------------------------------------
@@ -253,7 +313,7 @@ def _index(args: argparse.Namespace) -> Any:
 
 def _run_id(text: str) -> int:
     if not text.strip().isdigit():
-        raise _user_error(f"backtest run id must be a number, got {text[:40]!r}")
+        raise _user_error(f"backtests: the run id must be a number, got {text[:40]!r}")
     return int(text)
 
 
@@ -321,7 +381,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     report = Path(record.report_path) if record.report_path else None
     if report is None or not report.is_dir():
         raise _user_error(
-            f"run {record.id}: its report folder is gone ({record.report_path or 'none'})"
+            f"backtests: the report folder of run {record.id} is gone ({record.report_path or 'none'})"
         )
     if args.format == "csv":
         text = (report / "trades.csv").read_text(encoding="utf-8")
@@ -340,11 +400,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_delete(args: argparse.Namespace) -> int:
     if args.all and args.id:
-        raise _user_error("backtests delete: give an id or --all, not both")
+        raise _user_error("--all: give a run id or --all, not both")
     if not args.all and not args.id:
-        raise _user_error("backtests delete: give a run id, or --all --yes")
+        raise _user_error("backtests: delete needs a run id, or --all --yes")
     if args.all and not args.yes:
-        raise _user_error("backtests delete --all removes every run and report: add --yes")
+        raise _user_error("--all: removes every run and its report; add --yes")
     with _index(args) as index:
         records = index.delete_all() if args.all else [index.delete(_run_id(args.id))]
     for record in records:

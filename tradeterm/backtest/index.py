@@ -196,7 +196,9 @@ class RunIndex:
         """The run, or UserError naming the unknown id."""
         row = self.db.conn.execute("SELECT * FROM runs WHERE id = ?", [run_id]).fetchone()
         if row is None:
-            raise UserError(f"no backtest run with id {run_id} (see `tradeterm backtests list`)")
+            raise UserError(
+                f"backtests: no backtest run with id {run_id} (see `tradeterm backtests list`)"
+            )
         names = [d[0] for d in self.db.conn.execute("SELECT * FROM runs LIMIT 0").description]
         return _row(dict(zip(names, row, strict=True)))
 

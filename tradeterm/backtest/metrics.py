@@ -90,8 +90,31 @@ class Metrics:
         return out
 
 
+def trading_period(result: BacktestResult) -> BacktestResult:
+    """The run from its first tradeable bar (`settings["start_bar"]`, as the engines record it)
+    on: the warm-up bars, flat at the starting cash, dropped; trades and the liquidation bar
+    re-indexed. A result without a start bar comes back unchanged."""
+    from dataclasses import replace
+
+    start = int(result.settings.get("start_bar", 0) or 0)
+    if start <= 0 or start >= result.ts.size:
+        return result
+    trades = tuple(
+        replace(t, entry_bar=t.entry_bar - start, exit_bar=t.exit_bar - start)
+        for t in result.trades
+    )
+    liq = result.liquidation_bar - start if result.liquidation_bar >= 0 else -1
+    return replace(
+        result, ts=result.ts[start:], equity=result.equity[start:], hodl=result.hodl[start:],
+        trades=trades, liquidation_bar=liq, settings={**result.settings, "start_bar": 0},
+    )  # fmt: skip
+
+
 def compute_metrics(result: BacktestResult, *, periods_per_year: float | None = None) -> Metrics:
-    """Every metric of `result`; `periods_per_year` inferred from the bar spacing when None."""
+    """Every metric of `result` over its trading period (see `trading_period`: the warm-up bars
+    do not dilute returns, volatility or exposure); `periods_per_year` inferred from the bar
+    spacing when None."""
+    result = trading_period(result)
     equity = np.asarray(result.equity, dtype=np.float64)
     ts = np.asarray(result.ts, dtype=np.int64)
     initial = float(result.initial_cash)

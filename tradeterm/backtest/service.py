@@ -35,7 +35,7 @@ from tradeterm.backtest.engines import (
     run_grid,
 )
 from tradeterm.backtest.index import RunIndex, RunRecord
-from tradeterm.backtest.metrics import Metrics, compute_metrics
+from tradeterm.backtest.metrics import Metrics, compute_metrics, trading_period
 from tradeterm.backtest.reports import DataFingerprint, fingerprint, iso, write_report
 from tradeterm.backtest.result import BacktestResult
 from tradeterm.charts import Chart, price_chart
@@ -116,6 +116,8 @@ class RunOutcome:
     data: DataFingerprint
     grid: tuple[tuple[dict[str, ParamValue], Metrics], ...] = ()
     walkforward: Any = None
+    metric: str = "calmar"
+    """The metric that chose the grid row or the walk-forward parameters."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -173,11 +175,13 @@ class BacktestService:
             symbols = options.symbols or universe
             timeframe = options.timeframe or self._stored_timeframe(options, tfs[0])
             if not symbols:
-                raise UserError(f"strategy '{name}': no symbols to backtest (give --symbol)")
+                raise UserError(
+                    f"--symbol: strategy '{name}' has no symbols in the config; give --symbol"
+                )
             data = self.resolve_data(symbols, timeframe, options, strategy=name, params=params)
             specs.append(RunSpec(name, {**params, **options.params}, data))
         if not specs:
-            raise UserError("no enabled strategies in the config (give --strategy)")
+            raise UserError("--strategy: no enabled strategies in the config; name one")
         return specs
 
     def _strategy_targets(
@@ -289,7 +293,7 @@ class BacktestService:
             spec = index_spec(symbol)
             if found is not None:
                 venue, series, path_text = found
-                series = self._window(series, options, timeframe)
+                series = self._window(series, options, timeframe, warmup)
                 sources.append(f"{symbol}: candle store {path_text}")
                 venues.add(venue)
                 rates = self.funding.read(venue, symbol)
@@ -316,7 +320,7 @@ class BacktestService:
                 raise UserError(self._not_found(symbol, timeframe, options.venue))
             if len(series) < 2:
                 raise UserError(
-                    f"{symbol} {timeframe}: only {len(series)} bars in the chosen range"
+                    f"--symbol {symbol}: only {len(series)} {timeframe} bars in the chosen range"
                 )
             bars[symbol] = series
         domain = options.domain or self._domain(symbols, venues, funding)
@@ -341,12 +345,17 @@ class BacktestService:
         configured = self.config.venues.get(venue)
         return configured.kind if configured is not None else venue
 
-    def _window(self, series: BarSeries, options: BacktestOptions, timeframe: str) -> BarSeries:
+    def _window(
+        self, series: BarSeries, options: BacktestOptions, timeframe: str, warmup: int = 0
+    ) -> BarSeries:
+        """The bars of the asked range, plus up to `warmup` bars before it that only warm the
+        strategy up (it trades from the range's start when the history is deep enough)."""
         start, end = self._range(options, timeframe)
         if options.days is not None and start is None and len(series):
             end_ms = int(series.open_ms[-1]) + timeframe_ms(timeframe)
             start = end_ms - int(options.days * 86_400_000)
         lo = 0 if start is None else int(np.searchsorted(series.open_ms, start, "left"))
+        lo = max(0, lo - max(0, warmup - 1))
         hi = len(series) if end is None else int(np.searchsorted(series.open_ms, end, "left"))
         if lo == 0 and hi == len(series):
             return series
@@ -455,18 +464,21 @@ class BacktestService:
             rows = run_grid(request, options.grid)
             scored = [(row.params, compute_metrics(row.result), row.result) for row in rows]
             grid_rows = tuple((p, m) for p, m, _ in scored)
-            best = max(scored, key=lambda t: _score(t[1], options.wf_metric))
+            best = max(scored, key=lambda t: score_of(t[1], options.wf_metric))
             result = best[2]
         else:
             result = run_backtest(request)
         result = replace(
             result, warnings=tuple(dict.fromkeys((*data_notes(spec.data), *result.warnings)))
         )
+        result = trading_period(result)  # reports and charts start where trading can
         metrics = compute_metrics(result)
         if len(result.symbols) == 1:
             symbol = result.symbols[0]
             series = spec.data.bars[symbol]
-            charts["price"] = price_chart(series.open_ms, series.close, result.trades, symbol)
+            stops, targets = planned_levels(spec, series, result)
+            charts["price"] = price_chart(series.open_ms, series.close, result.trades, symbol,
+                                          stops=stops, targets=targets)  # fmt: skip
         report = None
         if options.report:
             extra: dict[str, Any] = {"run_id": run_id, "source": spec.data.source}
@@ -476,10 +488,35 @@ class BacktestService:
                 extra["walk_forward"] = wf.to_dict()
             report = write_report(result, metrics, self.reports_dir, config=self.config, data=fp,
                                   extra_charts=charts, kind=kind, extra=extra)  # fmt: skip
-        return RunOutcome(run_id, result, metrics, report, fp, grid_rows, wf)
+        return RunOutcome(run_id, result, metrics, report, fp, grid_rows, wf, options.wf_metric)
 
 
-def _score(metrics: Metrics, name: str) -> float:
+def planned_levels(
+    spec: RunSpec, series: BarSeries, result: BacktestResult
+) -> tuple[list[float | None], list[float | None]]:
+    """Per trade, the stop loss and take profit its signal planned (the signal bar is the bar
+    before the entry fill at the next open); None where no signal of that side is found."""
+    from tradeterm.strategies.runner import vector_signals
+
+    registry = default_registry()
+    frame = vector_signals(registry.get(spec.strategy),
+                           registry.build_params(spec.strategy, dict(spec.params)), series,
+                           timeframe=spec.data.timeframe)  # fmt: skip
+    stops: list[float | None] = []
+    targets: list[float | None] = []
+    for trade in result.trades:
+        row = int(np.searchsorted(series.open_ms, trade.entry_ms, "right")) - 2
+        if 0 <= row < len(frame) and int(frame.side[row]) == trade.side:
+            stops.append(float(frame.stop_loss[row]))
+            targets.append(float(frame.take_profit[row]))
+        else:
+            stops.append(None)
+            targets.append(None)
+    return stops, targets
+
+
+def score_of(metrics: Metrics, name: str) -> float:
+    """The named metric for ranking: undefined (None) ranks lowest."""
     value = metrics.to_dict().get(name)
     return (
         float(value)

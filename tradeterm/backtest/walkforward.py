@@ -87,6 +87,8 @@ class WalkForward:
     splits: tuple[Split, ...]
     stitched: BacktestResult
     grid_size: int
+    varied: tuple[str, ...] = ()
+    """The parameters the grid varies."""
 
     def to_dict(self) -> dict[str, Any]:
         gaps = [s.gap for s in self.splits if s.gap is not None]
@@ -103,7 +105,7 @@ def score(metrics: Metrics, name: str) -> float | None:
     values = metrics.to_dict()
     if name not in values:
         numeric = [k for k, v in values.items() if isinstance(v, int | float) or v is None]
-        raise UserError(f"unknown metric '{name}' (known: {', '.join(numeric)})")
+        raise UserError(f"--metric: unknown metric '{name}' (known: {', '.join(numeric)})")
     value = values[name]
     if value is None or isinstance(value, bool):
         return None
@@ -231,7 +233,8 @@ def walk_forward(request: BacktestRequest, settings: WalkForwardSettings) -> Wal
             oos_metrics=oos_metrics, start_ms=int(axis[oos_lo]), end_ms=int(axis[oos_hi - 1]),
         ))  # fmt: skip
         segments.append(_trim(oos, int(axis[oos_lo])))
-    return WalkForward(settings, tuple(splits), stitch(request, segments), len(combos))
+    varied = tuple(k for k in combos[0] if len({str(c[k]) for c in combos}) > 1)
+    return WalkForward(settings, tuple(splits), stitch(request, segments), len(combos), varied)
 
 
 def warmup_bars(request: BacktestRequest, combos: Sequence[Mapping[str, ParamValue]]) -> int:
@@ -265,7 +268,8 @@ def _trim(result: BacktestResult, from_ms: int) -> BacktestResult:
         replace(t, entry_bar=t.entry_bar - i, exit_bar=t.exit_bar - i) for t in result.trades
     )
     return replace(result, ts=result.ts[i:], equity=result.equity[i:], hodl=result.hodl[i:],
-                   trades=trades, liquidation_bar=max(-1, result.liquidation_bar - i))  # fmt: skip
+                   trades=trades, liquidation_bar=max(-1, result.liquidation_bar - i),
+                   settings={**result.settings, "start_bar": 0})  # fmt: skip
 
 
 def stitch(request: BacktestRequest, segments: Sequence[BacktestResult]) -> BacktestResult:

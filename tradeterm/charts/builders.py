@@ -99,11 +99,16 @@ def price_chart(
     symbol: str,
     *,
     levels: Sequence[HLine] = (),
+    stops: Sequence[float | None] = (),
+    targets: Sequence[float | None] = (),
     title: str = "",
 ) -> Chart:
     """Closes of `symbol` with its trades: long entries ▲ green, short entries ▼ red, exits ✕;
-    `levels` (stop loss, take profit of an open position, where known) as horizontal lines."""
+    `stops`/`targets` (one per trade of `symbol`, None where unknown) as short dashes at the
+    entry time; `levels` (stop loss, take profit of an open position) as horizontal lines."""
     mine = [t for t in trades if t.symbol == symbol]
+    sl = [(t.entry_ms, v) for t, v in zip(mine, stops, strict=False) if v is not None]
+    tp = [(t.entry_ms, v) for t, v in zip(mine, targets, strict=False) if v is not None]
     longs = [t for t in mine if t.side > 0]
     shorts = [t for t in mine if t.side < 0]
     return Chart(
@@ -131,6 +136,8 @@ def price_chart(
                 "x",
                 "orange",
             ),
+            Markers("stop loss", _f([x for x, _ in sl]), _f([y for _, y in sl]), "dash", "red"),
+            Markers("take profit", _f([x for x, _ in tp]), _f([y for _, y in tp]), "dash", "green"),
         ),
         hlines=tuple(levels),
         x_label="time (UTC)",

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 F64 = npt.NDArray[np.float64]
 
-MarkerShape = Literal["up", "down", "x", "dot"]
+MarkerShape = Literal["up", "down", "x", "dot", "dash"]
 LineStyle = Literal["solid", "dashed"]
 
 

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from tradeterm.charts.model import Chart
 from tradeterm.charts.ticks import span, time_ticks
 
-_SHAPES = {"up": "^", "down": "v", "x": "x", "dot": "o"}
+_SHAPES = {"up": "^", "down": "v", "x": "x", "dot": "o", "dash": "_"}
 _COLORS = {"gray": "#808080", "orange": "#ff8c00"}
 
 

@@ -14,7 +14,7 @@ from tradeterm.charts.model import Chart, Markers, Series
 from tradeterm.charts.ticks import span, time_ticks
 
 _LOCK = threading.Lock()
-_SYMBOLS = {"up": "▲", "down": "▼", "x": "✕", "dot": "●"}
+_SYMBOLS = {"up": "▲", "down": "▼", "x": "✕", "dot": "●", "dash": "━"}
 
 
 def _pixel(color: str) -> Any:

@@ -165,3 +165,15 @@ def test_to_dict_replaces_non_finite() -> None:
     assert d["hodl_return"] is None
     assert set(d) >= {"final_equity", "trade_count", "calmar", "sharpe", "max_drawdown"}
     json.dumps(d, allow_nan=False)
+
+
+def test_metrics_cover_the_trading_period_not_the_warm_up() -> None:
+    # bars 0-1 only warm the strategy up (flat at the cash); trading starts at bar 2
+    warm = result([100.0, 100.0, 110.0, 99.0, 99.0, 121.0],
+                  (trade(15.0, 2, 3, risk=5.0), trade(-6.0, 3, 3, risk=6.0), trade(12.0, 5, 5)),
+                  settings={"start_bar": 2})  # fmt: skip
+    m = compute_metrics(warm)
+    assert m.bar_count == 4 and m.start_ms == 2 * DAY
+    assert m.exposure == pytest.approx(0.75)  # bars 2, 3 and 5 of the 4 trading bars
+    assert m.sharpe == pytest.approx(0.0555556 / 0.1378853 * math.sqrt(365), rel=1e-5)
+    assert m.cagr == pytest.approx(1.21 ** (365 / 4) - 1, rel=1e-9)

@@ -118,3 +118,23 @@ def test_failed_run_is_indexed_as_failed(tmp_path: Path) -> None:
         records = index.list()
     assert [r.status for r in records] == ["failed"]
     assert "leverage 200 is outside" in records[0].error
+
+
+def test_price_chart_marks_the_planned_stop_and_target(tmp_path: Path) -> None:
+    from tradeterm.backtest.service import planned_levels
+
+    store_futures(tmp_path)
+    service = BacktestService(cfg_in(tmp_path))
+    opts = BacktestOptions(strategies=("breakout",), symbols=("BTCUSDT",), cash=10_000.0)
+    (out,) = service.run(opts)
+    (spec,) = service.plan(opts)
+    stops, targets = planned_levels(spec, spec.data.bars["BTCUSDT"], out.result)
+    assert len(stops) == len(out.result.trades) and all(s is not None for s in stops)
+    for trade, stop, target in zip(out.result.trades, stops, targets, strict=True):
+        assert stop is not None and target is not None
+        assert (
+            (stop - trade.entry_price) * trade.side < 0 < (target - trade.entry_price) * trade.side
+        )
+        if trade.exit_reason == "take_profit":
+            assert trade.exit_price == pytest.approx(target, rel=2e-3)
+    assert out.report is not None and (out.report / "price.png").stat().st_size > 5_000

@@ -66,11 +66,19 @@ def test_price_chart_marks_entries_and_exits(run: BacktestResult) -> None:
     ts = run.ts
     close = 100.0 + np.arange(8.0)
     chart = price_chart(ts, close, run.trades, "BTCUSDT", levels=(HLine(95.0, "SL", "red"),))
-    longs, shorts, exits = chart.markers
+    longs, shorts, exits, stops, targets = chart.markers
+    assert stops.x.size == 0 and targets.x.size == 0  # none given
     assert longs.x.size == 2 and shorts.x.size == 1 and exits.x.size == 3
     assert shorts.y[0] == pytest.approx(103.0)
     text = render_text(chart, 90, 22, color=False)
     assert "▲" in text and "▼" in text and "✕" in text and "SL" in text
+    planned = price_chart(ts, close, run.trades, "BTCUSDT", stops=[95.0, None, 104.0],
+                          targets=[110.0, 97.0, None])  # fmt: skip
+    assert list(planned.markers[3].y) == [95.0, 104.0] and list(planned.markers[4].y) == [
+        110.0,
+        97.0,
+    ]
+    assert "━" in render_text(planned, 90, 22, color=False)
     other = price_chart(ts, close, run.trades, "ETHUSDT")
     assert all(m.x.size == 0 for m in other.markers)
 
