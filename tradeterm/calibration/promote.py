@@ -65,18 +65,20 @@ def choose_trial(study: optuna.Study, number: int | None) -> FrozenTrial:
     if number is None:
         best = best_trial(study)
         if best is None:
-            raise UserError(f"study '{study.study_name}' has no finished, non-liquidated trial")
+            raise UserError(
+                f"--study {study.study_name}: no finished, non-liquidated trial to promote"
+            )
         return best
     found = [t for t in study.get_trials(deepcopy=False) if t.number == number]
     if not found:
-        raise UserError(f"study '{study.study_name}' has no trial {number}")
+        raise UserError(f"--trial {number}: study '{study.study_name}' has no such trial")
     trial = found[0]
     if is_liquidated(trial):
         bar = trial.user_attrs.get("liquidation_bar")
-        raise UserError(f"trial {number} was liquidated (bar {bar}) and cannot be promoted")
+        raise UserError(f"--trial {number}: liquidated (bar {bar}), cannot be promoted")
     if trial.state != TrialState.COMPLETE:
         raise UserError(
-            f"trial {number} is {trial.state.name.lower()}; only complete trials can be promoted"
+            f"--trial {number}: {trial.state.name.lower()}; only complete trials can be promoted"
         )
     return trial
 

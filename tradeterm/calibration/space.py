@@ -81,9 +81,9 @@ def param_dimension(spec: ParamSpec, log: bool = False) -> Dimension:
     if spec.kind == "bool":
         return Dimension(spec.name, "bool")
     if spec.low is None or spec.high is None:  # the Params contract forbids it; be explicit
-        raise UserError(f"parameter '{spec.name}' has no bounds and cannot be searched")
+        raise UserError(f"{spec.name}: the parameter has no bounds and cannot be searched")
     if log and spec.low <= 0:
-        raise UserError(f"parameter '{spec.name}' is on a log scale but its low bound is not > 0")
+        raise UserError(f"{spec.name}: on a log scale but its low bound is not > 0")
     return Dimension(spec.name, spec.kind, spec.low, spec.high, log)
 
 
@@ -108,7 +108,9 @@ def build_space(
     ]
     if unknown:
         known = ", ".join(specs)
-        raise UserError(f"strategy '{strategy}' has no parameter {unknown[0]!r} (known: {known})")
+        raise UserError(
+            f"--param {unknown[0]}: strategy '{strategy}' has no such parameter (known: {known})"
+        )
     dims = [
         param_dimension(spec, _is_log(model, name))
         for name, spec in specs.items()

@@ -172,15 +172,15 @@ def prepare_study(task: CalibrationTask, settings: StudySettings) -> optuna.Stud
         have = existing[settings.study_name]
         if have.user_attrs.get("strategy") not in (None, task.strategy):
             raise UserError(
-                f"study '{settings.study_name}' calibrates {have.user_attrs.get('strategy')!r}, "
-                f"not {task.strategy!r}; choose another --study"
+                f"--study {settings.study_name}: it calibrates "
+                f"{have.user_attrs.get('strategy')!r}, not {task.strategy!r}; choose another name"
             )
         shared = is_postgres(settings.storage_url)
         count = len(storage.get_all_trials(have._study_id, deepcopy=False))
         if count and not settings.resume and not shared:
             raise UserError(
-                f"study '{settings.study_name}' already has {count} trials in "
-                f"{redact(settings.storage_url)}; pass --resume to continue it or --study NEW"
+                f"--study {settings.study_name}: already has {count} trials in "
+                f"{redact(settings.storage_url)}; pass --resume to continue it or another --study"
             )
     study = optuna.create_study(
         study_name=settings.study_name,
@@ -390,6 +390,6 @@ def load(storage_url: str, study_name: str) -> optuna.Study:
     if study_name not in names:
         known = ", ".join(names) or "none"
         raise UserError(
-            f"no study '{study_name}' in {redact(storage_url)} (studies there: {known})"
+            f"--study {study_name}: no such study in {redact(storage_url)} (studies there: {known})"
         )
     return optuna.load_study(study_name=study_name, storage=storage)

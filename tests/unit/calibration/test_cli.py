@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.test_fuzz import PROBLEM_LINE
 from tradeterm.cli import main
 from tradeterm.storage.active_configs import load_active
 
@@ -73,8 +74,8 @@ def test_calibrate_promote_status_on_the_default_config(
             "--symbol ZZZ: not in the candle store",
         ),
         (["calibrate", "--strategy", "breakout", "--symbol", "R_100", "--jobs", "0"], "--jobs 0"),
-        (["calibrate", "status", "--study", "missing"], "no study 'missing'"),
-        (["promote", "--study", "missing"], "no study 'missing'"),
+        (["calibrate", "status", "--study", "missing"], "--study missing: no such study"),
+        (["promote", "--study", "missing"], "--study missing: no such study"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -89,6 +90,8 @@ def test_bad_input_is_one_line_and_exit_2(
     code, _out, err = _run(capsys, *argv, "--config", cfg)
     assert code == 2
     assert message in err and "Traceback" not in err
+    for line in err.strip().splitlines():  # each line names its option, key or file first
+        assert PROBLEM_LINE.match(line), line
 
 
 def test_calibrate_on_shared_futures_files_with_funding(

@@ -61,9 +61,9 @@ def test_liquidated_and_unknown_trials_cannot_be_promoted(tmp_path: Path) -> Non
     assert study.trials[0].user_attrs["liquidated"]
     with pytest.raises(UserError, match="liquidated"):
         promote(study, storage_url="sqlite:///x", state_dir=tmp_path, trial_number=0)
-    with pytest.raises(UserError, match="no finished, non-liquidated trial"):
+    with pytest.raises(UserError, match="no finished, non-liquidated trial to promote"):
         promote(study, storage_url="sqlite:///x", state_dir=tmp_path)
-    with pytest.raises(UserError, match="no trial 7"):
+    with pytest.raises(UserError, match=r"--trial 7: study .t. has no such trial"):
         promote(study, storage_url="sqlite:///x", state_dir=tmp_path, trial_number=7)
     assert load_active(tmp_path / "research.db") == []
 

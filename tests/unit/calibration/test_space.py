@@ -43,7 +43,7 @@ def test_pinned_parameters_are_not_searched_and_leverage_max_1_pins_leverage() -
 
 
 def test_unknown_parameter_or_leverage_out_of_range_is_one_clear_error() -> None:
-    with pytest.raises(UserError, match="no parameter 'nope'"):
+    with pytest.raises(UserError, match="--param nope: strategy 'ema_trend' has no such parameter"):
         build_space("ema_trend", fixed={"nope": 1})
     with pytest.raises(UserError, match=r"outside 1\.\.125"):
         build_space("ema_trend", leverage_max=500)
