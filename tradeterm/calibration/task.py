@@ -31,6 +31,7 @@ from tradeterm.config.models import TradetermConfig
 from tradeterm.domain.enums import Domain
 from tradeterm.domain.series import BarSeries
 from tradeterm.errors import TradetermError
+from tradeterm.strategies.registry import build_params, get_strategy
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,18 @@ def _liquidated(trial: optuna.Trial, result: BacktestResult, split: int) -> None
     raise TrialPruned(f"liquidated at bar {bar}")
 
 
+def _check_lookback(trial: optuna.Trial, task: CalibrationTask, params: Mapping[str, Any]) -> None:
+    """Prune a point whose warm-up would eat more than half of the bars (or of the first
+    walk-forward window's history): it could barely trade, and a 0 score would mislead TPE."""
+    model = build_params(task.strategy, params)  # ConfigError for an invalid point
+    need = get_strategy(task.strategy).total_lookback(model)
+    first = task.windows()[0]
+    room = first[0] if first[0] > 0 else first[1] // 2
+    if need > room:
+        trial.set_user_attr("invalid", f"lookback {need} bars; the data leaves room for {room}")
+        raise TrialPruned(f"lookback {need} bars exceeds {room}")
+
+
 def evaluate(trial: optuna.Trial, task: CalibrationTask) -> float:
     """Run the trial's backtests and return its score (see the module text)."""
     values = task.space.suggest(trial)
@@ -111,6 +124,7 @@ def evaluate(trial: optuna.Trial, task: CalibrationTask) -> float:
     trial.set_user_attr("leverage", leverage)
     trial.set_user_attr("margin_mode", margin)
     try:
+        _check_lookback(trial, task, params)
         base = task.request(params, leverage, margin)
         rows: list[dict[str, float | None]] = []
         scores: list[float] = []

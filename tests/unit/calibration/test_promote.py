@@ -44,12 +44,13 @@ def test_promote_writes_the_best_trial_to_active_configs_and_audits_it(tmp_path:
 
 
 def test_a_second_promotion_replaces_the_active_row_and_keeps_history(tmp_path: Path) -> None:
-    _report, study = _study(tmp_path, 3)
-    first = promote(study, storage_url="sqlite:///x", state_dir=tmp_path, trial_number=0)
-    second = promote(study, storage_url="sqlite:///x", state_dir=tmp_path, trial_number=1)
+    report, study = _study(tmp_path, 6)
+    one, two = (t.number for t in report.top[:2])
+    first = promote(study, storage_url="sqlite:///x", state_dir=tmp_path, trial_number=one)
+    second = promote(study, storage_url="sqlite:///x", state_dir=tmp_path, trial_number=two)
     (active,) = load_active(tmp_path / "research.db")
     assert active.id == second["sqlite"][1] != first["sqlite"][1]
-    assert active.trial == 1
+    assert active.trial == two
     assert len(load_audit(tmp_path / "research.db")) == 2
 
 

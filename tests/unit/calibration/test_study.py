@@ -39,7 +39,9 @@ def test_a_seeded_study_repeats_trial_by_trial(tmp_path: Path) -> None:
 def test_a_liquidated_trial_is_recorded_pruned_and_never_best(tmp_path: Path) -> None:
     # 15m bars of the most volatile index, leverage searched up to 100x on isolated margin:
     # at 50x and above a stop of 1.5 ATR lies beyond the liquidation price
-    report = run_study(task(leverage_max=100), settings(tmp_path, 12, seed=5), poll_s=0.05)
+    report = run_study(
+        task(leverage_max=100, bars=4000), settings(tmp_path, 12, seed=5), poll_s=0.05
+    )
     study = load(f"sqlite:///{tmp_path / 'optuna.db'}", "t")
     liquidated = [t for t in study.trials if t.user_attrs.get("liquidated")]
     assert liquidated, "the fixture must produce liquidations"
@@ -116,3 +118,12 @@ def test_best_queries_skip_a_complete_trial_marked_liquidated() -> None:
     best = best_trial(study)
     assert best is not None and best.value == 1.0
     assert [t.value for t in ranked_trials(study)] == [1.0]
+
+
+def test_a_point_whose_warm_up_eats_the_data_is_pruned_with_its_reason(tmp_path: Path) -> None:
+    report = run_study(task(bars=800, fixed={"channel": 500}), settings(tmp_path, 1), poll_s=0.05)
+    (trial,) = load(f"sqlite:///{tmp_path / 'optuna.db'}", "t").trials
+    assert trial.state == TrialState.PRUNED
+    assert trial.user_attrs["invalid"].startswith("lookback ")
+    assert "room for 400" in trial.user_attrs["invalid"]
+    assert report.best is None
