@@ -24,6 +24,7 @@ from bench.indicators import shared_data_dir
 from bench.results import machine_line, write_section
 from tradeterm.calibration.memory import MemoryGuard
 from tradeterm.calibration.space import build_space
+from tradeterm.calibration.storage import open_storage
 from tradeterm.calibration.study import StudySettings, run_study
 from tradeterm.calibration.task import CalibrationTask
 from tradeterm.domain.enums import Domain
@@ -71,8 +72,9 @@ def trials_per_minute(jobs: int, folder: Path) -> tuple[float, str, float]:
     return TRIALS / seconds * 60.0, states, report.peak_rss_bytes / 2**20
 
 
-def overhead_ms(storage: str | None) -> float:
+def overhead_ms(url: str | None) -> float:
     space = build_space("ema_trend", leverage_max=10, margin="both")
+    storage = open_storage(url) if url else None  # the calibrator's own storage set-up
     study = optuna.create_study(
         storage=storage, direction="maximize", sampler=optuna.samplers.TPESampler(seed=1)
     )
