@@ -144,10 +144,17 @@ def evaluate(trial: optuna.Trial, task: CalibrationTask) -> float:
         why = "; ".join(getattr(exc, "problems", None) or [str(exc)])[:300]
         trial.set_user_attr("invalid", why)
         raise TrialPruned(f"invalid parameters: {why}") from None
-    for key, value in mean_metrics(rows).items():
+    metrics = mean_metrics(rows)
+    for key, value in metrics.items():
         trial.set_user_attr(key, value)
     if task.splits > 0:
         trial.set_user_attr("split_scores", scores)
+    if not metrics.get("trade_count"):
+        # a point that never trades (every signal refused by the gate, or none at all) would
+        # score 0 and beat every loser: TPE would then hunt for silence, and it is nothing to
+        # promote. Pruned, with its metrics kept.
+        trial.set_user_attr("invalid", "no trades")
+        raise TrialPruned("no trades")
     value = float(np.mean(scores))
     trial.set_user_attr("score", value)
     return value

@@ -23,7 +23,7 @@ def _study(tmp: Path, trials: int, **kw: object):  # type: ignore[no-untyped-def
 
 
 def test_promote_writes_the_best_trial_to_active_configs_and_audits_it(tmp_path: Path) -> None:
-    report, study = _study(tmp_path, 4, leverage_max=3)
+    report, study = _study(tmp_path, 4, leverage_max=3, fixed={"atr_period": 14, "channel": 48})
     assert report.best is not None
     done = promote(study, storage_url="sqlite:///x", state_dir=tmp_path, by="tester@host")
     (active,) = load_active(tmp_path / "research.db")
@@ -44,7 +44,7 @@ def test_promote_writes_the_best_trial_to_active_configs_and_audits_it(tmp_path:
 
 
 def test_a_second_promotion_replaces_the_active_row_and_keeps_history(tmp_path: Path) -> None:
-    report, study = _study(tmp_path, 6)
+    report, study = _study(tmp_path, 8, fixed={"atr_period": 14, "channel": 48})
     one, two = (t.number for t in report.top[:2])
     first = promote(study, storage_url="sqlite:///x", state_dir=tmp_path, trial_number=one)
     second = promote(study, storage_url="sqlite:///x", state_dir=tmp_path, trial_number=two)
@@ -70,7 +70,11 @@ def test_liquidated_and_unknown_trials_cannot_be_promoted(tmp_path: Path) -> Non
 
 
 def test_a_node_built_after_a_promotion_trades_the_promoted_params(tmp_path: Path) -> None:
-    report, study = _study(tmp_path, 3, strategy="ema_trend", timeframe="5s", bars=3000)
+    config = busy_config(tmp_path)  # the node's frictionless venue: 5s bars clear the costs
+    pins = {"atr_period": 14, "slow": 20, "adx_period": 14, "regime_window": 20}
+    report, study = _study(
+        tmp_path, 3, strategy="ema_trend", timeframe="5s", bars=3000, config=config, fixed=pins
+    )
     assert report.best is not None
     promote(study, storage_url="sqlite:///x", state_dir=tmp_path)
     node = build_node(

@@ -127,3 +127,14 @@ def test_a_point_whose_warm_up_eats_the_data_is_pruned_with_its_reason(tmp_path:
     assert trial.user_attrs["invalid"].startswith("lookback ")
     assert "room for 400" in trial.user_attrs["invalid"]
     assert report.best is None
+
+
+def test_a_point_that_never_trades_is_pruned_not_scored_zero(tmp_path: Path) -> None:
+    # reward:risk 1 at the signal's prices: the gate wants 3 net of costs and refuses every entry
+    pins = {**default_values("breakout"), "reward_risk": 1.0}
+    report = run_study(task(fixed=pins), settings(tmp_path, 2), poll_s=0.05)
+    trials = load(f"sqlite:///{tmp_path / 'optuna.db'}", "t").trials
+    assert [t.state for t in trials] == [TrialState.PRUNED, TrialState.PRUNED]
+    assert all(t.user_attrs["invalid"] == "no trades" for t in trials)
+    assert all(t.user_attrs["trade_count"] == 0 for t in trials)
+    assert report.best is None
