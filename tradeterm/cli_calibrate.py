@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 from typing import Any
 
@@ -80,6 +81,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", metavar="DIR", help="folder of *_SYMBOL_TF_*.csv files (+ funding)")
     p.add_argument("--venue", help="candle-store venue to read (default: any)")
     p.add_argument("--domain", help="domain of the symbols (default: from the data)")
+    p.add_argument("--cash", type=float, help="starting equity (default wallets.paper_balance)")
     p.add_argument("--trials", type=int, default=30, help="trials in the study (default 30)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (-1 = cores)")
     p.add_argument("--timeout", type=float, help="stop starting trials after S seconds")
@@ -147,6 +149,8 @@ def _task(args: argparse.Namespace, cfg: Any) -> Any:
         get_strategy(args.strategy)
     except StrategyError as exc:
         raise UserError(f"--strategy: {exc}") from None
+    if args.cash is not None and not (args.cash > 0 and math.isfinite(args.cash)):
+        raise UserError(f"--cash {args.cash}: give a positive amount")
     if args.walk_forward and not 1 <= args.splits <= 20:
         raise UserError(f"--splits {args.splits}: give 1..20")
     try:
@@ -176,6 +180,8 @@ def _task(args: argparse.Namespace, cfg: Any) -> Any:
         config=cfg,
         funding=data.funding,
         domain=data.domain,
+        markets=data.markets,
+        cash=args.cash,
         objective=args.objective,
         splits=args.splits if args.walk_forward else 0,
     )
@@ -183,8 +189,10 @@ def _task(args: argparse.Namespace, cfg: Any) -> Any:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    from pathlib import Path
 
     from tradeterm.calibration.memory import MemoryGuard
+    from tradeterm.calibration.priors import load_priors
     from tradeterm.calibration.study import StudySettings, default_study_name, run_study
     from tradeterm.errors import UserError
 
@@ -205,6 +213,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         seed=args.seed,
         resume=args.resume,
         guard=MemoryGuard.from_config(cfg.calibration),
+        priors=load_priors(task.strategy, Path(args.priors) if args.priors else None),
     )
     settings.workers  # noqa: B018  (validates --jobs before anything starts)
     for symbol, source in data.sources.items():

@@ -49,6 +49,7 @@ class CalibrationTask:
     splits: int = 0
     engine: str = "vector"
     markets: Mapping[str, MarketRules] = field(default_factory=dict)
+    cash: float | None = None
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -64,6 +65,7 @@ class CalibrationTask:
             funding=self.funding,
             domain=self.domain,
             markets=self.markets,
+            cash=self.cash,
             leverage=leverage,
             margin="cross" if margin == "cross" else "isolated",
             engine="vector" if self.engine == "vector" else "event",

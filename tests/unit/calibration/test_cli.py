@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.test_fuzz import PROBLEM_LINE
+from tradeterm.calibration.study import load
 from tradeterm.cli import main
 from tradeterm.storage.active_configs import load_active
 
@@ -101,30 +102,24 @@ def test_calibrate_on_shared_futures_files_with_funding(
     shared_data: Path,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    code, out, err = _run(
-        capsys,
-        "calibrate",
-        "--config",
-        str(REPO / "configs" / "default.toml"),
-        "--strategy",
-        "ema_trend",
-        "--symbol",
-        "BTCUSDT,ETHUSDT",
-        "--timeframe",
-        "15m",
-        "--data",
-        str(shared_data / "crypto"),
-        "--trials",
-        "3",
-        "--leverage-max",
-        "5",
-        "--margin",
-        "both",
-        "--json",
-    )
+    seeds = tmp_path / "seeds.toml"
+    seeds.write_text("[ema_trend]\nfast = 10\nslow = 40\n")
+    argv = [
+        "calibrate", "--config", str(REPO / "configs" / "default.toml"),
+        "--strategy", "ema_trend", "--symbol", "BTCUSDT,ETHUSDT", "--timeframe", "15m",
+        "--data", str(shared_data / "crypto"), "--trials", "3", "--leverage-max", "5",
+        "--margin", "both", "--cash", "10000", "--priors", str(seeds), "--json",
+    ]  # fmt: skip
+    code, out, err = _run(capsys, *argv)
     assert code == 0, err
     assert "usdm_BTCUSDT_15m_2024-02.csv + funding usdm_BTCUSDT_8h_funding_2024-02.csv" in err
     assert "usdm_ETHUSDT_15m_2024-02.csv + funding" in err
     report = json.loads(out)
     assert report["study"] == "ema_trend-BTCUSDT+ETHUSDT-15m"
-    assert report["best"]["user_attrs"]["funding_paid"] != 0.0  # funding reached the backtest
+    best = report["best"]["user_attrs"]
+    assert best["funding_paid"] != 0.0  # funding reached the backtest
+    assert best["initial_cash"] == 10_000.0  # --cash
+    study = load(f"sqlite:///{tmp_path / 'state' / 'optuna.db'}", report["study"])
+    second = study.trials[1]  # the seed follows the defaults
+    assert second.user_attrs["prior"] == "seeds.toml#1"
+    assert (second.params["fast"], second.params["slow"]) == (10, 40)
