@@ -107,12 +107,12 @@ def _liquidated(trial: optuna.Trial, result: BacktestResult, split: int) -> None
 
 
 def _check_lookback(trial: optuna.Trial, task: CalibrationTask, params: Mapping[str, Any]) -> None:
-    """Prune a point whose warm-up would eat more than half of the bars (or of the first
-    walk-forward window's history): it could barely trade, and a 0 score would mislead TPE."""
+    """Prune a point whose warm-up would eat more than three quarters of the bars (or the
+    history before the first walk-forward window): it could barely trade."""
     model = build_params(task.strategy, params)  # ConfigError for an invalid point
     need = get_strategy(task.strategy).total_lookback(model)
     first = task.windows()[0]
-    room = first[0] if first[0] > 0 else first[1] // 2
+    room = first[0] if first[0] > 0 else first[1] * 3 // 4  # a quarter left to trade
     if need > room:
         trial.set_user_attr("invalid", f"lookback {need} bars; the data leaves room for {room}")
         raise TrialPruned(f"lookback {need} bars exceeds {room}")

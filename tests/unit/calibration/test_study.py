@@ -121,11 +121,11 @@ def test_best_queries_skip_a_complete_trial_marked_liquidated() -> None:
 
 
 def test_a_point_whose_warm_up_eats_the_data_is_pruned_with_its_reason(tmp_path: Path) -> None:
-    report = run_study(task(bars=800, fixed={"channel": 500}), settings(tmp_path, 1), poll_s=0.05)
+    report = run_study(task(bars=600, fixed={"channel": 500}), settings(tmp_path, 1), poll_s=0.05)
     (trial,) = load(f"sqlite:///{tmp_path / 'optuna.db'}", "t").trials
     assert trial.state == TrialState.PRUNED
     assert trial.user_attrs["invalid"].startswith("lookback ")
-    assert "room for 400" in trial.user_attrs["invalid"]
+    assert "room for 450" in trial.user_attrs["invalid"]
     assert report.best is None
 
 
