@@ -55,7 +55,16 @@ def test_two_workers_share_one_study_and_promote_writes_both_tables(
         "--timeframe",
         "15m",
         "--days",
-        "20",
+        "40",
+        # real backtests in every trial (no quick prunes), so neither worker can finish the
+        # whole study before the other has started
+        "--param",
+        "atr_period=14",
+        "--param",
+        "channel=48",
+        "--walk-forward",
+        "--splits",
+        "2",
         "--trials",
         str(TRIALS),
         "--study",

@@ -102,7 +102,9 @@ def test_an_existing_study_needs_resume_and_then_continues_to_the_target(tmp_pat
 
 
 def test_two_worker_processes_share_one_sqlite_study(tmp_path: Path) -> None:
-    report = run_study(task(), settings(tmp_path, 6, jobs=2), poll_s=0.2)
+    # real backtests in every trial (no quick prunes): neither worker can take them all
+    slow = task(bars=3000, splits=2, fixed={"atr_period": 14, "channel": 48})
+    report = run_study(slow, settings(tmp_path, 6, jobs=2), poll_s=0.2)
     study = optuna.load_study(study_name="t", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
     numbers = [t.number for t in study.trials]
     assert 6 <= len(numbers) <= 7 and len(set(numbers)) == len(numbers)
