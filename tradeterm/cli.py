@@ -415,6 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_simserver.register(sub)
     cli_backtest.register(sub)
+    from tradeterm import cli_calibrate
+
+    cli_calibrate.register(sub)
     return parser
 
 
