@@ -158,6 +158,17 @@ class Control:
             return self.node.streams.health(venue)
         return VenueHealth(venue, detail="starting")
 
+    def unprotected_positions(self) -> list[str]:
+        """Open positions ("wallet key") with no stop resting at their venue: only the running
+        node's monitor guards them, so they are unprotected while the node is down."""
+        n = self.node
+        resting = n.execution.config.resting_stops
+        return [
+            f"{p.wallet_id} {p.key}"
+            for p in n.portfolio.positions()
+            if not (resting and n.execution.router.is_protected((p.wallet_id, p.key)))
+        ]
+
     def status(self) -> StatusReport:
         n = self.node
         return StatusReport(

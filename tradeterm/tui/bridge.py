@@ -159,6 +159,7 @@ class Bridge:
             "",
             "",
             self.decimals(s.key),
+            s.timeframe,
         )
         self._signals[s.id] = row
         self._signals.move_to_end(s.id, last=False)
@@ -376,6 +377,9 @@ class Bridge:
                     c.intent.explore,
                     d.canary,
                     self.decimals(s.key),
+                    s.timeframe,
+                    self.control.mark(s.key) or float("nan"),
+                    _costs(d.costs),
                 )
             )
         return v.ConfirmationsView(tuple(sorted(rows, key=lambda r: r.expires_ms)))
@@ -394,3 +398,19 @@ class Bridge:
         return v.AllocatorView(
             state.exploration, state.learning, arms, self.control.chop_exploration(), regimes
         )
+
+
+def _costs(costs: ev.DecisionCosts | None) -> v.ConfirmationCosts | None:
+    """The gate's ex-ante costs as the confirmation views show them."""
+    if costs is None:
+        return None
+    return v.ConfirmationCosts(
+        costs.expected_entry,
+        costs.fees,
+        costs.spread,
+        costs.slippage,
+        costs.funding,
+        costs.total,
+        costs.cost_r,
+        costs.net_reward_risk,
+    )

@@ -120,6 +120,8 @@ class SignalRow:
     reason: str
     decimals: int = -1
     """The market's price decimals (-1: unknown, derive from the prices)."""
+    timeframe: str = ""
+    """The bar the strategy ran on ("5s", "15s", "1m"): two runners of one strategy differ here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +219,28 @@ class ConfirmationRow:
     canary: bool = False
     decimals: int = -1
     """The market's price decimals (-1: unknown, derive from the prices)."""
+    timeframe: str = ""
+    mark: float = float("nan")
+    """The market's current mark (mid), to hold against the entry (nan: no price yet)."""
+    costs: ConfirmationCosts | None = None
+    """The gate's ex-ante costs for this order (None when it did not price them)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmationCosts:
+    """What the risk gate expects the order to really cost, in the wallet's currency, for the
+    whole round trip through the stop (see DecisionCosts): fills, costs, net reward:risk."""
+
+    expected_entry: float
+    fees: float
+    spread: float
+    slippage: float
+    funding: float
+    total: float
+    cost_r: float
+    """The costs over the money at risk (1R)."""
+    net_reward_risk: float
+    """Reward:risk at the expected fills, net of every cost (what the gate's minimum applies to)."""
 
 
 @dataclass(frozen=True, slots=True)
