@@ -354,6 +354,55 @@ class Control:
             ok_of=lambda report: report.ok,
         )
 
+    # ---- one position --------------------------------------------------------------------------
+    def find_position(self, ref: str) -> Position:
+        """The open position `ref` names: "wallet/venue:symbol", "venue:symbol" or a symbol,
+        as long as it names exactly one (ControlError saying which otherwise)."""
+        wallet, _, market = ref.rpartition("/")
+        found = [
+            p
+            for p in self.node.portfolio.positions()
+            if (not wallet or p.wallet_id == wallet) and market in (p.key, p.symbol)
+        ]
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            held = ", ".join(f"{p.wallet_id}/{p.key}" for p in self.node.portfolio.positions())
+            raise UserError(f"no open position '{ref}' (open: {held or 'none'})")
+        names = ", ".join(f"{p.wallet_id}/{p.key}" for p in found)
+        raise UserError(f"'{ref}' names {len(found)} positions: say which ({names})")
+
+    async def close_position(self, ref: str, *, source: str) -> str:
+        """Close one position at market with a reduce-only order (its resting stop and target
+        are cancelled first)."""
+
+        async def run() -> str:
+            p = self.find_position(ref)
+            await self.node.execution.close_position(p.wallet_id, p.key, f"closed by {source}")
+            return f"closing {p.side.value} {p.qty:g} {p.wallet_id}/{p.key} at market"
+
+        return await self._audited(source, "close_position", {"position": ref}, run)
+
+    async def move_stop(self, ref: str, price: float, *, source: str) -> Position:
+        """Tighten one position's stop; a widening is refused with the risk engine's reason."""
+
+        async def run() -> Position:
+            p = self.find_position(ref)
+            return await self.node.execution.move_stop(p.wallet_id, p.key, price)
+
+        args = {"position": ref, "price": price}
+        return await self._audited(source, "move_stop", args, run)
+
+    async def move_target(self, ref: str, price: float, *, source: str) -> Position:
+        """Move one position's take profit (on the profit side of the current price)."""
+
+        async def run() -> Position:
+            p = self.find_position(ref)
+            return await self.node.execution.move_target(p.wallet_id, p.key, price)
+
+        args = {"position": ref, "price": price}
+        return await self._audited(source, "move_target", args, run)
+
     async def pause(self, *, source: str) -> ev.TradingStateChanged | None:
         """No new entries (REDUCING); exits and stops keep working."""
         return await self._audited(
@@ -454,7 +503,7 @@ class Control:
         return await self._audited(source, "set_learning", {"enabled": enabled}, run)
 
 
-_RISK_REDUCING = frozenset({"flatten_all", "pause", "reject"})
+_RISK_REDUCING = frozenset({"flatten_all", "pause", "reject", "close_position", "move_stop"})
 
 
 def _reduces_risk(action: str, args: dict[str, Any]) -> bool:
@@ -491,6 +540,8 @@ def _summary(result: Any) -> str:
         return f"stage {result.from_index} -> {result.to_index} ({result.name})"
     if isinstance(result, FlattenReport):
         return result.summary()
+    if isinstance(result, Position):
+        return f"{result.wallet_id}/{result.key} stop {result.stop_loss:g} target {result.take_profit:g}"
     return str(result)
 
 

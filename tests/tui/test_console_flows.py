@@ -495,3 +495,24 @@ async def test_ctrl_p_pause_runs_the_same_action_as_p(new_console: Factory) -> N
         await run_until(pilot, lambda: trading_state(app) is TradingState.REDUCING)
         assert audited(app, "pause") == [("console", True)]
         assert isinstance(app.screen, MainScreen)
+
+
+async def test_refreshes_alone_never_make_the_highlighted_row_look_slid(
+    new_console: Factory,
+) -> None:
+    """Rows arriving and prices ticking rebuild nothing under the cursor: with no row gone, y
+    is never held (at 80x24, where columns are hidden to fit)."""
+    app = new_console(confirm="always")
+    async with app.run_test(size=COMPACT) as pilot:
+        await started(pilot)
+        await run_until(pilot, lambda: len(pending_ids(app)) >= 1)
+        pane = confirmations(app)
+        first = confirmation_ids(app)[0]
+        shown = pane.table.shown_columns
+        for _ in range(6):
+            await run_for(pilot, 2)
+            assert first in confirmation_ids(app)
+            assert pane.table.selected_key() == first
+            assert not pane.selection_lost
+        assert len(confirmation_ids(app)) >= 1
+        assert set(pane.table.shown_columns) <= set(shown)

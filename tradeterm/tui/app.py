@@ -28,12 +28,15 @@ from tradeterm.node import Node
 from tradeterm.tui.bridge import Bridge
 from tradeterm.tui.commands import ConsoleCommands
 from tradeterm.tui.messages import AlertRaised, NodeFailed, NodeStarted, ViewChanged
+from tradeterm.tui.panes import PositionsPane
 from tradeterm.tui.screens import (
     ConfirmationDetail,
     DomainsModal,
     FlattenModal,
     FlattenResultModal,
     HelpScreen,
+    PositionCloseModal,
+    PositionLevelModal,
     QuitModal,
     StageScreen,
 )
@@ -56,6 +59,7 @@ MORE_KEYS = (
     ("tab / shift+tab", "move between panes"),
     ("P (stage screen)", "promote to the next stage (its gates must pass)"),
     ("p (after a flatten)", "pause new entries too (flatten-and-pause)"),
+    ("x / S / T (Positions)", "close / move stop / move target of the position under the cursor"),
     ("FLATTEN + enter (flatten screen)", "arm and run flatten-all"),
 )
 """Keys that are not the app's own bindings (screens and panes), for the help screen."""
@@ -87,6 +91,9 @@ class TradetermApp(App[int]):
         Binding("E", "exploration(1)", "Exploration up", key_display="E", group=_EXPLORE),
         Binding("l", "learning", "Learn"),
         Binding("d", "domains", "Domain"),
+        Binding("x", "close_position", "Close the selected position", show=False),
+        Binding("S", "move_level('stop')", "Move the selected position's stop", show=False),
+        Binding("T", "move_level('target')", "Move the selected position's target", show=False),
         Binding("b", "lab('backtest')", "Backtest lab (not built yet)", show=False),
         Binding("c", "lab('calibration')", "Calibration lab (not built yet)", show=False),
         Binding("P", "promote_hint", "Promote (in the stage screen, s)", show=False),
@@ -256,6 +263,10 @@ class TradetermApp(App[int]):
         pane = self.main.confirmations()
         selected = pane.selected_id() if pane is not None else None
         if selected is None and pane is not None and pane.selection_lost:
+            log.warning(
+                "console: key held, %s slid under the cursor a moment ago",
+                pane.table.selected_key(),
+            )
             self.notify(
                 "the highlighted confirmation just changed (the one before it expired or was"
                 " decided): check it and press again",
@@ -367,6 +378,49 @@ class TradetermApp(App[int]):
             self.notify("resumed: ACTIVE")
 
         self.act("resume", lambda: self.control.resume(source="console"), resumed)
+
+    # ---- one position: close, move stop, move target ---------------------------------------
+    def _position(self) -> tuple[str, Any] | None:
+        pane = next(iter(self.main.query(PositionsPane)), None)
+        chosen = pane.selected_position() if pane is not None else None
+        if chosen is None:
+            self.notify(
+                "no position selected: 2 goes to Positions, the arrows choose one",
+                severity="warning",
+            )
+        return chosen
+
+    def action_close_position(self) -> None:
+        if not self._needs_node() or (chosen := self._position()) is None:
+            return
+        wallet_id, row = chosen
+        ref = f"{wallet_id}/{row.key}"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.act(
+                    "close",
+                    lambda: self.control.close_position(ref, source="console"),
+                    lambda text: self.notify(str(text)),
+                )
+
+        self.push_screen(PositionCloseModal(wallet_id, row), answered)
+
+    def action_move_level(self, level: str) -> None:
+        if not self._needs_node() or (chosen := self._position()) is None:
+            return
+        wallet_id, row = chosen
+        ref = f"{wallet_id}/{row.key}"
+        move = self.control.move_stop if level == "stop" else self.control.move_target
+
+        def moved(position: Any) -> None:
+            self.notify(f"{ref}: stop {position.stop_loss:g}, target {position.take_profit:g}")
+
+        def answered(price: float | None) -> None:
+            if price is not None:
+                self.act(f"move_{level}", lambda: move(ref, price, source="console"), moved)
+
+        self.push_screen(PositionLevelModal(wallet_id, row, level), answered)
 
     def action_lab(self, name: str) -> None:
         """b / c: the labs are not in the console yet; say so rather than do nothing."""

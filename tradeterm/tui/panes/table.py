@@ -143,7 +143,7 @@ class KeyedTable(DataTable[Text]):
         self._add_columns()
 
     def on_resize(self) -> None:
-        self._refit()
+        self._refit(grow=True)
 
     def _add_columns(self) -> None:
         if self.columns:
@@ -160,7 +160,9 @@ class KeyedTable(DataTable[Text]):
 
     def _fit(self) -> tuple[int, ...]:
         """The columns that fit the pane's width, dropping the highest priority numbers first."""
-        width = self.scrollable_content_region.width
+        # the outer width less a scrollbar's room: scrollbars coming and going must not change
+        # which columns are shown (that would rebuild the table at every refresh)
+        width = self.size.width - self.styles.scrollbar_size_vertical
         if width <= 0:
             return self._shown
         pad = 2 * self.cell_padding
@@ -182,19 +184,23 @@ class KeyedTable(DataTable[Text]):
             total -= need[index]
         return tuple(sorted(shown))
 
-    def _refit(self) -> None:
-        """Show the columns that fit now; rebuild the table only when that set changed."""
+    def _refit(self, *, grow: bool = False) -> None:
+        """Show the columns that fit now; rebuild the table only when that set changed. New rows
+        may only hide columns (`grow` False); a resize may bring them back, so the set of
+        columns never flips back and forth as rows come and go."""
         shown = self._fit()
+        if not grow:
+            shown = tuple(i for i in shown if i in self._shown)
         if shown == self._shown:
             return
-        cursor = self.cursor_row
+        cursor_key = self.selected_key()
         self._shown = shown
         self.clear(columns=True)
         self._add_columns()
         for key in self._order:
             self.add_row(*self._visible(self._rows[key]), key=key)
-        if self._order:
-            self.move_cursor(row=min(max(cursor, 0), len(self._order) - 1), animate=False)
+        if cursor_key is not None:  # the cursor stays on its row
+            self.move_cursor(row=self._order.index(cursor_key), animate=False)
 
     def _visible(self, cells: tuple[Text, ...]) -> tuple[Text, ...]:
         return tuple(cells[i] for i in self._shown)

@@ -8,6 +8,7 @@ from tradeterm.tui.screens.confirmation import ConfirmationDetail
 from tradeterm.tui.screens.domains import DomainsModal
 from tradeterm.tui.screens.flatten import FlattenModal, FlattenResultModal
 from tradeterm.tui.screens.help import HelpScreen
+from tradeterm.tui.screens.position import PositionCloseModal, PositionLevelModal
 from tradeterm.tui.screens.quit import QuitModal
 from tradeterm.tui.screens.stages import PromoteModal, StageScreen
 
@@ -17,6 +18,8 @@ __all__ = [
     "FlattenModal",
     "FlattenResultModal",
     "HelpScreen",
+    "PositionCloseModal",
+    "PositionLevelModal",
     "PromoteModal",
     "QuitModal",
     "StageScreen",
