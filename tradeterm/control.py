@@ -10,10 +10,12 @@ that never reach an action (arguments that do not validate) are recorded with `a
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from tradeterm import indicators
 from tradeterm.allocator.engine import AllocatorState
 from tradeterm.config.models import StageConfig
 from tradeterm.domain import events as ev
@@ -131,6 +133,10 @@ class MarketInfo:
     arms: int
 
 
+ATR_PERIOD = 14
+"""The universe pane's ATR period (on the regime timeframe's bars)."""
+
+
 class Control:
     """Operator actions on one node. `source` names the interface: console, telegram, cli."""
 
@@ -234,6 +240,23 @@ class Control:
     def regime_label(self, key: str) -> str:
         regime = self.node.allocator.regime(key)
         return regime.label if regime.known else ""
+
+    @property
+    def regime_timeframe(self) -> str:
+        """The bars the regime classifier (and the universe's ATR) read: one per market."""
+        return self.node.allocator.regime_timeframe
+
+    def market_atr(self, key: str, period: int = ATR_PERIOD) -> tuple[float, int]:
+        """(ATR(period) of the market's closed regime-timeframe bars, bars available); the ATR
+        is nan until period + 1 bars have closed."""
+        window = self.node.streams.windows.find(key, self.regime_timeframe)
+        if window is None or len(window) == 0:
+            return math.nan, 0
+        bars = window.series(period * 8)
+        if len(bars) <= period:
+            return math.nan, len(bars)
+        values = indicators.atr(bars.high, bars.low, bars.close, period)
+        return float(values[-1]), len(window)
 
     def stages(self) -> list[StageConfig]:
         return list(self.node.rollout.stages)

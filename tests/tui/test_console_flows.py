@@ -516,3 +516,23 @@ async def test_refreshes_alone_never_make_the_highlighted_row_look_slid(
             assert not pane.selection_lost
         assert len(confirmation_ids(app)) >= 1
         assert set(pane.table.shown_columns) <= set(shown)
+
+
+async def test_universe_and_arms_show_one_labelled_regime_per_market(
+    new_console: Factory,
+) -> None:
+    app = new_console()
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        await run_until(pilot, lambda: bool(app.bridge.build("allocator").regimes), step_s=30)
+        universe = app.bridge.build("universe")
+        arms = dict(app.bridge.build("allocator").regimes)
+        assert universe.timeframe == app.node.allocator.regime_timeframe
+        assert app.bridge.build("allocator").regime_timeframe == universe.timeframe
+        for row in universe.rows:
+            if row.symbol in arms:
+                assert row.regime == arms[row.symbol], row
+            else:
+                assert row.regime == ""  # shown as "warming up"
+            assert row.atr > 0 or row.bars <= 14  # an ATR as soon as 15 bars have closed
+        assert f"Regime {universe.timeframe}" in text(pilot)

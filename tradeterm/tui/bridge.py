@@ -17,7 +17,7 @@ from typing import Any
 from textual.message import Message
 
 from tradeterm.bus import Bus, Overflow
-from tradeterm.control import Control
+from tradeterm.control import ATR_PERIOD, Control
 from tradeterm.domain import events as ev
 from tradeterm.domain.market import Tick
 from tradeterm.domain.signals import Signal
@@ -83,6 +83,8 @@ class Bridge:
         }
         self._ticks: dict[str, Tick] = {}
         self._first_price: dict[str, float] = {}
+        self._session_ms = 0
+        """When the first price of this session arrived (what Chg% is measured from)."""
         self._atr: dict[str, float] = {}
         self._signals: OrderedDict[str, v.SignalRow] = OrderedDict()
         self._decimals: dict[str, int] = {}
@@ -105,6 +107,7 @@ class Bridge:
         if isinstance(msg, Tick):
             self._ticks[msg.key] = msg
             self._first_price.setdefault(msg.key, msg.price)
+            self._session_ms = self._session_ms or msg.ts_ms
             if self.control.node.portfolio.positions_on(msg.key):
                 self._dirty.add("wallets")
         elif isinstance(msg, Signal):
@@ -235,6 +238,7 @@ class Bridge:
             last = tick.price if tick else float("nan")
             first = self._first_price.get(m.key)
             change = (last / first - 1.0) * 100.0 if tick and first else 0.0
+            atr, bars = self.control.market_atr(m.key)
             rows.append(
                 v.MarketRow(
                     m.key,
@@ -243,13 +247,16 @@ class Bridge:
                     last,
                     change,
                     tick.spread if tick else 0.0,
-                    self._atr.get(m.key, 0.0),
+                    atr,
                     self.control.regime_label(m.key),
                     m.arms,
                     m.decimals,
+                    bars,
                 )
             )
-        return v.UniverseView(tuple(rows))
+        return v.UniverseView(
+            tuple(rows), self.control.regime_timeframe, ATR_PERIOD, self._session_ms
+        )
 
     def _wallets_view(self, now: int) -> v.WalletsView:
         st = self.control.status()
@@ -396,7 +403,12 @@ class Bridge:
             if (label := self.control.regime_label(m.key))
         )
         return v.AllocatorView(
-            state.exploration, state.learning, arms, self.control.chop_exploration(), regimes
+            state.exploration,
+            state.learning,
+            arms,
+            self.control.chop_exploration(),
+            regimes,
+            self.control.regime_timeframe,
         )
 
 

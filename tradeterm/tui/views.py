@@ -58,11 +58,18 @@ class MarketRow:
     arms: int
     """Strategy arms trading this market."""
     decimals: int = 2
+    bars: int = 0
+    """Closed bars of the regime timeframe so far (what the ATR and the regime wait for)."""
 
 
 @dataclass(frozen=True, slots=True)
 class UniverseView:
     rows: tuple[MarketRow, ...]
+    timeframe: str = ""
+    """The bars the ATR and the regime are read from (one regime per market, as in Arms)."""
+    atr_period: int = 14
+    since_ms: int = 0
+    """Chg% is measured from the first price seen since this time (the session start)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,3 +275,5 @@ class AllocatorView:
     arms: tuple[ArmRow, ...]
     chop_exploration: float = 0.25
     regimes: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    regime_timeframe: str = ""
+    """The bars the regimes are read from (the universe pane shows the same ones)."""

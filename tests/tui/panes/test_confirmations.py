@@ -152,7 +152,7 @@ async def test_every_decisive_column_is_on_screen_from_120_columns() -> None:
     pane = ConfirmationsPane(now_ms=UiClock())
     async with Host(pane).run_test(size=(120, 30)) as pilot:
         pane.view = ConfirmationsView(
-            (costly("c1", 42, explore=True, canary=True), costly("c2", 50))
+            (costly("c1", 42, explore=True), costly("c2", 50, strategy="mean_revert"))
         )
         await pilot.pause()
         shown = pane.table.shown_columns

@@ -53,7 +53,10 @@ def regimes_line(view: AllocatorView) -> Content:
     if not view.regimes:
         return Content("")
     return Content.assemble(
-        ("regimes ", "$text-muted"),
+        (
+            f"regimes ({view.regime_timeframe}) " if view.regime_timeframe else "regimes ",
+            "$text-muted",
+        ),
         "  ".join(f"{market} {regime}" for market, regime in view.regimes),
     )
 

@@ -54,17 +54,17 @@ COLUMNS = (
     ColumnSpec("sl", "SL", right=True, priority=3),
     ColumnSpec("tp", "TP", right=True, priority=3),
     ColumnSpec("rr", "RR", right=True),
-    ColumnSpec("net_rr", "NetRR", right=True, priority=1),
-    ColumnSpec("costs", "Costs", right=True, priority=6),
-    ColumnSpec("mark", "Mark", right=True, priority=7),
+    ColumnSpec("net_rr", "NetRR", right=True, priority=6),
+    ColumnSpec("costs", "Costs", right=True, priority=7),
+    ColumnSpec("mark", "Mark", right=True, priority=8),
     ColumnSpec("wallet", "Wallet", priority=4),
     ColumnSpec("strategy", "Strategy", priority=5),
     ColumnSpec("tf", "TF", priority=5),
 )
 """What is being approved comes first (side, size, market, levels); context after. Every decisive
 column (side, qty, symbol, entry, SL, TP, RR, wallet, strategy, timeframe, TTL) fits from 120
-columns up; a narrower pane hides the highest priority numbers first (mark, costs, strategy and
-timeframe, wallet, SL/TP, id) and the details view (enter) carries everything."""
+columns up; a narrower pane hides the highest priority numbers first (mark, costs, net RR, then
+strategy and timeframe, wallet, SL/TP, id) and the details view (enter) carries everything."""
 
 
 def wall_clock_ms() -> int:

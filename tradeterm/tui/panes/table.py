@@ -153,6 +153,25 @@ class KeyedTable(DataTable[Text]):
             label = Text(spec.label, justify="right" if spec.right else "left")
             self.add_column(label, key=spec.key, width=spec.width)
 
+    def relabel(self, labels: dict[str, str]) -> None:
+        """Change column headers (e.g. to name a timeframe), where they differ."""
+        changed = False
+        specs = list(self._specs)
+        for index, spec in enumerate(specs):
+            label = labels.get(spec.key)
+            if label is None or label == spec.label:
+                continue
+            specs[index] = ColumnSpec(spec.key, label, spec.right, spec.width, spec.priority)
+            changed = True
+            for column in self.columns.values():
+                if column.key.value == spec.key:
+                    column.label = Text(label, justify="right" if spec.right else "left")
+                    column.content_width = max(column.content_width, len(label))
+        if changed:
+            self._specs = tuple(specs)
+            self._require_update_dimensions = True
+            self.refresh()
+
     @property
     def shown_columns(self) -> tuple[str, ...]:
         """Keys of the columns on screen, in order (low-priority ones hide on a narrow pane)."""
