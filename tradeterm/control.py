@@ -241,6 +241,28 @@ class Control:
         regime = self.node.allocator.regime(key)
         return regime.label if regime.known else ""
 
+    def closed_trades(
+        self, *, wallet: str = "", strategy: str = "", symbol: str = ""
+    ) -> list[ev.ClosedTrade]:
+        """Closed round trips of every wallet, newest first, filtered by wallet id, strategy
+        and symbol (exact, when given)."""
+        trades = [t for store in self.node.stores.all() for t in store.load_trades()]
+        return sorted(
+            (
+                t
+                for t in trades
+                if (not wallet or t.wallet_id == wallet)
+                and (not strategy or t.strategy == strategy)
+                and (not symbol or symbol in (t.symbol, f"{t.venue}:{t.symbol}"))
+            ),
+            key=lambda t: t.closed_ms,
+            reverse=True,
+        )
+
+    def starting_balances(self) -> dict[str, float]:
+        """Each active wallet's starting balance (where its equity curve begins)."""
+        return {w.id: w.starting_balance for w in self.node.portfolio.wallets()}
+
     @property
     def regime_timeframe(self) -> str:
         """The bars the regime classifier (and the universe's ATR) read: one per market."""

@@ -39,6 +39,7 @@ from tradeterm.tui.screens import (
     PositionLevelModal,
     QuitModal,
     StageScreen,
+    TradeHistoryScreen,
 )
 from tradeterm.tui.screens.main import COMPACT_TABS, MainScreen
 
@@ -94,6 +95,7 @@ class TradetermApp(App[int]):
         Binding("x", "close_position", "Close the selected position", show=False),
         Binding("S", "move_level('stop')", "Move the selected position's stop", show=False),
         Binding("T", "move_level('target')", "Move the selected position's target", show=False),
+        Binding("h", "history", "Trade history and equity", show=False),
         Binding("b", "lab('backtest')", "Backtest lab (not built yet)", show=False),
         Binding("c", "lab('calibration')", "Calibration lab (not built yet)", show=False),
         Binding("P", "promote_hint", "Promote (in the stage screen, s)", show=False),
@@ -421,6 +423,11 @@ class TradetermApp(App[int]):
                 self.act(f"move_{level}", lambda: move(ref, price, source="console"), moved)
 
         self.push_screen(PositionLevelModal(wallet_id, row, level), answered)
+
+    def action_history(self) -> None:
+        """h: closed trades (filterable) and each wallet's equity curve."""
+        trades = self.control.closed_trades()
+        self.push_screen(TradeHistoryScreen(trades, self.control.starting_balances()))
 
     def action_lab(self, name: str) -> None:
         """b / c: the labs are not in the console yet; say so rather than do nothing."""

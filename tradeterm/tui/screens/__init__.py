@@ -8,6 +8,7 @@ from tradeterm.tui.screens.confirmation import ConfirmationDetail
 from tradeterm.tui.screens.domains import DomainsModal
 from tradeterm.tui.screens.flatten import FlattenModal, FlattenResultModal
 from tradeterm.tui.screens.help import HelpScreen
+from tradeterm.tui.screens.history import TradeHistoryScreen
 from tradeterm.tui.screens.position import PositionCloseModal, PositionLevelModal
 from tradeterm.tui.screens.quit import QuitModal
 from tradeterm.tui.screens.stages import PromoteModal, StageScreen
@@ -23,4 +24,5 @@ __all__ = [
     "PromoteModal",
     "QuitModal",
     "StageScreen",
+    "TradeHistoryScreen",
 ]
