@@ -3,6 +3,7 @@ lists every key, a flatten asks whether to pause entries too, and toasts stay fe
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from tests.tui.kit import (
 from tradeterm.domain.enums import TradingState
 from tradeterm.tui.app import MAX_TOASTS, MORE_KEYS, TradetermApp
 from tradeterm.tui.panes import HeaderBar
-from tradeterm.tui.screens import FlattenResultModal, HelpScreen
+from tradeterm.tui.screens import FlattenResultModal, HelpScreen, SplashScreen
 from tradeterm.tui.screens.main import MainScreen
 
 Factory = Callable[..., ConsoleUnderTest]
@@ -127,3 +128,26 @@ async def test_toasts_are_coalesced_capped_and_kept_off_the_header(tmp_path: Pat
         assert len(toasts) == MAX_TOASTS
         top = min(w.region.y for w in toasts)
         assert top >= header.region.bottom, (top, header.region)
+
+
+async def test_a_splash_says_what_start_up_does_until_the_node_has_started(
+    tmp_path: Path,
+) -> None:
+    app = make_console(tmp_path)
+    gate = asyncio.Event()
+    start = app.node.start
+
+    async def held_start() -> None:  # the node starts only when the test lets it
+        await gate.wait()
+        await start()
+
+    app.node.start = held_start  # type: ignore[method-assign]
+    async with app.run_test(size=COMPACT) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, SplashScreen)
+        shown = text(pilot)
+        assert "tradeterm is starting" in shown and "numba kernels" in shown
+        assert "s so far" in shown
+        gate.set()
+        await started(pilot)
+        assert isinstance(app.screen, MainScreen)

@@ -38,6 +38,7 @@ from tradeterm.tui.screens import (
     PositionCloseModal,
     PositionLevelModal,
     QuitModal,
+    SplashScreen,
     StageScreen,
     TradeHistoryScreen,
 )
@@ -153,6 +154,7 @@ class TradetermApp(App[int]):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self._on_sigterm)
         if self._start_node:
+            self.push_screen(SplashScreen())
             self.run_worker(self._boot(), name="node:start", exit_on_error=False)
 
     async def _boot(self) -> None:
@@ -226,7 +228,12 @@ class TradetermApp(App[int]):
     def on_alert_raised(self, message: AlertRaised) -> None:
         self.notify(message.text, severity=_SEVERITY.get(message.level, "information"), timeout=6)  # type: ignore[arg-type]
 
+    def _close_splash(self) -> None:
+        if isinstance(self.screen, SplashScreen):
+            self.pop_screen()
+
     def on_node_started(self, _message: NodeStarted) -> None:
+        self._close_splash()
         mode = "LIVE enabled" if self.node.live else "paper only"
         self.notify(
             f"node started: stage {self.node.rollout.index} '{self.node.rollout.stage.name}', {mode}"
@@ -234,6 +241,7 @@ class TradetermApp(App[int]):
 
     def on_node_failed(self, message: NodeFailed) -> None:
         """The node refused to start (a user error: config, live approval, state in use)."""
+        self._close_splash()
         self.exit_code = 2
         self.exit(2, return_code=2, message=message.text)
 

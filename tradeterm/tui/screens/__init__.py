@@ -11,6 +11,7 @@ from tradeterm.tui.screens.help import HelpScreen
 from tradeterm.tui.screens.history import TradeHistoryScreen
 from tradeterm.tui.screens.position import PositionCloseModal, PositionLevelModal
 from tradeterm.tui.screens.quit import QuitModal
+from tradeterm.tui.screens.splash import SplashScreen
 from tradeterm.tui.screens.stages import PromoteModal, StageScreen
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "PositionLevelModal",
     "PromoteModal",
     "QuitModal",
+    "SplashScreen",
     "StageScreen",
     "TradeHistoryScreen",
 ]
