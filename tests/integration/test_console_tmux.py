@@ -231,7 +231,7 @@ def test_operator_approves_flattens_and_quits_at_80x24(tmp_path: Path) -> None:
 WIDE_PANES = {
     "header": r"\[PAPER synthetics\] +STAGE 1/5 crypto-paper +ACTIVE",
     "venue health": r"sim up \S+ r0",
-    "universe": r"Symbol +Venue +Last +Chg% +Spread +ATR +Regime +Arms",
+    "universe": r"Symbol +Venue +Last +Chg% sess +Spread +ATR14 \S+ +Regime \S+ +Arms",
     "confirmations": r"Id +TTL +Side +Qty +Symbol +Entry +SL +TP +RR +NetRR .*Wallet +Strategy +TF",
     "positions": r"PAPER synthetics[\s\S]*equity [\d,.]+ USD +uPnL",
     "signals": r"Time +Symbol +Strategy +TF +Side +Decision",

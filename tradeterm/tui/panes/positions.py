@@ -44,11 +44,11 @@ COLUMNS = (
     ColumnSpec("side", "Side"),
     ColumnSpec("qty", "Qty", right=True),
     ColumnSpec("entry", "Entry", right=True),
-    ColumnSpec("mark", "Mark", right=True),
+    ColumnSpec("mark", "Mark", right=True, priority=1),
     ColumnSpec("upnl", "uPnL", right=True),
     ColumnSpec("sl", "SL", right=True),
     ColumnSpec("tp", "TP", right=True),
-    ColumnSpec("age", "Age", right=True),
+    ColumnSpec("age", "Age", right=True, priority=2),
 )
 
 

@@ -20,13 +20,13 @@ from tradeterm.tui.views import MarketRow, UniverseView
 
 COLUMNS = (
     ColumnSpec("symbol", "Symbol"),
-    ColumnSpec("venue", "Venue"),
+    ColumnSpec("venue", "Venue", priority=3),
     ColumnSpec("last", "Last", right=True),
     ColumnSpec("change", "Chg%", right=True),
-    ColumnSpec("spread", "Spread", right=True),
+    ColumnSpec("spread", "Spread", right=True, priority=1),
     ColumnSpec("atr", "ATR", right=True),
     ColumnSpec("regime", "Regime"),
-    ColumnSpec("arms", "Arms", right=True),
+    ColumnSpec("arms", "Arms", right=True, priority=2),
 )
 
 
