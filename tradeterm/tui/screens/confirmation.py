@@ -77,7 +77,8 @@ def mark_text(row: ConfirmationRow) -> str:
     move = row.mark - row.entry
     buying = row.side.upper() in ("BUY", "LONG")
     worse = move > 0 if buying else move < 0
-    verdict = "" if move == 0 else (" worse than entry" if worse else " better than entry")
+    side = row.side.upper()
+    verdict = "" if move == 0 else (f": worse for a {side}" if worse else f": better for a {side}")
     return f"{price_text(row.mark)} ({move:+,.6g} vs entry{verdict})"
 
 
