@@ -84,6 +84,7 @@ async def test_y_approves_the_selected_confirmation(new_console: Factory) -> Non
             assert app.noted(f"{cid}: rejected ({stored.reason}")
         assert stored.decided_by == "console"
         assert audited(app, "approve") == [("console", True)]
+        assert sum(cid in note for note in app.notes) == 1  # one toast for one decision
 
 
 async def test_n_rejects_and_the_row_leaves_the_pane(new_console: Factory) -> None:
@@ -158,6 +159,7 @@ async def test_y_waits_a_moment_when_a_row_slides_under_the_cursor_then_acts_on_
         assert pane.table.selected_key() == second
         await press(pilot, "y")
         assert [a.args for a in audit(app) if a.action == "approve"] == [{"id": second}]
+        assert sum(second in note for note in app.notes) == 1  # approved or refused: one toast
         by_id = {c.id: c.status for c in paper_db(app).load_confirmations(status=None)}
         assert by_id[second] is not ConfirmationStatus.PENDING
         assert second not in confirmation_ids(app)

@@ -294,10 +294,12 @@ class TradetermApp(App[int]):
     # ---- actions (every one goes through Control, source "console") -------------------------
     def action_approve(self) -> None:
         if self._needs_node() and (cid := self._selected()):
+            self.bridge.own(cid)
             self.act("approve", lambda: self.control.approve(cid, source="console"), self._said)
 
     def action_reject(self) -> None:
         if self._needs_node() and (cid := self._selected()):
+            self.bridge.own(cid)
             self.act("reject", lambda: self.control.reject(cid, source="console"), self._said)
 
     def _said(self, result: Any) -> None:
@@ -318,6 +320,8 @@ class TradetermApp(App[int]):
             return
 
         def decided(choice: str | None) -> None:
+            if choice in ("approve", "reject"):
+                self.bridge.own(row.id)
             if choice == "approve":
                 self.act(
                     "approve", lambda: self.control.approve(row.id, source="console"), self._said

@@ -89,6 +89,9 @@ class Bridge:
         self._signals: OrderedDict[str, v.SignalRow] = OrderedDict()
         self._decimals: dict[str, int] = {}
         self._toasted: dict[str, int] = {}
+        self._own: dict[str, int] = {}
+        """Ids the console itself is acting on (ms): their alerts would repeat what the console
+        already says about its own action, so they are not toasted again."""
         self._posted_ms: dict[str, int] = {}
         self._last_header_s = -1
         self.flushes = 0
@@ -121,8 +124,9 @@ class Bridge:
             self._decide(msg.intent.signal.id, word, msg.reason or f"confirmation {msg.id}")
         elif isinstance(msg, ev.Alert):
             self._toast(msg)
-        elif isinstance(msg, ev.AuditEntry) and not msg.ok:
-            self._post(AlertRaised("warning", f"{msg.action} refused: {msg.result}"))
+        elif isinstance(msg, ev.AuditEntry) and not msg.ok and msg.source != "console":
+            # the console says the outcome of its own actions itself (one toast per event)
+            self._post(AlertRaised("warning", f"{msg.source} {msg.action} refused: {msg.result}"))
 
     def decimals(self, key: str) -> int:
         """The market's price decimals (looked up once per market)."""
@@ -131,6 +135,12 @@ class Bridge:
                 self._decimals[m.key] = m.decimals
         return self._decimals.get(key, -1)
 
+    def own(self, item_id: str) -> None:
+        """The console is acting on `item_id` (a confirmation): it reports the outcome itself."""
+        now = self._now_ms()
+        self._own = {k: t for k, t in self._own.items() if now - t < TOAST_REPEAT_MS}
+        self._own[item_id] = now
+
     def _toast(self, alert: ev.Alert) -> None:
         """Alerts become toasts, except risk denials (each is already in the signals pane with its
         reason; with 50 markets they would arrive several a second and bury the alerts that
@@ -138,6 +148,8 @@ class Bridge:
         if alert.topic == ev.RISK_DECISION and alert.level == "warning":
             return
         now = self._now_ms()
+        if any(item in alert.text and now - t < TOAST_REPEAT_MS for item, t in self._own.items()):
+            return
         last = self._toasted.get(alert.text)
         if last is not None and now - last < TOAST_REPEAT_MS:
             return
