@@ -1,5 +1,5 @@
 """Trade history: every closed round trip, filtered by wallet, strategy or symbol, with each
-wallet's equity curve drawn in the terminal (plotext), so the operator need not open SQLite.
+wallet's equity curve drawn in the terminal (tradeterm.charts, plotext), so the operator need not open SQLite.
 
 The table lists, newest first: close time (UTC), wallet, symbol, strategy, side, entry, exit,
 exit reason, net PnL, fees, net R and hold time. The filter box takes words; a trade stays when
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import ClassVar
 
-import plotext
+import numpy as np
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -22,6 +22,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static
 
+from tradeterm.charts import Chart, Series, render_text
 from tradeterm.domain.events import ClosedTrade
 from tradeterm.tui.screens.confirmation import duration_text, price_text, qty_text
 
@@ -91,33 +92,26 @@ def equity_series(
 
 
 TITLE = "equity per wallet (starting balance + net PnL of the listed trades)"
+COLORS = ("blue", "green", "orange", "magenta", "cyan", "red")
 
 
 def equity_chart(series: dict[str, list[float]], width: int, height: int) -> str:
-    """The equity curves as terminal text (ANSI colours), one labelled line per wallet. Works
-    with plotext 5 (module-level plot()) and 6 (plotext.figure signals)."""
-    width, height = max(20, width), max(5, height)
-    if hasattr(plotext, "plot"):  # plotext 5.x
-        plotext.clear_figure()
-        plotext.plotsize(width, height)
-        plotext.theme("dark")
-        plotext.title(TITLE)
-        for wallet, curve in series.items():
-            plotext.plot(list(range(len(curve))), curve, label=wallet)
-        plotext.xlabel("closed trades")
-        return str(plotext.build())
-    figure = plotext.figure  # plotext 6.x
-    figure.clear()
-    figure.plot_size(width, height)
-    figure.theme("dark")
-    figure.title(TITLE)
-    for wallet, curve in series.items():
-        signal = figure.signal(list(range(len(curve))), curve)
-        signal.label(wallet)
-        signal.lines()
-        figure.draw(signal)
-    figure.label("closed trades", axis="x")
-    return str(figure.build())
+    """The equity curves as terminal text (ANSI colours), one labelled line per wallet, drawn by
+    the shared chart renderer (tradeterm.charts, plotext)."""
+    chart = Chart(
+        TITLE,
+        series=tuple(
+            Series(
+                wallet,
+                np.arange(len(curve), dtype=np.float64),
+                np.asarray(curve, dtype=np.float64),
+                color=COLORS[i % len(COLORS)],
+            )
+            for i, (wallet, curve) in enumerate(series.items())
+        ),
+        x_label="closed trades",
+    )
+    return render_text(chart, max(20, width), max(6, height))
 
 
 class TradeHistoryScreen(ModalScreen[None]):
