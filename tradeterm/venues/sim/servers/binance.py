@@ -1168,6 +1168,9 @@ class BinanceFuturesSim:
             m = self.markets[s]
             mark = self.last(s)
             notional = pos.amount * mark
+            iso = (
+                abs(pos.amount) * pos.entry / pos.leverage if pos.margin_type == "isolated" else 0.0
+            )
             row = {
                 "symbol": s,
                 "positionSide": "BOTH",
@@ -1177,10 +1180,10 @@ class BinanceFuturesSim:
                 "markPrice": m.fmt_price(mark),
                 "unRealizedProfit": f"{self._upnl(s):.8f}",
                 "liquidationPrice": f"{self._liq_price(s):.8f}",
-                "isolatedMargin": "0",
+                "isolatedMargin": f"{iso:.8f}",
                 "notional": f"{notional:.8f}",
                 "marginAsset": "USDT",
-                "isolatedWallet": "0",
+                "isolatedWallet": f"{iso:.8f}",
                 "initialMargin": f"{abs(notional) / pos.leverage:.8f}",
                 "maintMargin": f"{abs(notional) * 0.004:.8f}",
                 "positionInitialMargin": f"{abs(notional) / pos.leverage:.8f}",
