@@ -406,6 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tradeterm import cli_simserver
 
     cli_simserver.register(sub)
+    from tradeterm import cli_crypto
+
+    cli_crypto.register(sub)
     return parser
 
 

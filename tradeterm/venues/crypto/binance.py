@@ -50,6 +50,9 @@ BINANCE_FUTURES = CcxtProfile(
         "defaultType": "swap",
         # positionRisk v2 still reports leverage and margin type per position (v3 does not)
         "fetchPositionsRisk": {"useV2": True},
+        # ticks from aggTrade (served on the routed /market path, PROTOCOLS.md 4.3)
+        "watchTrades": {"name": "aggTrade"},
+        "watchTradesForSymbols": {"name": "aggTrade"},
     },
     order_weight=1,
     history_weight=5,
