@@ -16,7 +16,7 @@ they arrive, so an interruption keeps what was fetched.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -83,7 +83,7 @@ async def download(
     report = DownloadReport(venue, sid, timeframe, start_ms, end_ms)
     now_bar = end_ms // tf_ms * tf_ms  # bars opening before it are closed
 
-    async def candles(name: str, fetch: Callable[..., object]) -> None:
+    async def candles(name: str, fetch: Callable[..., Awaitable[list[Bar]]]) -> None:
         last = _last_stored(store, venue, name, timeframe)
         since = start_ms // tf_ms * tf_ms
         if last is not None and last >= since:
@@ -92,7 +92,7 @@ async def download(
         added = 0
         while since < now_bar:
             upto = min(now_bar - tf_ms, since + (PAGE_BARS - 1) * tf_ms)
-            bars = await fetch(sid, timeframe, start_ms=since, end_ms=upto)  # type: ignore[operator]
+            bars = await fetch(sid, timeframe, start_ms=since, end_ms=upto)
             bars = [b for b in bars if since <= b.open_ms <= upto]
             if bars:
                 added += store.write(venue, name, timeframe, _series(bars))

@@ -1,0 +1,158 @@
+"""The crypto commands as an operator types them, against `tradeterm sim-server binance-futures`
+running as its own process: the simulator prints its URLs, the node trades it headless from the
+shipped config, and `data download` fills the candle store (resumable, deduplicated)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.daemon_kit import Daemon, wait_for
+from tradeterm.marketdata.store import CandleStore
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "configs" / "binance-futures.toml"
+
+
+@pytest.fixture
+def sim_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    log = tmp_path / "sim.out"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tradeterm", "sim-server", "binance-futures", "--port", "0"]
+            + ["--history-days", "40", "--funding-interval-s", "28800"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    try:
+        lines = wait_for(
+            lambda: (t := log.read_text().splitlines()) and len(t) >= 2 and t, timeout=120
+        )
+        assert lines[0].startswith("http://127.0.0.1:") and lines[1].startswith("ws://")
+        yield lines[0], lines[1]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def run_cli(tmp: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tradeterm", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=tmp,
+        env={**os.environ, "BINANCE_API_KEY": "any-key", "BINANCE_API_SECRET": "any-secret"},
+    )
+
+
+def test_shipped_config_validates() -> None:
+    res = subprocess.run(
+        [sys.executable, "-m", "tradeterm", "validate-config", str(CONFIG)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_node_trades_the_simulator_from_a_shell(tmp_path: Path, sim_server) -> None:  # type: ignore[no-untyped-def]
+    rest, ws = sim_server
+    config = tmp_path / "binance-futures.toml"
+    shutil.copy(CONFIG, config)
+    sets = [
+        "--set",
+        f"venues.binance_futures.rest_url={rest}",
+        "--set",
+        f"venues.binance_futures.ws_url={ws}",
+    ]
+    daemon = Daemon(
+        [sys.executable, "-m", "tradeterm", "run", "--no-ui", "--config", str(config), *sets],
+        tmp_path,
+        tmp_path / "daemon.err",
+    )
+    try:
+
+        def ticking() -> bool:
+            res = run_cli(tmp_path, "status", "--json", "--config", str(config), timeout=60)
+            if res.returncode != 0:
+                return False
+            import json
+
+            venues = json.loads(res.stdout)["venues"]
+            return any(v["connected"] and v["extra"].get("ticks", 0) > 10 for v in venues)
+
+        assert wait_for(ticking, timeout=120)
+    finally:
+        daemon.terminate()
+        _, log = daemon.communicate(timeout=60)
+    assert "node started" in log
+    assert "Traceback" not in log
+
+
+def test_download_fills_the_store_resumably(tmp_path: Path, sim_server) -> None:  # type: ignore[no-untyped-def]
+    rest, ws = sim_server
+    config = tmp_path / "binance-futures.toml"
+    shutil.copy(CONFIG, config)
+    args = [
+        "data",
+        "download",
+        "--venue",
+        "binance",
+        "--symbol",
+        "BTC/USDT:USDT",
+        "--timeframe",
+        "15m",
+        "--days",
+        "30",
+        "--config",
+        str(config),
+        "--set",
+        f"venues.binance_futures.rest_url={rest}",
+        "--set",
+        f"venues.binance_futures.ws_url={ws}",
+    ]
+    first = run_cli(tmp_path, *args)
+    assert first.returncode == 0, first.stdout + first.stderr
+    store = CandleStore(tmp_path / "state" / "candles")
+    bars = store.read("binance_futures", "BTCUSDT", "15m")
+    assert 30 * 96 - 2 <= len(bars) <= 30 * 96 + 1
+    assert (bars.open_ms[1:] - bars.open_ms[:-1] == 900_000).all()
+    marks = store.read("binance_futures", "BTCUSDT.mark", "15m")
+    assert len(marks) == len(bars)
+    funding = store.read("binance_futures", "BTCUSDT.funding", "8h")
+    assert 88 <= len(funding) <= 91 and (funding.close > 0).all()
+    report = store.check_series("binance_futures", "BTCUSDT", "15m")
+    assert report.consistent and report.missing_bars == 0
+    # a second run resumes after the stored bars: nothing is fetched twice or duplicated
+    second = run_cli(tmp_path, *args)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "resumed" in second.stdout
+    again = store.read("binance_futures", "BTCUSDT", "15m")
+    assert len(again) - len(bars) <= 1
+    assert len(set(again.open_ms.tolist())) == len(again)
+
+
+def test_download_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "binance-futures.toml"
+    shutil.copy(CONFIG, config)
+    res = run_cli(
+        tmp_path,
+        *["data", "download", "--venue", "kraken", "--symbol", "BTCUSDT"],
+        *["--timeframe", "15m", "--config", str(config)],
+    )
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "--venue" in res.stderr and "kraken" in res.stderr
+    res = run_cli(
+        tmp_path,
+        *["data", "download", "--venue", "binance", "--symbol", "BTCUSDT"],
+        *["--timeframe", "7m", "--config", str(config)],
+    )
+    assert res.returncode == 2 and "--timeframe" in res.stderr
