@@ -25,8 +25,19 @@ def sim_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     log = tmp_path / "sim.out"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tradeterm", "sim-server", "binance-futures", "--port", "0"]
-            + ["--history-days", "40", "--funding-interval-s", "28800"],
+            [
+                sys.executable,
+                "-m",
+                "tradeterm",
+                "sim-server",
+                "binance-futures",
+                "--port",
+                "0",
+                "--history-days",
+                "40",
+                "--funding-interval-s",
+                "28800",
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
