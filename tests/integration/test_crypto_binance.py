@@ -196,12 +196,13 @@ async def test_resting_stop_is_reduce_only_and_fires(sim, session: CcxtSession) 
     await client.submit(order("tt-stop-entry", Side.BUY, 0.01))
     await wait_for(client.positions, "the position")
     last = server.last("BTCUSDT")
+    level = round(last * 0.995, 1)
     stop = order(
         "tt-stop-sl",
         Side.SELL,
         0.01,
         order_type=OrderType.STOP,
-        stop_price=last * 0.995 + 0.03,
+        stop_price=level + 0.07,  # off the 0.1 tick: rounded down, away from the market
         reduce_only=True,
         purpose=OrderPurpose.STOP_LOSS,
     )
@@ -210,7 +211,7 @@ async def test_resting_stop_is_reduce_only_and_fires(sim, session: CcxtSession) 
     resting = [o for o in await client.open_orders() if o.client_order_id == "tt-stop-sl"]
     assert resting and resting[0].reduce_only and resting[0].order_type is OrderType.STOP
     # rounded away from the market (down for a long's stop) to the 0.1 tick
-    assert resting[0].stop_price == pytest.approx(int((last * 0.995 + 0.03) * 10) / 10)
+    assert resting[0].stop_price == pytest.approx(level)
     # the venue holds the stop: it fires with nobody watching, and closes the position
     server.markets["BTCUSDT"].price = last * 0.95
     await wait_for(lambda: not server.positions["BTCUSDT"].amount, "the stop to fire")
@@ -250,7 +251,7 @@ async def test_reconciliation_sees_an_order_placed_behind_our_back(
 async def test_kline_stream_survives_disconnects_without_lost_or_duplicated_bars(
     sim, session: CcxtSession
 ) -> None:  # type: ignore[no-untyped-def]
-    _server, rest, _ = sim
+    server, rest, _ = sim
     data = CcxtDataClient(session)
     await data.connect()
     bars = []
@@ -258,16 +259,17 @@ async def test_kline_stream_survives_disconnects_without_lost_or_duplicated_bars
     async def collect() -> None:
         async for bar in data.closed_bars("BTCUSDT", "1m"):
             bars.append(bar)
-            if len(bars) >= 8:
+            if len(bars) >= 12:
                 return
 
     task = asyncio.create_task(collect())
     async with aiohttp.ClientSession() as http:
         for n in range(3):
-            await wait_for(lambda n=n: len(bars) >= 2 * n + 1, "a bar")
-            async with http.post(f"{rest}/sim/drop") as resp:
+            await wait_for(lambda n=n: len(bars) >= 3 * n + 1, "a bar")
+            await wait_for(lambda: server.market_ws, "the kline stream connected")
+            # an outage of 2.5 s = 2.5 market minutes: bars close while nobody listens
+            async with http.post(f"{rest}/sim/drop", json={"down_s": 2.5}) as resp:
                 assert (await resp.json())["dropped"] >= 1
-            await asyncio.sleep(1.5)  # a market minute or so passes while disconnected
     await asyncio.wait_for(task, 60)
     opens = [b.open_ms for b in bars]
     assert len(set(opens)) == len(opens), "duplicated bar"

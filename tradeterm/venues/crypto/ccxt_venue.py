@@ -372,6 +372,8 @@ class CcxtDataClient:
                 break
             out.extend(_bar(self.name, market["id"], timeframe, r) for r in rows)
             since = int(rows[-1][0]) + tf_ms
+            if len(rows) < page:
+                break  # the venue has nothing newer (and the last bar is the open one)
         return out
 
     async def closed_bars(self, symbol: str, timeframe: str) -> AsyncIterator[Bar]:
@@ -404,18 +406,21 @@ class CcxtDataClient:
                 continue
             for row in rows:
                 if pending is not None and row[0] > pending[0] and pending[0] > last_open:
-                    if last_open >= 0 and pending[0] > last_open + tf_ms:
-                        gap = await self.klines(
-                            market["id"],
-                            timeframe,
-                            start_ms=last_open + tf_ms,
-                            end_ms=pending[0] - tf_ms,
-                        )
-                        for bar in gap:
+                    contiguous = row[0] == pending[0] + tf_ms and (
+                        last_open < 0 or pending[0] == last_open + tf_ms
+                    )
+                    if contiguous:
+                        last_open = int(pending[0])
+                        yield _bar(self.name, market["id"], timeframe, pending)
+                    else:
+                        # the stream skipped (a reconnect it did not report): the last update
+                        # seen of a bar may not be its final state, so take them from REST
+                        first = pending[0] if last_open < 0 else last_open + tf_ms
+                        for bar in await self.klines(
+                            market["id"], timeframe, start_ms=first, end_ms=row[0] - tf_ms
+                        ):
                             last_open = bar.open_ms
                             yield bar
-                    last_open = int(pending[0])
-                    yield _bar(self.name, market["id"], timeframe, pending)
                 if pending is None or row[0] >= pending[0]:
                     pending = list(row)
 
@@ -470,6 +475,8 @@ class CcxtDataClient:
                 break
             out.extend(_bar(self.name, market["id"], timeframe, r) for r in rows)
             since = int(rows[-1][0]) + tf_ms
+            if len(rows) < page:
+                break  # the venue has nothing newer (and the last bar is the open one)
         return out
 
 

@@ -188,6 +188,7 @@ class BinanceFuturesSim:
         self.all_ws: set[web.WebSocketResponse] = set()
         self.weight: deque[tuple[float, int]] = deque()
         self.told_to_wait_until = 0.0
+        self.ws_down_until = 0.0
         self.banned_until = 0.0
         self.order_requests = 0
         self.requests: list[tuple[str, str]] = []
@@ -1346,6 +1347,8 @@ class BinanceFuturesSim:
 
     # ---- websockets -----------------------------------------------------------------------
     async def ws_market(self, request: web.Request) -> web.StreamResponse:
+        if time.monotonic() < self.ws_down_until:
+            return web.json_response({"code": -1001, "msg": "sim outage"}, status=503)
         route = request.match_info.get("route", "")
         tail = request.match_info.get("tail", "")
         if route == "private" or (not route and tail in self.listen_keys):
@@ -1407,6 +1410,8 @@ class BinanceFuturesSim:
         action = request.match_info["action"]
         body = await request.json() if request.can_read_body else {}
         if action == "drop":
+            # optionally refuse new websocket connections for a while (an outage, not a blip)
+            self.ws_down_until = time.monotonic() + float(body.get("down_s", 0))
             return web.json_response({"dropped": self.drop_connections()})
         if action == "faults":
             for key in ("drop_every", "delay_ms", "duplicate", "fail_order_every"):
