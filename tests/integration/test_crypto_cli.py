@@ -37,6 +37,8 @@ def sim_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
                 "40",
                 "--funding-interval-s",
                 "28800",
+                "--balance",
+                "1000",
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -167,3 +169,55 @@ def test_download_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
         *["--timeframe", "7m", "--config", str(config)],
     )
     assert res.returncode == 2 and "--timeframe" in res.stderr
+
+
+def test_reconciliation_halts_on_an_order_placed_behind_our_back(
+    tmp_path: Path, sim_server, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    monkeypatch.setenv("BINANCE_API_KEY", "any-key")
+    monkeypatch.setenv("BINANCE_API_SECRET", "any-secret")
+
+    import ccxt.pro as ccxtpro
+
+    from tradeterm.venues.crypto.binance import BINANCE_FUTURES, point_binance
+
+    rest, ws = sim_server
+
+    async def place_by_hand() -> None:
+        ex = ccxtpro.binanceusdm(
+            {"apiKey": "a", "secret": "b", "options": dict(BINANCE_FUTURES.options)}
+        )
+        point_binance(ex, rest, ws)
+        try:
+            last = (await ex.fetch_ohlcv("ETH/USDT:USDT", "1m", limit=1))[-1][4]
+            await ex.create_order(
+                "ETH/USDT:USDT", "limit", "buy", 0.05, round(last * 0.97, 2),
+                {"clientOrderId": "by-hand-1"},
+            )  # fmt: skip
+        finally:
+            await ex.close()
+
+    asyncio.run(place_by_hand())
+    config = tmp_path / "binance-futures.toml"
+    shutil.copy(CONFIG, config)
+    sets = [
+        f"venues.binance_futures.rest_url={rest}",
+        f"venues.binance_futures.ws_url={ws}",
+        "wallets.live.approved=true",
+        "wallets.live.accounts.crypto_perp.venue=binance_futures",
+        "wallets.live.accounts.crypto_perp.account=main",
+        "rollout.initial_stage=2",
+    ]
+    args = [sys.executable, "-m", "tradeterm", "run", "--no-ui", "--confirm"]
+    args += ["--config", str(config)] + [x for s in sets for x in ("--set", s)]
+    daemon = Daemon(args, tmp_path, tmp_path / "daemon.err")
+    try:
+        wait_for(lambda: "daemon running" in daemon.log_path.read_text(), timeout=120)
+    finally:
+        daemon.terminate()
+        _, log = daemon.communicate(timeout=60)
+    assert "orphan order ETHUSDT: buy 0.05 (by-hand-1) is open on the venue, unknown here" in log
+    assert "active -> halted: reconcile found orphans" in log
+    assert "orphan balance" not in log  # the venue's 1000 USDT is the live wallet's 1000 USD
