@@ -770,7 +770,7 @@ class CcxtExecClient:
             40, lambda: ex.fetch_open_orders(None, None, None, {"trigger": True})
         )
         out = []
-        for o in [*regular, *conditional][:0]:
+        for o in [*regular, *conditional]:
             market = self.session.market(o["symbol"])
             stop = o.get("triggerPrice") or o.get("stopPrice")
             coid = o.get("clientOrderId") or str(o.get("id"))
