@@ -298,3 +298,25 @@ async def test_history_and_funding_series(session: CcxtSession) -> None:
     history = await data.funding_history("BTCUSDT", start_ms=start, end_ms=opens[-1])
     assert history and all(r == pytest.approx(0.0001) for _, r in history)
     await data.close()
+
+
+async def test_rate_limit_backs_off_without_a_ban(sim, session: CcxtSession) -> None:  # type: ignore[no-untyped-def]
+    server, _, _ = sim
+    data = CcxtDataClient(session)
+    await data.connect()
+    server.opt.weight_limit = server._use_weight(0) + 12  # room for two more klines requests
+    await data.history("BTCUSDT", "1m", limit=10)
+    await data.history("BTCUSDT", "1m", limit=10)
+    # the venue's own count came back in X-MBX-USED-WEIGHT-1M and is now ours too
+    assert session.throttle.used() >= server._use_weight(0) - 1
+    with pytest.raises(TemporaryVenueError) as refused:
+        await data.history("BTCUSDT", "1m", limit=10)  # 429 -1003 with Retry-After: 2
+    assert refused.value.code == "rate"
+    server.opt.weight_limit = 100_000
+    server.weight.clear()
+    # the next call waits out Retry-After instead of hammering: the venue never bans (418)
+    bars = await data.history("BTCUSDT", "1m", limit=10)
+    assert len(bars) == 10
+    assert server.banned_until == 0.0
+    assert session.throttle.waited_s >= 1.5
+    await data.close()

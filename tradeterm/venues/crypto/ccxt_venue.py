@@ -112,6 +112,14 @@ class WeightThrottle:
     def penalize(self, seconds: float) -> None:
         self._blocked_until = max(self._blocked_until, self._now() + seconds)
 
+    def observe(self, venue_used: int) -> None:
+        """The venue's own count of the weight used this minute (a response header): when it
+        is ahead of ours (other processes on the same IP or key, ccxt's housekeeping calls),
+        count the difference as spent now."""
+        missing = venue_used - self.used()
+        if missing > 0:
+            self._spent.append((self._now(), missing))
+
 
 def _ccxt_errors() -> Any:
     import ccxt
@@ -120,16 +128,24 @@ def _ccxt_errors() -> Any:
 
 
 async def guarded(
-    name: str, throttle: WeightThrottle, weight: int, call: Callable[[], Awaitable[T]]
+    name: str,
+    throttle: WeightThrottle,
+    weight: int,
+    call: Callable[[], Awaitable[T]],
+    headers: Callable[[], dict[str, Any]] | None = None,
 ) -> T:
     """One throttled request; ccxt's errors mapped to tradeterm's (temporary: retry later;
     permanent: do not)."""
     ccxt = _ccxt_errors()
     await throttle.acquire(weight)
     try:
-        return await call()
+        result = await call()
+        _observe(throttle, headers)
+        return result
     except (ccxt.DDoSProtection, ccxt.RateLimitExceeded) as exc:
-        throttle.penalize(10.0)
+        seen = headers() if headers is not None else {}
+        retry_after = _header(seen, "retry-after")
+        throttle.penalize(float(retry_after) if retry_after else 10.0)
         raise TemporaryVenueError(f"{name}: rate limited: {exc}", venue=name, code="rate") from exc
     except (ccxt.AuthenticationError, ccxt.PermissionDenied, ccxt.AccountSuspended) as exc:
         raise PermanentVenueError(f"{name}: {exc}", venue=name, code="auth") from exc
@@ -139,13 +155,34 @@ async def guarded(
         raise PermanentVenueError(f"{name}: {exc}", venue=name, code="unknown_symbol") from exc
 
 
+def _header(headers: dict[str, Any], name: str) -> str:
+    for key, value in (headers or {}).items():
+        if str(key).lower() == name:
+            return str(value)
+    return ""
+
+
+def _observe(throttle: WeightThrottle, headers: Callable[[], dict[str, Any]] | None) -> None:
+    if headers is None:
+        return
+    used = _header(headers(), "x-mbx-used-weight-1m")
+    if used.isdigit():
+        throttle.observe(int(used))
+
+
 def _make_exchange(
-    profile: CcxtProfile, api_key: str, secret: str, testnet: bool, rest_url: str, ws_url: str
+    profile: CcxtProfile,
+    api_key: str,
+    secret: str,
+    testnet: bool,
+    rest_url: str,
+    ws_url: str,
+    extra: dict[str, Any],
 ) -> Any:
     import ccxt.pro as ccxtpro
 
     cls = getattr(ccxtpro, profile.exchange_id)
-    options = {"warnOnFetchOpenOrdersWithoutSymbol": False, **profile.options}
+    options = {"warnOnFetchOpenOrdersWithoutSymbol": False, **profile.options, **extra}
     exchange = cls(
         {"apiKey": api_key, "secret": secret, "enableRateLimit": True, "options": options}
     )
@@ -170,9 +207,11 @@ class CcxtSession:
         testnet: bool = True,
         rest_url: str = "",
         ws_url: str = "",
+        options: dict[str, Any] | None = None,
     ) -> None:
         self.name = name
         self.profile = profile
+        self._options = dict(options or {})
         self.throttle = WeightThrottle(profile.weight_per_minute)
         self.health = VenueHealth(venue=name)
         self._args = (api_key, secret, testnet, rest_url, ws_url)
@@ -186,10 +225,10 @@ class CcxtSession:
     async def open(self) -> Any:
         async with self._lock:
             if self.exchange is None:
-                self.exchange = _make_exchange(self.profile, *self._args)
+                self.exchange = _make_exchange(self.profile, *self._args, self._options)
             if not self.markets:
                 ex = self.exchange
-                await guarded(self.name, self.throttle, 1, ex.load_markets)
+                await self.call(1, ex.load_markets)
                 self.markets = {
                     m["id"]: m
                     for m in ex.markets.values()
@@ -207,7 +246,12 @@ class CcxtSession:
             self.health.connected = False
 
     def call(self, weight: int, fn: Callable[[], Awaitable[T]]) -> Awaitable[T]:
-        return guarded(self.name, self.throttle, weight, fn)
+        """One request through the venue's weight budget (synced with the venue's count)."""
+        return guarded(self.name, self.throttle, weight, fn, self._last_headers)
+
+    def _last_headers(self) -> dict[str, Any]:
+        ex = self.exchange
+        return dict(getattr(ex, "last_response_headers", None) or {}) if ex is not None else {}
 
     def market(self, symbol: str) -> dict[str, Any]:
         """The ccxt market of a venue id or a unified symbol; PermanentVenueError if unknown."""

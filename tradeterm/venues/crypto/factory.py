@@ -33,6 +33,7 @@ def _handle(
         testnet=cfg.testnet,
         rest_url=cfg.rest_url,
         ws_url=ws_url,
+        options={"recvWindow": cfg.recv_window_ms},
     )
     data = CcxtDataClient(session)
     accounts: dict[str, CcxtExecClient] = {}
