@@ -86,9 +86,16 @@ def _build_binance(
     return build_binance_futures(name, cfg)
 
 
+def _build_bybit(name: str, cfg: VenueConfig, clock: Clock, state_dir: Path | None) -> VenueHandle:
+    from tradeterm.venues.crypto.factory import build_bybit
+
+    return build_bybit(name, cfg)
+
+
 VENUE_BUILDERS: dict[str, VenueBuilder] = {
     "sim": _build_sim,
     "binance_futures": _build_binance,
+    "bybit": _build_bybit,
 }
 
 

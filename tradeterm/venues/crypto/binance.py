@@ -25,6 +25,14 @@ def point_binance(exchange: Any, rest_url: str, ws_url: str) -> None:
         api["ws"]["future"] = ws_url
 
 
+def binance_id_params(coid: str, conditional: bool) -> dict[str, Any]:
+    """Binance names a regular order by origClientOrderId, an algo (conditional) one by
+    clientAlgoId."""
+    if conditional:
+        return {"clientAlgoId": coid, "trigger": True}
+    return {"origClientOrderId": coid}
+
+
 BINANCE_FUTURES = CcxtProfile(
     exchange_id="binanceusdm",
     kind=ContractKind.PERPETUAL,
@@ -56,4 +64,6 @@ BINANCE_FUTURES = CcxtProfile(
     },
     order_weight=1,
     history_weight=5,
+    id_params=binance_id_params,
+    separate_trigger_orders=True,
 )

@@ -75,6 +75,13 @@ class CcxtProfile:
     order_weight: int = 1
     history_weight: int = 5
     market_type: str = "swap"
+    id_params: Callable[[str, bool], dict[str, Any]] = field(default=lambda coid, cond: {})
+    """Params that name one order by client id for fetch_order / cancel_order (conditional?)."""
+    separate_trigger_orders: bool = True
+    """Conditional orders are listed apart from the others (Binance's algo orders)."""
+    open_orders_params: dict[str, Any] = field(default_factory=dict)
+    trigger_direction: bool = False
+    """Stop orders must say which way the price crosses (Bybit's triggerDirection)."""
 
 
 class WeightThrottle:
@@ -619,6 +626,9 @@ class CcxtExecClient:
         take_profit = order.purpose is OrderPurpose.TAKE_PROFIT and order.reduce_only
         if order.order_type is OrderType.STOP:
             params["stopPrice"] = stop
+            if self.session.profile.trigger_direction:
+                sell = order.side is Side.SELL
+                params["triggerDirection"] = "descending" if sell else "ascending"
             return "market", params, True
         if take_profit and price is not None:
             # a take-profit rests as a reduce-only take-profit-market at the level
@@ -731,11 +741,10 @@ class CcxtExecClient:
         ex = await self.session.open()
         ccxt = _ccxt_errors()
         market = self.session.market(venue_symbol)
-        key = "clientAlgoId" if conditional else "origClientOrderId"
-        extra = {"trigger": True} if conditional else {}
+        params = self.session.profile.id_params(coid, conditional)
         try:
             found: dict[str, Any] = await self.session.call(
-                1, partial(ex.fetch_order, None, market["symbol"], {key: coid, **extra})
+                1, partial(ex.fetch_order, None, market["symbol"], params)
             )
         except ccxt.OrderNotFound:
             return None
@@ -785,11 +794,7 @@ class CcxtExecClient:
                     candidates.append((order.symbol, conditional))
         for venue_symbol, conditional in candidates:
             market = self.session.market(venue_symbol)
-            params: dict[str, Any] = (
-                {"clientAlgoId": client_order_id, "trigger": True}
-                if conditional
-                else {"origClientOrderId": client_order_id}
-            )
+            params = self.session.profile.id_params(client_order_id, conditional)
             try:
                 done = await self.session.call(
                     1, partial(ex.cancel_order, None, market["symbol"], params)
@@ -809,10 +814,15 @@ class CcxtExecClient:
 
     async def open_orders(self) -> list[Order]:
         ex = await self.session.open()
-        regular = await self.session.call(40, ex.fetch_open_orders)
-        conditional = await self.session.call(
-            40, lambda: ex.fetch_open_orders(None, None, None, {"trigger": True})
+        profile = self.session.profile
+        regular = await self.session.call(
+            40, partial(ex.fetch_open_orders, None, None, None, dict(profile.open_orders_params))
         )
+        conditional = []
+        if profile.separate_trigger_orders:
+            conditional = await self.session.call(
+                40, lambda: ex.fetch_open_orders(None, None, None, {"trigger": True})
+            )
         out = []
         for o in [*regular, *conditional]:
             market = self.session.market(o["symbol"])

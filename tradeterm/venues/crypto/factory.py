@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tradeterm.config.models import BinanceFuturesVenueConfig, VenueConfig
+from tradeterm.config.models import BinanceFuturesVenueConfig, BybitVenueConfig, VenueConfig
 from tradeterm.config.secrets import load_secrets
 from tradeterm.venues.crypto.binance import BINANCE_FUTURES
 from tradeterm.venues.crypto.ccxt_venue import (
@@ -23,7 +23,14 @@ def _secret(value: Any) -> str:
 
 
 def _handle(
-    name: str, kind: str, cfg: Any, profile: CcxtProfile, key: str, secret: str, ws_url: str
+    name: str,
+    kind: str,
+    cfg: Any,
+    profile: CcxtProfile,
+    key: str,
+    secret: str,
+    ws_url: str,
+    options: dict[str, Any] | None = None,
 ) -> VenueHandle:
     session = CcxtSession(
         name,
@@ -33,7 +40,7 @@ def _handle(
         testnet=cfg.testnet,
         rest_url=cfg.rest_url,
         ws_url=ws_url,
-        options={"recvWindow": cfg.recv_window_ms},
+        options=options,
     )
     data = CcxtDataClient(session)
     accounts: dict[str, CcxtExecClient] = {}
@@ -61,5 +68,22 @@ def build_binance_futures(name: str, cfg: VenueConfig) -> VenueHandle:
         BINANCE_FUTURES,
         _secret(secrets.binance_api_key),
         _secret(secrets.binance_api_secret),
+        cfg.ws_url,
+        {"recvWindow": cfg.recv_window_ms},
+    )
+
+
+def build_bybit(name: str, cfg: VenueConfig) -> VenueHandle:
+    from tradeterm.venues.crypto.bybit import bybit_profile
+
+    assert isinstance(cfg, BybitVenueConfig)
+    secrets = load_secrets()
+    return _handle(
+        name,
+        "bybit",
+        cfg,
+        bybit_profile(cfg.category),
+        _secret(secrets.bybit_api_key),
+        _secret(secrets.bybit_api_secret),
         cfg.ws_url,
     )
