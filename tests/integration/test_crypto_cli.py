@@ -221,3 +221,45 @@ def test_reconciliation_halts_on_an_order_placed_behind_our_back(
     assert "orphan order ETHUSDT: buy 0.05 (by-hand-1) is open on the venue, unknown here" in log
     assert "active -> halted: reconcile found orphans" in log
     assert "orphan balance" not in log  # the venue's 1000 USDT is the live wallet's 1000 USD
+
+
+def test_bybit_node_trades_its_simulator_from_a_shell(tmp_path: Path) -> None:
+    import json
+
+    log = tmp_path / "bybit-sim.out"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tradeterm", "sim-server", "bybit", "--port", "0",
+             "--history-days", "3"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+    config = tmp_path / "bybit.toml"
+    shutil.copy(ROOT / "configs" / "bybit.toml", config)
+    daemon = None
+    try:
+        lines = wait_for(
+            lambda: (t := log.read_text().splitlines()) and len(t) >= 2 and t, timeout=120
+        )
+        rest, ws = lines[0], lines[1]
+        assert rest.startswith("http://127.0.0.1:") and ws.startswith("ws://127.0.0.1:")
+        sets = [f"venues.bybit.rest_url={rest}", f"venues.bybit.ws_url={ws}"]
+        args = [sys.executable, "-m", "tradeterm", "run", "--no-ui", "--config", str(config)]
+        env_args = [x for s in sets for x in ("--set", s)]
+        daemon = Daemon([*args, *env_args], tmp_path, tmp_path / "daemon.err")
+
+        def ticking() -> bool:
+            res = run_cli(tmp_path, "status", "--json", "--config", str(config), timeout=60)
+            if res.returncode != 0:
+                return False
+            venues = json.loads(res.stdout)["venues"]
+            return any(v["connected"] and v["extra"].get("ticks", 0) > 10 for v in venues)
+
+        assert wait_for(ticking, timeout=120)
+    finally:
+        if daemon is not None:
+            daemon.terminate()
+            daemon.communicate(timeout=60)
+        proc.terminate()
+        proc.wait(timeout=30)
