@@ -134,8 +134,10 @@ def cmd_data_download(args: argparse.Namespace) -> int:
             note = f" (resumed after the stored bars, from {resumed})" if resumed else ""
             print(f"  {series:<24} {added:>8,} new bars{note}")
 
+    import ccxt
+
     try:
         asyncio.run(run())
-    except VenueError as exc:
-        raise UserError(f"--venue {args.venue}: {exc}") from exc
+    except (VenueError, ccxt.BaseError) as exc:
+        raise UserError(f"--venue {args.venue}: {str(exc)[:300]}") from exc
     return 0

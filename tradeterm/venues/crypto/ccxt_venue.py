@@ -160,6 +160,18 @@ async def guarded(
         raise TemporaryVenueError(f"{name}: {exc}", venue=name, code="network") from exc
     except ccxt.BadSymbol as exc:
         raise PermanentVenueError(f"{name}: {exc}", venue=name, code="unknown_symbol") from exc
+    except (
+        ccxt.InvalidOrder,
+        ccxt.InsufficientFunds,
+        ccxt.OrderNotFound,
+        ccxt.DuplicateOrderId,
+        ccxt.MarginModeAlreadySet,
+        ccxt.BadRequest,
+    ):
+        raise  # the order paths read these (refusal reasons, lookups)
+    except ccxt.BaseError as exc:
+        # anything else the exchange said: worth another try later, never a raw ccxt error
+        raise TemporaryVenueError(f"{name}: {exc}", venue=name, code="exchange") from exc
 
 
 def _header(headers: dict[str, Any], name: str) -> str:
@@ -392,6 +404,13 @@ class CcxtDataClient:
         """Closed bars ending at or before `end_ms` (default now), oldest first."""
         ex = await self.session.open()
         market = self.session.market(symbol)
+        if timeframe not in self.capabilities.history_timeframes:
+            raise PermanentVenueError(
+                f"{self.name}: no {timeframe} history (offered:"
+                f" {', '.join(self.capabilities.history_timeframes)})",
+                venue=self.name,
+                code="timeframe",
+            )
         tf_ms = timeframe_ms(timeframe)
         end = end_ms if end_ms is not None else int(time.time() * 1000)
         limit = max(1, min(limit, self.capabilities.max_history_bars))
