@@ -320,3 +320,28 @@ async def test_rate_limit_backs_off_without_a_ban(sim, session: CcxtSession) -> 
     assert server.banned_until == 0.0
     assert session.throttle.waited_s >= 1.5
     await data.close()
+
+
+async def test_a_restarted_client_knows_its_resting_stop(sim, session: CcxtSession) -> None:  # type: ignore[no-untyped-def]
+    server, _, _ = sim
+    first = CcxtExecClient(session, "live")
+    await first.connect()
+    await first.submit(order("tt-rs-entry", Side.BUY, 0.01))
+    await wait_for(first.positions, "the position")
+    level = round(server.last("BTCUSDT") * 0.99, 1)
+    stop = order(
+        "tt-rs-sl", Side.SELL, 0.01, order_type=OrderType.STOP, stop_price=level,
+        reduce_only=True, purpose=OrderPurpose.STOP_LOSS,
+    )  # fmt: skip
+    assert (await first.submit(stop)).status is OrderStatus.SUBMITTED
+    await first.close()
+    # a new process: nothing in memory, the stop still rests on the venue under its client id
+    second = CcxtExecClient(session, "live")
+    await second.connect()
+    state = await second.order_status("tt-rs-sl")
+    assert state is not None and state.status is OrderStatus.SUBMITTED
+    again = await second.submit(stop)  # re-attaching finds it: no second stop
+    assert again.venue_order_id == state.venue_order_id
+    assert [o.client_id for o in server.orders.values()].count("tt-rs-sl") == 1
+    assert (await second.cancel("tt-rs-sl")).status is OrderStatus.CANCELLED
+    await second.close()
