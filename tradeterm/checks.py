@@ -406,6 +406,10 @@ def check_name(option: str, value: str) -> str:
     return value
 
 
+VENUE_KINDS = ("sim", "deriv", "binance_futures", "bybit", "deribit")
+"""Venue kinds `data import --venue` takes besides the configured venue names."""
+
+
 def import_candles(
     cfg: TradetermConfig, file: Path, venue: str, symbol: str, timeframe: str
 ) -> ImportReport:
@@ -416,9 +420,12 @@ def import_candles(
     from tradeterm.marketdata.store import CandleStore
 
     check_name("--venue", venue)
-    if venue not in cfg.venues:
+    if venue not in cfg.venues and venue not in VENUE_KINDS:
         known = ", ".join(sorted(cfg.venues)) or "none"
-        raise UserError(f"--venue: no venue named '{venue}' in the config (configured: {known})")
+        raise UserError(
+            f"--venue: no venue named '{venue}' in the config (configured: {known}) and not a "
+            f"venue kind ({', '.join(VENUE_KINDS)})"
+        )
     check_name("--symbol", symbol)
     if timeframe not in TIMEFRAME_MS:
         raise UserError(

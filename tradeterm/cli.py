@@ -152,6 +152,12 @@ def cmd_data_import(args: argparse.Namespace) -> int:
     from tradeterm.checks import import_candles, import_json, import_text
 
     cfg = _load_tree(args)
+    if args.kind != "candles":  # funding rates or mark-price bars (tradeterm.cli_backtest)
+        from tradeterm.cli_backtest import import_rates
+
+        return import_rates(cfg, args)
+    if not args.timeframe:
+        raise _user_error("--timeframe: required for candles, e.g. --timeframe 5m")
     report = import_candles(cfg, Path(args.file), args.venue, args.symbol, args.timeframe)
     print(json.dumps(import_json(report), indent=2) if args.json else import_text(report))
     return 0
@@ -391,8 +397,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dp.add_argument("--venue", required=True, help="venue name the candles belong to")
     dp.add_argument("--symbol", required=True, help="symbol")
-    dp.add_argument("--timeframe", required=True, help="bar timeframe, e.g. 5m")
+    dp.add_argument("--timeframe", help="bar timeframe, e.g. 5m (candles and mark bars)")
     dp.add_argument("--json", action="store_true", help="machine-readable output")
+    dp.add_argument("--kind", choices=("candles", "funding", "mark"), default="candles",
+                    help="what FILE holds: candles, funding rates (ts,rate) or mark-price bars")  # fmt: skip
     dp.set_defaults(func=cmd_data_import)
     dp = dsub.add_parser(
         "check",
@@ -403,9 +411,13 @@ def build_parser() -> argparse.ArgumentParser:
     dp.set_defaults(func=cmd_data_check)
 
     _add_node_commands(sub)
-    from tradeterm import cli_simserver
+    from tradeterm import cli_backtest, cli_simserver
 
     cli_simserver.register(sub)
+    cli_backtest.register(sub)
+    from tradeterm import cli_calibrate
+
+    cli_calibrate.register(sub)
     from tradeterm import cli_crypto
 
     cli_crypto.register(sub)

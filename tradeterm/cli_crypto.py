@@ -84,6 +84,7 @@ def cmd_data_download(args: argparse.Namespace) -> int:
     from tradeterm.domain.timeframes import TIMEFRAME_MS
     from tradeterm.errors import VenueError
     from tradeterm.marketdata.download import download
+    from tradeterm.marketdata.funding import FundingStore, funding_root, mark_store_root
     from tradeterm.marketdata.store import CandleStore
     from tradeterm.venues.crypto.binance import BINANCE_FUTURES
     from tradeterm.venues.crypto.ccxt_venue import CcxtDataClient, CcxtSession
@@ -109,7 +110,10 @@ def cmd_data_download(args: argparse.Namespace) -> int:
         ws_url=vcfg.ws_url,  # type: ignore[attr-defined]
     )
     client = CcxtDataClient(session)
-    store = CandleStore(Path(cfg.storage.state_dir) / "candles")
+    state = Path(cfg.storage.state_dir)
+    store = CandleStore(state / "candles")
+    marks = None if args.no_mark else CandleStore(mark_store_root(state))
+    funding = None if args.no_funding else FundingStore(funding_root(state))
     end_ms = int(time.time() * 1000)
     start_ms = end_ms - int(args.days * 86_400_000)
 
@@ -121,18 +125,19 @@ def cmd_data_download(args: argparse.Namespace) -> int:
                 name,
                 args.symbol,
                 args.timeframe,
+                marks=marks,
+                funding_store=funding,
                 start_ms=start_ms,
                 end_ms=end_ms,
-                funding=not args.no_funding,
-                mark=not args.no_mark,
             )
         finally:
             await client.close()
-        print(f"downloaded {report.symbol} {report.timeframe} from {name} into {store.root}")
+        print(f"downloaded {report.symbol} {report.timeframe} from {name} into {state}")
         for series, added in report.added.items():
             resumed = report.resumed_from.get(series)
-            note = f" (resumed after the stored bars, from {resumed})" if resumed else ""
-            print(f"  {series:<24} {added:>8,} new bars{note}")
+            note = f" (resumed after the stored rows, from {resumed})" if resumed else ""
+            unit = "settlements" if series == "funding" else "bars"
+            print(f"  {series:<10} {added:>8,} new {unit}{note}")
 
     import ccxt
 

@@ -442,6 +442,20 @@ class Control:
 
         return await self._audited(source, "set_learning", {"enabled": enabled}, run)
 
+    async def reload_active_configs(self, *, source: str) -> list[str]:
+        """Trade the promoted active configs (state/research.db) from the next bar on; returns
+        the runners whose parameters changed (audited, and shown as an alert)."""
+
+        async def run() -> list[str]:
+            changed = self.node.reload_active_configs()
+            text = f"active configs reloaded by {source}: " + (", ".join(changed) or "no change")
+            await self.node.bus.publish(
+                ev.ALERT, ev.Alert("info", text, self.node.clock.now_ms(), topic="reload")
+            )
+            return changed
+
+        return await self._audited(source, "reload", {}, run)
+
 
 _RISK_REDUCING = frozenset({"flatten_all", "pause", "reject"})
 

@@ -95,6 +95,7 @@ COMMAND_ARGS: dict[str, type[CommandArgs]] = {
     "toggle_domain": ToggleDomainArgs,
     "set_exploration": SetExplorationArgs,
     "set_learning": SetLearningArgs,
+    "reload": ChangeNoArgs,
 }
 """Command name -> its arguments. The one place a control command is declared."""
 

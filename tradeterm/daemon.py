@@ -137,6 +137,9 @@ class ControlCommands:
         report = await self.control.flatten_all(source=self.source)
         return {"summary": report.summary(), "ok": report.ok, "report": to_plain(report)}
 
+    async def reload(self, _a: CommandArgs) -> Any:
+        return {"changed": await self.control.reload_active_configs(source=self.source)}
+
     async def pause(self, _a: CommandArgs) -> Any:
         return to_plain(await self.control.pause(source=self.source))
 

@@ -24,10 +24,11 @@ from typing import Any
 from tradeterm.allocator.engine import Allocator
 from tradeterm.bus import Bus
 from tradeterm.clock import Clock
-from tradeterm.config.models import SimVenueConfig, TradetermConfig
+from tradeterm.config.models import SimVenueConfig, StrategyConfig, TradetermConfig
 from tradeterm.domain import events as ev
 from tradeterm.domain.costs import CostModel
 from tradeterm.domain.enums import Domain, TradingState, WalletMode
+from tradeterm.domain.ids import new_id
 from tradeterm.domain.instruments import Instrument
 from tradeterm.domain.market import Tick
 from tradeterm.domain.series import BarSeries
@@ -42,9 +43,11 @@ from tradeterm.portfolio.book import Portfolio
 from tradeterm.risk.engine import EntryOrderStyle, RiskEngine, default_cost_model
 from tradeterm.rollout.stages import Rollout
 from tradeterm.statelock import StateLock
+from tradeterm.storage.active_configs import RESEARCH_DB, load_active
 from tradeterm.storage.recorder import EventRecorder
 from tradeterm.storage.router import Stores
 from tradeterm.strategies.engine import Market, StrategyEngine, build_runners
+from tradeterm.strategies.registry import build_params
 from tradeterm.telemetry.events_log import EventLogger
 from tradeterm.telemetry.metrics import Metrics
 from tradeterm.venues.factory import VenueHandle, build_venue
@@ -385,6 +388,31 @@ class Node:
         )
 
     # ---- shutdown ------------------------------------------------------------------------------
+    def reload_active_configs(self) -> list[str]:
+        """Re-read the promoted active configs and rebuild the strategy runners (from the next
+        bar on). Returns the runners whose parameters changed. UserError, and nothing changed,
+        when a runner would need a deeper window than this run keeps (restart to apply)."""
+        configs = active_strategy_configs(self.config, self.state_dir, self.stores, self.clock)
+        runners = build_runners(configs, self.markets.values())
+        have = self.strategies.required_bars()
+        for runner in runners:
+            keeps = have.get(runner.timeframe, 0)
+            if runner.required_bars > keeps:
+                raise UserError(
+                    f"reload: {runner.label} {runner.market} {runner.timeframe} needs "
+                    f"{runner.required_bars} bars, this run keeps {keeps}; restart the node "
+                    "to apply the promoted parameters"
+                )
+        before = {(r.label, r.market, r.timeframe): r.params for r in self.strategies.runners}
+        changed = sorted(
+            f"{r.label} {r.market} {r.timeframe}"
+            for r in runners
+            if before.get((r.label, r.market, r.timeframe)) != r.params
+        )
+        self.strategies.replace_runners(runners)
+        log.warning("reload: %d strategy runners, changed: %s", len(runners), changed or "none")
+        return changed
+
     async def stop(self, *, flatten: bool | None = None) -> None:
         """Safe shutdown: no new entries, working entry orders cancelled, state persisted;
         positions closed only when asked (or execution.flatten_on_shutdown)."""
@@ -435,6 +463,58 @@ def _market_data_config(config: TradetermConfig, need: dict[str, int], regime_tf
     return md.model_copy(
         update={"timeframes": timeframes, "window_bars": depth, "warmup_bars": depth}
     )
+
+
+def active_strategy_configs(
+    config: TradetermConfig, state_dir: Path, stores: Stores, clock: Clock
+) -> dict[str, StrategyConfig]:
+    """The strategy instances with promoted active configs (state/research.db) applied: an
+    instance of the promoted strategy trading the promoted timeframe takes its parameters (a
+    multi-timeframe instance is split, `{instance}_{tf}` trades the promoted ones). Each one
+    applied is logged and audited; a promoted leverage stays capped by risk.max_leverage."""
+    out = dict(config.strategies)
+    for active in load_active(state_dir / RESEARCH_DB):
+        for instance, cfg in list(out.items()):
+            if (
+                cfg.strategy or instance
+            ) != active.strategy or active.timeframe not in cfg.timeframes:
+                continue
+            params = {**cfg.params, **active.params}
+            try:
+                build_params(active.strategy, params)
+            except ConfigError as exc:
+                log.warning("active config %d of %s ignored: %s", active.id, active.strategy, exc)
+                continue
+            promoted = cfg.model_copy(update={"params": params, "timeframes": [active.timeframe]})
+            rest = [tf for tf in cfg.timeframes if tf != active.timeframe]
+            name = f"{instance}_{active.timeframe}" if rest else instance
+            if rest:
+                out[instance] = cfg.model_copy(update={"timeframes": rest})
+            out[name] = promoted
+            leverage = min(active.leverage, config.risk.max_leverage)
+            log.warning(
+                "active config: %s on %s trades study %s trial %d (promoted by %s; leverage %gx "
+                "capped to %gx by risk.max_leverage)",
+                name,
+                active.timeframe,
+                active.study,
+                active.trial,
+                active.promoted_by,
+                active.leverage,
+                leverage,
+            )
+            args = {
+                "instance": name,
+                "id": active.id,
+                "study": active.study,
+                "trial": active.trial,
+                "params": dict(active.params),
+            }
+            entry = ev.AuditEntry(
+                new_id("audit"), clock.now_ms(), "node", "active_config", args, True, "applied"
+            )
+            stores.home.save_audit(entry)
+    return out
 
 
 def build_node(
@@ -517,7 +597,10 @@ def build_node(
         for symbol in dcfg.symbols:
             market = Market(dcfg.venue, symbol, dom)
             markets[market.key] = market
-    runners = build_runners(config.strategies, markets.values())
+    strategy_cfgs = config.strategies
+    if not opts.backtest:
+        strategy_cfgs = active_strategy_configs(config, state_dir, stores, clock)
+    runners = build_runners(strategy_cfgs, markets.values())
     need = {tf: 0 for tf in config.marketdata.timeframes}
     for runner in runners:
         need[runner.timeframe] = max(need.get(runner.timeframe, 0), runner.required_bars)

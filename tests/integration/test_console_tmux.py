@@ -116,7 +116,8 @@ def approve_newest(term: TmuxTerminal, db: Path) -> str:
         )
         status, by = wait_until(partial(decided, db, cid), timeout=STEP_S, what=f"{cid} in db")
         assert by == "console"
-        assert ("console", 1, f'{{"id":"{cid}"}}') in audit(db, "approve")
+        ok = 1 if status == "approved" else 0  # an approval the re-check refuses is audited not ok
+        assert ("console", ok, f'{{"id":"{cid}"}}') in audit(db, "approve")
         if status == "approved":
             return cid
         assert status == "rejected", status  # the re-check at current prices said no

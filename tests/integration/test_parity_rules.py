@@ -41,14 +41,18 @@ def reasons(result: BacktestResult) -> set[str]:
     return {t.exit_reason for t in result.trades}
 
 
+LOSS_CAPS_AT_KILL = {"daily_loss_cap": 0.003, "symbol_loss_cap": 0.003}
+"""A drawdown kill below the default daily/symbol loss caps needs them at most as large (the
+config rule daily_loss_cap <= max_drawdown); equal, so the kill switch is what the case tests."""
+
 Check = Callable[[BacktestResult, BacktestResult], bool]
 CASES: dict[str, tuple[dict[str, dict[str, Any]], Check]] = {
     "kill switch flattens": (
-        {"risk": {"max_drawdown": 0.003, "position_size": 0.3}},
+        {"risk": {"max_drawdown": 0.003, "position_size": 0.3, **LOSS_CAPS_AT_KILL}},
         lambda r, base: "kill_switch" in reasons(r),
     ),
     "kill switch halts without flattening": (
-        {"risk": {"max_drawdown": 0.003, "flatten_on_kill": False}},
+        {"risk": {"max_drawdown": 0.003, "flatten_on_kill": False, **LOSS_CAPS_AT_KILL}},
         lambda r, base: len(r.trades) < len(base.trades),
     ),
     "daily and symbol loss caps": (

@@ -37,7 +37,12 @@ def config(state: Path, *, latency_ms: int = 0) -> Any:
                     "seed": 11,
                     "history_minutes": 120,
                     "symbols": BUSY_SYMBOLS,
-                    "fill_model": {"latency_ms": latency_ms},
+                    "fill_model": {
+                        "latency_ms": latency_ms,
+                        "taker_fee_rate": 0.0,  # the busy kit's frictionless fills
+                        "maker_fee_rate": 0.0,
+                        "slippage_bps": 0.0,
+                    },
                 }
             },
             "rollout": {"stages": STAGES},
@@ -95,7 +100,7 @@ async def test_an_exit_in_flight_is_re_armed_and_fills_after_a_restart(tmp_path:
 async def test_an_exit_of_a_wallet_inactive_after_restart_is_settled(tmp_path: Path) -> None:
     clock = SimClock(START_MS)
     position, coid, node = await stop_with_an_exit_in_flight(tmp_path, clock)
-    await Control(node).set_stage(2, source="cli", reason="rest")  # synthetics off from now on
+    await Control(node).set_stage(2, source="cli", reason="rest", force=True)  # synthetics off
     await node.stop()
     assert order_row(tmp_path, coid)[0] == "submitted"
 

@@ -40,6 +40,7 @@ from tradeterm.backtest.result import BacktestResult, BacktestTrade
 from tradeterm.clock import SimClock
 from tradeterm.config.models import (
     DomainConfig,
+    LiveWalletsConfig,
     MarketDataConfig,
     ReplaySourceConfig,
     RolloutConfig,
@@ -122,7 +123,10 @@ def node_config(plan: RunPlan, files: Mapping[str, Path], state_dir: Path) -> Tr
         allocator=base.allocator.model_copy(update={"method": "all"}),
         risk=plan.risk,
         execution=plan.execution,
-        wallets=base.wallets.model_copy(update={"paper_balance": req.initial_cash}),
+        # paper only: the config's live accounts name venues this node does not have
+        wallets=base.wallets.model_copy(
+            update={"paper_balance": req.initial_cash, "live": LiveWalletsConfig()}
+        ),
         rollout=RolloutConfig(
             stages=[StageConfig(name="backtest", domains={req.domain: "paper"})],
             initial_stage=1,

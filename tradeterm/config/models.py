@@ -848,6 +848,39 @@ class ControlConfig(Section):
     )
 
 
+class CalibrationConfig(Section):
+    """The calibration lab (`tradeterm calibrate`): storage and the memory guard for a Pi."""
+
+    storage_url: str = Field(
+        "",
+        max_length=1024,
+        description=(
+            "Optuna storage URL (empty = sqlite:///<state_dir>/optuna.db in WAL mode; "
+            "postgresql://user@host/db for a study shared by many hosts)."
+        ),
+    )
+    postgres_dsn: str = Field(
+        "",
+        max_length=1024,
+        description="PostgreSQL DSN where promotion also writes active_configs (empty = state/research.db only).",
+    )
+    min_available_mb: int = Field(
+        300, ge=0, le=1_048_576, description="Memory guard: MB of available memory a trial needs."
+    )
+    min_available_pct: float = Field(
+        20.0,
+        ge=0,
+        le=100,
+        description="Memory guard: % of total memory a trial needs (the smaller of the two thresholds applies).",
+    )
+    memory_wait_s: float = Field(
+        60.0,
+        ge=0,
+        le=3600,
+        description="Memory guard: seconds a worker waits for memory before it stops cleanly.",
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # the tree
 # ---------------------------------------------------------------------------------------------
@@ -881,6 +914,9 @@ class TradetermConfig(Section):
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig, description="Telemetry.")
     ui: UiConfig = Field(default_factory=UiConfig, description="Console.")
     control: ControlConfig = Field(default_factory=ControlConfig, description="Control socket.")
+    calibration: CalibrationConfig = Field(
+        default_factory=CalibrationConfig, description="Calibration lab."
+    )
 
     @model_validator(mode="after")
     def _references(self) -> TradetermConfig:

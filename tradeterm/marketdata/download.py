@@ -1,17 +1,17 @@
 """`tradeterm data download`: candles, funding and mark prices of a crypto venue into the
 candle store, resumable and deduplicated.
 
-Series written (venue = the configured venue name, symbol = the venue's market id):
+Written where backtests read them (venue = the configured venue name, symbol = the venue's
+market id, e.g. `binance_futures` / `BTCUSDT`):
 
-- `{venue}/{SYMBOL}/{timeframe}`: trade-price candles;
-- `{venue}/{SYMBOL}.mark/{timeframe}`: mark-price candles (perpetuals);
-- `{venue}/{SYMBOL}.funding/8h`: funding settlements, one "bar" per settlement whose open, high,
-  low and close are the rate (a fraction per 8 h) and whose time is the settlement time floored
-  to the 8 h grid.
+- trade-price candles: the candle store, `{state}/candles/{venue}/{SYMBOL}/{timeframe}`;
+- mark-price candles (perpetuals): the mark store, `{state}/marks/{venue}/{SYMBOL}/{timeframe}`;
+- funding settlements (perpetuals): the funding store, `{state}/funding/{venue}/{SYMBOL}.csv`
+  (`ts,rate`, the venue's settlement times).
 
-Each series resumes after the last stored bar (a re-run fetches only what is new); writes merge
-by bar time, so a repeated or interrupted download never duplicates a bar. Pages are written as
-they arrive, so an interruption keeps what was fetched.
+Each series resumes after the last stored row (a re-run fetches only what is new); writes merge
+by time, so a repeated or interrupted download never duplicates a bar. Pages are written as they
+arrive, so an interruption keeps what was fetched.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ import numpy as np
 from tradeterm.domain.market import Bar
 from tradeterm.domain.series import BarSeries
 from tradeterm.domain.timeframes import timeframe_ms
+from tradeterm.marketdata.funding import FundingRates, FundingStore
 from tradeterm.marketdata.store import CandleStore
 from tradeterm.venues.crypto.ccxt_venue import CcxtDataClient
 
-FUNDING_TIMEFRAME = "8h"
 PAGE_BARS = 1000
 
 
@@ -69,10 +69,10 @@ async def download(
     symbol: str,
     timeframe: str,
     *,
+    marks: CandleStore | None = None,
+    funding_store: FundingStore | None = None,
     start_ms: int,
     end_ms: int,
-    funding: bool = True,
-    mark: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> DownloadReport:
     """Fetch [start_ms, end_ms) of one symbol into the store; returns what was added."""
@@ -83,8 +83,10 @@ async def download(
     report = DownloadReport(venue, sid, timeframe, start_ms, end_ms)
     now_bar = end_ms // tf_ms * tf_ms  # bars opening before it are closed
 
-    async def candles(name: str, fetch: Callable[..., Awaitable[list[Bar]]]) -> None:
-        last = _last_stored(store, venue, name, timeframe)
+    async def candles(
+        target: CandleStore, name: str, fetch: Callable[..., Awaitable[list[Bar]]]
+    ) -> int:
+        last = _last_stored(target, venue, sid, timeframe)
         since = start_ms // tf_ms * tf_ms
         if last is not None and last >= since:
             since = last + tf_ms
@@ -95,28 +97,28 @@ async def download(
             bars = await fetch(sid, timeframe, start_ms=since, end_ms=upto)
             bars = [b for b in bars if since <= b.open_ms <= upto]
             if bars:
-                added += store.write(venue, name, timeframe, _series(bars))
+                added += target.write(venue, sid, timeframe, _series(bars))
             if progress is not None:
                 progress(f"{name} {timeframe}: {added} new bars")
             since = upto + tf_ms
-        report.added[name] = added
+        return added
 
-    await candles(sid, client.klines)
-    if mark and market.get("swap"):
-        await candles(f"{sid}.mark", client.mark_klines)
-    if funding and market.get("swap"):
-        name = f"{sid}.funding"
-        step = timeframe_ms(FUNDING_TIMEFRAME)
-        last = _last_stored(store, venue, name, FUNDING_TIMEFRAME)
-        since = start_ms if last is None or last < start_ms else last + step
-        if last is not None and last >= start_ms:
-            report.resumed_from[name] = since
+    report.added["candles"] = await candles(store, "candles", client.klines)
+    if marks is not None and market.get("swap"):
+        report.added["mark"] = await candles(marks, "mark", client.mark_klines)
+    if funding_store is not None and market.get("swap"):
+        stored = funding_store.read(venue, sid)
+        since = start_ms
+        if stored is not None and len(stored) and int(stored.ts[-1]) >= start_ms:
+            since = int(stored.ts[-1]) + 1
+            report.resumed_from["funding"] = since
         rows = await client.funding_history(sid, start_ms=since, end_ms=end_ms)
-        times = [t // step * step for t, _ in rows]
-        rates = [r for _, r in rows]
         added = 0
         if rows:
-            series = BarSeries.from_columns(times, rates, rates, rates, rates, np.zeros(len(rows)))
-            added = store.write(venue, name, FUNDING_TIMEFRAME, series)
-        report.added[name] = added
+            rates = FundingRates(
+                np.asarray([t for t, _ in rows], dtype=np.int64),
+                np.asarray([r for _, r in rows], dtype=np.float64),
+            )
+            added = funding_store.write(venue, sid, rates)
+        report.added["funding"] = added
     return report

@@ -93,6 +93,13 @@ class StrategyEngine:
     def runners(self) -> list[StrategyRunner]:
         return [r for group in self._by_market.values() for r in group]
 
+    def replace_runners(self, runners: Iterable[StrategyRunner]) -> None:
+        """Evaluate these runners from the next bar on (a reload of promoted parameters)."""
+        by_market: dict[tuple[str, str], list[StrategyRunner]] = defaultdict(list)
+        for runner in runners:
+            by_market[(f"{runner.venue}:{runner.symbol}", runner.timeframe)].append(runner)
+        self._by_market = by_market
+
     def required_bars(self) -> dict[str, int]:
         """Per timeframe, the deepest window any runner needs (sizes windows and warm-up)."""
         need: dict[str, int] = {}
