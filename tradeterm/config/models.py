@@ -196,6 +196,10 @@ class BinanceFuturesVenueConfig(Section):
     recv_window_ms: int = Field(
         5000, ge=1000, le=60_000, description="recvWindow sent with signed requests."
     )
+    fill_model: FillModelConfig = Field(
+        default_factory=FillModelConfig,
+        description="Paper fills on this venue's prices (VIP 0 fees: 0.05% taker, 0.02% maker).",
+    )
 
 
 class BybitVenueConfig(Section):
@@ -206,6 +210,11 @@ class BybitVenueConfig(Section):
     testnet: bool = Field(True, description="Use the Bybit testnet.")
     category: Literal["spot", "linear"] = Field("linear", description="Product category traded.")
     rest_url: str = Field("", description="Override of the REST base URL (empty = default).")
+    ws_url: str = Field("", description="Override of the WebSocket base URL (empty = default).")
+    fill_model: FillModelConfig = Field(
+        default_factory=FillModelConfig,
+        description="Paper fills on this venue's prices (fees: 0.055% taker, 0.02% maker).",
+    )
 
 
 class DeribitVenueConfig(Section):

@@ -78,7 +78,25 @@ def _build_sim(name: str, cfg: VenueConfig, clock: Clock, state_dir: Path | None
     return VenueHandle(name, "sim", sim.data, sim.exec_client, cfg.fill_model, sim.close)
 
 
-VENUE_BUILDERS: dict[str, VenueBuilder] = {"sim": _build_sim}
+def _build_binance(
+    name: str, cfg: VenueConfig, clock: Clock, state_dir: Path | None
+) -> VenueHandle:
+    from tradeterm.venues.crypto.factory import build_binance_futures
+
+    return build_binance_futures(name, cfg)
+
+
+def _build_bybit(name: str, cfg: VenueConfig, clock: Clock, state_dir: Path | None) -> VenueHandle:
+    from tradeterm.venues.crypto.factory import build_bybit
+
+    return build_bybit(name, cfg)
+
+
+VENUE_BUILDERS: dict[str, VenueBuilder] = {
+    "sim": _build_sim,
+    "binance_futures": _build_binance,
+    "bybit": _build_bybit,
+}
 
 
 def build_venue(

@@ -1,0 +1,1 @@
+"""Crypto venues (Binance USDT-M futures, Bybit) through ccxt; see ccxt_venue.py."""
