@@ -406,6 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tradeterm import cli_simserver
 
     cli_simserver.register(sub)
+    from tradeterm import cli_deriv
+
+    cli_deriv.register(sub)
     return parser
 
 

@@ -180,6 +180,15 @@ class DerivVenueConfig(Section):
     ping_interval_s: float = Field(
         30.0, gt=0, le=120, description="Seconds between keep-alive pings."
     )
+    commission_rate: float = Field(
+        0.000504,
+        ge=0,
+        le=0.01,
+        description="Multiplier commission as a fraction of notional (stake x multiplier), charged once at purchase.",
+    )
+    request_timeout_s: float = Field(
+        10.0, gt=0, le=120, description="Seconds to wait for the reply to one request."
+    )
 
 
 class BinanceFuturesVenueConfig(Section):

@@ -81,6 +81,15 @@ def _build_sim(name: str, cfg: VenueConfig, clock: Clock, state_dir: Path | None
 VENUE_BUILDERS: dict[str, VenueBuilder] = {"sim": _build_sim}
 
 
+def _build_deriv(name: str, cfg: VenueConfig, clock: Clock, state_dir: Path | None) -> VenueHandle:
+    from tradeterm.venues.deriv import build_deriv
+
+    return build_deriv(name, cfg, clock, state_dir)
+
+
+VENUE_BUILDERS["deriv"] = _build_deriv
+
+
 def build_venue(
     name: str, cfg: VenueConfig, clock: Clock, state_dir: Path | None = None
 ) -> VenueHandle:

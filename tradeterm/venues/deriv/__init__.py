@@ -1,0 +1,83 @@
+"""Deriv (synthetic indices, multipliers) over its WebSocket API: our own asyncio client.
+
+`build_deriv` is the venue builder registered for `kind = "deriv"` in venues/factory.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+from tradeterm.clock import Clock
+from tradeterm.config.models import DerivVenueConfig, FillModelConfig, VenueConfig
+from tradeterm.config.secrets import load_secrets
+from tradeterm.domain.costs import CostModel
+from tradeterm.domain.instruments import Instrument
+from tradeterm.errors import ConfigError
+from tradeterm.venues.base import ExecClient, VenueHealth
+from tradeterm.venues.deriv.connection import DerivConnection
+from tradeterm.venues.deriv.data import DerivDataClient
+from tradeterm.venues.factory import VenueHandle
+
+
+def deriv_url(cfg: DerivVenueConfig) -> str:
+    """The socket URL: the endpoint with app_id (legacy) or as given (the new API's OTP URL)."""
+    if cfg.dialect == "new":
+        return cfg.endpoint
+    sep = "&" if "?" in cfg.endpoint else "?"
+    return f"{cfg.endpoint}{sep}{urlencode({'app_id': cfg.app_id, 'l': 'EN', 'brand': 'deriv'})}"
+
+
+def deriv_token() -> str | None:
+    """DERIV_API_TOKEN from the environment or .env (None when unset)."""
+    secret = load_secrets().deriv_api_token
+    value = secret.get_secret_value() if secret is not None else ""
+    return value or None
+
+
+def connection_for(name: str, cfg: DerivVenueConfig, *, token: str | None) -> DerivConnection:
+    return DerivConnection(
+        deriv_url(cfg),
+        venue=name,
+        token=token,
+        dialect=cfg.dialect,
+        request_timeout_s=cfg.request_timeout_s,
+        ping_interval_s=cfg.ping_interval_s,
+        health=VenueHealth(venue=name),
+    )
+
+
+def multiplier_costs(cfg: DerivVenueConfig, instrument: Instrument) -> CostModel:
+    """A multiplier trade's costs for the gate and paper fills: the commission (charged once, on
+    notional) split over the two legs, no slippage (Deriv fills at the spot)."""
+    half = cfg.commission_rate / 2
+    return CostModel(
+        taker_fee_rate=half,
+        maker_fee_rate=half,
+        slippage_bps=0.0,
+        half_spread=instrument.half_spread,
+        contract_size=instrument.contract_size,
+    )
+
+
+def build_deriv(name: str, cfg: VenueConfig, clock: Clock, state_dir: Path | None) -> VenueHandle:
+    assert isinstance(cfg, DerivVenueConfig)
+    conn = connection_for(name, cfg, token=None)  # market data needs no token
+    data = DerivDataClient(name, conn, clock, conn.health)
+    half = cfg.commission_rate / 2
+
+    def exec_factory(account: str) -> ExecClient:
+        raise ConfigError(
+            f"venues.{name}: live wallets through the node are not available for Deriv yet; "
+            "use `tradeterm live --confirm` for a single multiplier trade"
+        )
+
+    return VenueHandle(
+        name,
+        "deriv",
+        data,
+        exec_factory,
+        FillModelConfig(taker_fee_rate=half, maker_fee_rate=half, slippage_bps=0.0),
+        data.close,
+        lambda inst: multiplier_costs(cfg, inst),
+    )
