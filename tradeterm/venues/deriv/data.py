@@ -234,7 +234,7 @@ class DerivDataClient:
         reply = await self.conn.request(
             {
                 "ticks_history": symbol,
-                "end": end,
+                "end": str(end),
                 "start": max(0, end - gran * (limit + 1)),
                 "count": min(limit + 1, 5000),
                 "style": "candles",

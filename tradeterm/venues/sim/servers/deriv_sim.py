@@ -143,6 +143,8 @@ class Subscription:
     granularity: int = 0
     contract_id: int = 0
     bucket: tuple[int, float, float, float, float] | None = None
+    echo: dict[str, Any] = field(default_factory=dict)
+    """The request as sent (req_id included): stream frames echo it, as Deriv's do."""
 
 
 @dataclass(eq=False)
@@ -457,7 +459,10 @@ class DerivSimulator:
     def _call_time(self, _s: Session, _req: dict[str, Any]) -> dict[str, Any]:
         return {"time": self.clock.now_ms() // 1000}
 
-    def _subscribe(self, session: Session, sub: Subscription) -> dict[str, Any]:
+    def _subscribe(
+        self, session: Session, sub: Subscription, req: dict[str, Any]
+    ) -> dict[str, Any]:
+        sub.echo = req
         for other in session.subs.values():
             if other.kind == sub.kind and other.request == sub.request:
                 raise ApiError("AlreadySubscribed", f"You are already subscribed to {sub.kind}.")
@@ -471,7 +476,7 @@ class DerivSimulator:
         assert tick is not None
         body: dict[str, Any] = {"tick": self._tick_body(tick, sub.sub_id)}
         if req.get("subscribe"):
-            body["subscription"] = self._subscribe(session, sub)
+            body["subscription"] = self._subscribe(session, sub, req)
         return body
 
     def _tick_body(self, tick: TickRow, sub_id: str) -> dict[str, Any]:
@@ -493,8 +498,8 @@ class DerivSimulator:
         symbol = self._require_symbol(req.get("ticks_history"))
         tape = self.market.tapes[symbol]
         self.market.spot(symbol)
-        end = req.get("end", "latest")
-        end_epoch = tape.epochs[-1] if end == "latest" or not isinstance(end, int) else end
+        end = str(req.get("end", "latest"))
+        end_epoch = int(end) if end.isdigit() else tape.epochs[-1]
         start = req.get("start", 0)
         start = start if isinstance(start, int) else 0
         count = (
@@ -519,7 +524,7 @@ class DerivSimulator:
                     uuid.uuid4().hex, "candles", _key(req), symbol=symbol, granularity=gran
                 )
                 sub.bucket = rows[-1] if rows else None
-                body["subscription"] = self._subscribe(session, sub)
+                body["subscription"] = self._subscribe(session, sub, req)
             return body
         ticks = tape.ticks_between(start, end_epoch, count)
         body = {
@@ -529,7 +534,7 @@ class DerivSimulator:
         }
         if req.get("subscribe"):
             sub = Subscription(uuid.uuid4().hex, "ticks", _key(req), symbol=symbol)
-            body["subscription"] = self._subscribe(session, sub)
+            body["subscription"] = self._subscribe(session, sub, req)
         return body
 
     def _call_forget(self, session: Session, req: dict[str, Any]) -> dict[str, Any]:
@@ -649,12 +654,12 @@ class DerivSimulator:
         }
         if req.get("subscribe"):
             sub = Subscription(pid, "proposal", _key(req), symbol=symbol)
-            body["subscription"] = self._subscribe(session, sub)
+            body["subscription"] = self._subscribe(session, sub, req)
         return body
 
     def _call_buy(self, session: Session, req: dict[str, Any]) -> Any:
         pid = req.get("buy")
-        if pid == 1 and isinstance(req.get("parameters"), dict):
+        if pid in (1, "1") and isinstance(req.get("parameters"), dict):
             params = req["parameters"]
         else:
             found = self.proposals.pop(str(pid), None)
@@ -696,7 +701,7 @@ class DerivSimulator:
             sub = Subscription(
                 uuid.uuid4().hex, "proposal_open_contract", {"c": cid}, contract_id=cid
             )
-            body["subscription"] = self._subscribe(session, sub)
+            body["subscription"] = self._subscribe(session, sub, req)
         return body
 
     def _contract(self, cid: Any) -> Contract:
@@ -763,7 +768,7 @@ class DerivSimulator:
             sub = Subscription(
                 uuid.uuid4().hex, "proposal_open_contract", _key(req), contract_id=cid
             )
-            body["subscription"] = self._subscribe(session, sub)
+            body["subscription"] = self._subscribe(session, sub, req)
         return body
 
     def _call_sell(self, _s: Session, req: dict[str, Any]) -> dict[str, Any]:
@@ -822,7 +827,7 @@ class DerivSimulator:
         }
         if req.get("subscribe"):
             sub = Subscription(sub_id, "balance", _key(req))
-            body["subscription"] = self._subscribe(session, sub)
+            body["subscription"] = self._subscribe(session, sub, req)
         return body
 
     def _call_portfolio(self, _s: Session, _req: dict[str, Any]) -> dict[str, Any]:
@@ -878,7 +883,7 @@ class DerivSimulator:
                         },
                         "subscription": {"id": sub.sub_id},
                     }
-                    session.held.append(json.dumps(_envelope(sub.request, "balance", **body)))
+                    session.held.append(json.dumps(_envelope(sub.echo, "balance", **body)))
 
     def _push_contract(self, contract: Contract) -> None:
         for session in self.sessions:
@@ -888,9 +893,8 @@ class DerivSimulator:
                         "proposal_open_contract": self._poc(contract) | {"id": sub.sub_id},
                         "subscription": {"id": sub.sub_id},
                     }
-                    request = {"proposal_open_contract": 1, "contract_id": contract.contract_id}
                     session.held.append(
-                        json.dumps(_envelope(request, "proposal_open_contract", **body))
+                        json.dumps(_envelope(sub.echo, "proposal_open_contract", **body))
                     )
                     if not contract.open:
                         del session.subs[key]
@@ -919,7 +923,7 @@ class DerivSimulator:
             return None
         if sub.kind == "ticks":
             body = {"tick": self._tick_body(tick, sub.sub_id), "subscription": {"id": sub.sub_id}}
-            return _envelope(sub.request, "tick", **body)
+            return _envelope(sub.echo, "tick", **body)
         if sub.kind == "candles":
             gran = sub.granularity
             open_time = tick.epoch - tick.epoch % gran
@@ -942,7 +946,7 @@ class DerivSimulator:
                 "id": sub.sub_id,
                 "pip_size": decimals,
             }
-            return _envelope(sub.request, "ohlc", ohlc=ohlc, subscription={"id": sub.sub_id})
+            return _envelope(sub.echo, "ohlc", ohlc=ohlc, subscription={"id": sub.sub_id})
         return None
 
     async def _run_pump(self) -> None:
