@@ -77,8 +77,8 @@ async def run_paper_stream(
         await manager.subscribe("deriv", list(symbols))
         task = asyncio.create_task(manager.run())
         end_ms = sim.clock.start_ms + int(sim_minutes * 60_000)
-        while sim.clock.now_ms() < end_ms + 5_000:  # a few sim seconds to close the last bar
-            await asyncio.sleep(0.05)
+        # a few sim seconds more to close the last bar; the sim clock is the state waited on
+        await asyncio.sleep(sim.clock.wall_seconds((end_ms + 5_000 - sim.clock.now_ms()) / 1000))
         await manager.stop()
         await asyncio.wait_for(task, 30)
         report = StreamReport(sim_minutes, sim.drops, conn.health.reconnects)
