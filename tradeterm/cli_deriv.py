@@ -12,11 +12,10 @@ import argparse
 import asyncio
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from tradeterm.errors import TemporaryVenueError, UserError
+from tradeterm.errors import PermanentVenueError, TemporaryVenueError, UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -40,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--symbol", default="", help="index to trade (default: the first configured)")
     p.add_argument("--down", action="store_true", help="MULTDOWN instead of MULTUP")
     p.add_argument("--confirm", action="store_true", help="confirm the live trade")
+    p.add_argument("--hold", type=float, default=0.0, metavar="S", help="keep it open S seconds")
     p.set_defaults(func=cmd_live)
 
 
@@ -134,19 +134,27 @@ def cmd_live(args: argparse.Namespace) -> int:
     audit = Path(cfg.storage.state_dir) / f"{name}-live-audit.jsonl"
     trader = MultiplierTrader(name, venue, token, audit_path=audit, risk=cfg.risk)
     try:
-        result = asyncio.run(trader.one_trade(symbol, up=not args.down))
+        result = asyncio.run(trader.one_trade(symbol, up=not args.down, hold_s=args.hold))
     except TradeRefused as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 1
     except TemporaryVenueError as exc:
         print(f"venue unavailable: {exc}", file=sys.stderr)
         return 1
+    except PermanentVenueError as exc:
+        if exc.code in ("InvalidToken", "AuthorizationRequired", "InvalidAppID"):
+            raise UserError(f"the Deriv token was refused: {exc} (check DERIV_API_TOKEN)") from None
+        raise
+    adopted = (
+        " (found open from an earlier run; closed it, bought nothing)"
+        if result.get("adopted")
+        else ""
+    )
     print(
         f"contract {result['contract_id']} {result['contract_type']} {result['symbol']}: "
         f"stake {result['stake']:.2f} x{result['multiplier']:g}, TP {result['take_profit']:.2f} "
         f"SL {result['stop_loss']:.2f}, commission {result['commission']:.2f}, "
         f"entry {result['entry_spot']}, sold for {result['sell_price']:.2f}, "
-        f"profit {result['profit']:+.2f} ({result['status']})"
+        f"profit {result['profit']:+.2f} ({result['status']}){adopted}"
     )
-    _ = time
     return 0

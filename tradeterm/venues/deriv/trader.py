@@ -138,10 +138,18 @@ class MultiplierTrader:
             await asyncio.sleep(self.poll_s)
         raise TemporaryVenueError(f"{self.name}: contract {contract_id} did not close")
 
-    async def one_trade(self, symbol: str, *, up: bool = True) -> dict[str, Any]:
-        """The minimum-stake multiplier with TP and SL: open it, wait until open, close it."""
+    async def one_trade(
+        self, symbol: str, *, up: bool = True, hold_s: float = 0.0
+    ) -> dict[str, Any]:
+        """The minimum-stake multiplier with TP and SL: open it, wait until open, (hold it
+        `hold_s` seconds,) close it. A contract left open by an earlier run that was killed is
+        found first (portfolio, then proposal_open_contract) and closed instead: never a second
+        buy."""
         try:
             await self.conn.ensure_open()
+            left = await self.open_contracts()
+            if left:
+                return await self._finish_adopted(left[0])
             offer = parse_contracts_for(
                 await self.conn.request({"contracts_for": symbol, "currency": "USD"}), symbol
             )
@@ -182,6 +190,8 @@ class MultiplierTrader:
                 stop_out=opened.stop_out_price,
                 expected_stop_out=terms.stop_out_price(),
             )
+            if hold_s > 0:
+                await asyncio.sleep(hold_s)
             closed = await self.sell(contract_id)
         finally:
             await self.conn.close()
@@ -199,4 +209,24 @@ class MultiplierTrader:
             "sell_price": closed.sell_price,
             "profit": closed.sell_price - stake,
             "status": closed.status,
+        }
+
+    async def _finish_adopted(self, poc: OpenContract) -> dict[str, Any]:
+        self.audit("adopted", contract_id=poc.contract_id, symbol=poc.symbol)
+        closed = await self.sell(poc.contract_id)
+        return {
+            "contract_id": poc.contract_id,
+            "contract_type": poc.contract_type,
+            "symbol": poc.symbol,
+            "stake": poc.buy_price,
+            "multiplier": poc.multiplier,
+            "take_profit": poc.take_profit or 0.0,
+            "stop_loss": poc.stop_loss or 0.0,
+            "commission": closed.commission,
+            "entry_spot": closed.entry_spot,
+            "stop_out": closed.stop_out_price,
+            "sell_price": closed.sell_price,
+            "profit": closed.sell_price - poc.buy_price,
+            "status": closed.status,
+            "adopted": True,
         }
