@@ -133,11 +133,13 @@ def test_sigkill_with_a_contract_open_then_restart_finds_it(tmp_path: Path, sim_
         time.sleep(0.1)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    opened = [json.loads(x) for x in audit.read_text().splitlines() if '"open"' in x][0]
+    opened = next(json.loads(x) for x in audit.read_text().splitlines() if '"open"' in x)
     done = tradeterm(tmp_path, sim_url, "live", "--confirm")
     assert done.returncode == 0, done.stderr
     assert f"contract {opened['contract_id']}" in done.stdout
     assert "found open from an earlier run" in done.stdout
     events = [json.loads(line) for line in audit.open()]
     assert [e["event"] for e in events].count("bought") == 1  # never bought twice
-    assert [e for e in events if e["event"] == "adopted"][0]["contract_id"] == opened["contract_id"]
+    assert (
+        next(e for e in events if e["event"] == "adopted")["contract_id"] == opened["contract_id"]
+    )
