@@ -42,6 +42,32 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--hold", type=float, default=0.0, metavar="S", help="keep it open S seconds")
     p.set_defaults(func=cmd_live)
 
+    p = sub.add_parser("orstac-seed", help="mine DBot XML bots into seed parameters (TOML)")
+    p.add_argument("--input", required=True, metavar="DIR", help="folder of DBot/Binary Bot XML")
+    p.add_argument("--output", default="configs/seed_params.toml", metavar="PATH")
+    p.set_defaults(func=cmd_orstac_seed)
+
+
+def cmd_orstac_seed(args: argparse.Namespace) -> int:
+    import logging
+
+    from tradeterm.orstac import mine_directory, write_seed
+
+    source = Path(args.input)
+    if not source.is_dir():
+        raise UserError(f"--input: {source} is not a folder")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    report = mine_directory(source)
+    if not report.bots:
+        raise UserError(f"--input: no readable DBot XML in {source}")
+    write_seed(report, Path(args.output))
+    martingale = sum(1 for b in report.bots if b.martingale_factors)
+    print(
+        f"{len(report.bots)} bots mined, {len(report.skipped)} skipped, martingale in "
+        f"{martingale} (rejected); seed parameters written to {args.output}"
+    )
+    return 0
+
 
 def _deriv_venue(cfg: Any, wanted: str) -> tuple[str, Any]:
     from tradeterm.config.models import DerivVenueConfig
