@@ -155,12 +155,16 @@ def cmd_live(args: argparse.Namespace) -> int:
     symbol = args.symbol or (
         domain.symbols[0] if domain is not None and domain.symbols else "R_100"
     )
+    from tradeterm.cli_deriv_gate import risk_gate
     from tradeterm.venues.deriv.trader import MultiplierTrader, TradeRefused
 
     audit = Path(cfg.storage.state_dir) / f"{name}-live-audit.jsonl"
     trader = MultiplierTrader(name, venue, token, audit_path=audit, risk=cfg.risk)
+    gate = risk_gate(name, venue, cfg.risk, pip=_pip(symbol))
     try:
-        result = asyncio.run(trader.one_trade(symbol, up=not args.down, hold_s=args.hold))
+        result = asyncio.run(
+            trader.one_trade(symbol, up=not args.down, hold_s=args.hold, gate=gate)
+        )
     except TradeRefused as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 1
@@ -184,3 +188,11 @@ def cmd_live(args: argparse.Namespace) -> int:
         f"profit {result['profit']:+.2f} ({result['status']}){adopted}"
     )
     return 0
+
+
+def _pip(symbol: str) -> float:
+    """The index's pip when the catalog knows it (the gate's tick size), else a cent."""
+    from tradeterm.venues.sim.catalog import index_spec
+
+    spec = index_spec(symbol)
+    return spec.pip if spec is not None else 0.01

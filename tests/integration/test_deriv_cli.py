@@ -143,3 +143,18 @@ def test_sigkill_with_a_contract_open_then_restart_finds_it(tmp_path: Path, sim_
     assert (
         next(e for e in events if e["event"] == "adopted")["contract_id"] == opened["contract_id"]
     )
+
+
+def test_live_confirm_passes_the_risk_engine_and_a_denial_buys_nothing(
+    tmp_path: Path, sim_url: str
+) -> None:
+    done = tradeterm(tmp_path, sim_url, "live", "--confirm")
+    assert done.returncode == 0, done.stderr
+    audit = tmp_path / "state" / "deriv-live-audit.jsonl"
+    gate = next(json.loads(x) for x in audit.read_text().splitlines() if '"gate"' in x)
+    assert gate["verdict"].startswith(("approved", "resized"))
+    audit.unlink()
+    denied = tradeterm(tmp_path, sim_url, "live", "--confirm", "--set", "risk.min_reward_risk=10")
+    assert denied.returncode == 1
+    assert "risk engine denied" in denied.stderr
+    assert '"bought"' not in audit.read_text() if audit.exists() else True

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +31,36 @@ from tradeterm.venues.deriv.protocol import (
     parse_contracts_for,
     parse_open_contract,
     parse_portfolio,
+    parse_tick,
 )
 
 
 class TradeRefused(TradetermError):
     """The pre-trade check or the venue refused the trade."""
+
+
+@dataclass(frozen=True, slots=True)
+class TradeSpec:
+    """The trade about to be sent, for the pre-trade gate: the spot now, the contract's stop and
+    target trigger prices at that spot, and the account."""
+
+    symbol: str
+    up: bool
+    spot: float
+    stop_price: float
+    target_price: float
+    stake: float
+    multiplier: float
+    balance: float
+    currency: str
+
+    @property
+    def notional(self) -> float:
+        return self.stake * self.multiplier
+
+
+Gate = Callable[[TradeSpec], str]
+"""Returns the verdict text, or raises TradeRefused."""
 
 
 class MultiplierTrader:
@@ -139,7 +166,7 @@ class MultiplierTrader:
         raise TemporaryVenueError(f"{self.name}: contract {contract_id} did not close")
 
     async def one_trade(
-        self, symbol: str, *, up: bool = True, hold_s: float = 0.0
+        self, symbol: str, *, up: bool = True, hold_s: float = 0.0, gate: Gate | None = None
     ) -> dict[str, Any]:
         """The minimum-stake multiplier with TP and SL: open it, wait until open, (hold it
         `hold_s` seconds,) close it. A contract left open by an earlier run that was killed is
@@ -160,8 +187,28 @@ class MultiplierTrader:
             stake = max(offer.min_stake, 1.0)
             commission = commission_for(stake, multiplier, self.cfg.commission_rate)
             stop_loss = round(max(stake * 0.5, commission + 0.01), 2)
-            take_profit = round(stake * 0.5, 2)
+            take_profit = round(stop_loss * 4, 2)  # 4R: clears the gate's reward:risk net of costs
             self._check(stake, stop_loss, balance)
+            spot = parse_tick(await self.conn.request({"ticks": symbol})).quote
+            way = MultiplierDirection.UP if up else MultiplierDirection.DOWN
+            planned = MultiplierTerms(
+                way, stake, multiplier, spot, commission, take_profit, stop_loss
+            )
+            spec = TradeSpec(
+                symbol,
+                up,
+                spot,
+                planned.stop_loss_price() or spot,
+                planned.take_profit_price() or spot,
+                stake,
+                multiplier,
+                balance,
+                currency,
+            )
+            verdict = gate(spec) if gate is not None else "no gate"
+            self.audit(
+                "gate", verdict=verdict, spot=spot, stop=spec.stop_price, target=spec.target_price
+            )
             direction = MultiplierDirection.UP if up else MultiplierDirection.DOWN
             params = {
                 "contract_type": direction.value,
