@@ -185,3 +185,23 @@ async def test_the_contract_closes_at_take_profit_on_the_sim_tick_path() -> None
         profit = last["sell_price"] - 10
         assert profit >= 0.01 or last["status"] == "lost"  # TP, or stop-out/SL first
         await conn.close()
+
+
+async def test_the_new_dialect_maps_onto_the_same_model() -> None:
+    """New API: public socket without authorize, trading on the OTP URL, renamed fields."""
+    async with DerivSimulator(speed=10, history_s=600, dialect="new") as sim:
+        public = DerivConnection(sim.url, dialect="new", max_rps=0)
+        client = DerivDataClient("deriv", public, LiveClock(), public.health)
+        await client.connect()
+        offers = await client.discover()
+        assert len(offers) >= 20 and offers[0].info.name.endswith("Index")
+        with pytest.raises(PermanentVenueError, match="AuthorizationRequired"):
+            await public.request({"portfolio": 1})
+        await client.close()
+        trading = DerivConnection(f"{sim.url}?otp=one-time", dialect="new", max_rps=0)
+        await trading.open()
+        proposal = await trading.request({"proposal": 1, **MULT})
+        assert "underlying_symbol" in proposal["echo_req"] and "symbol" not in proposal["echo_req"]
+        bought = await trading.request({"buy": proposal["proposal"]["id"], "price": 10})
+        assert bought["buy"]["contract_id"] in sim.contracts
+        await trading.close()
