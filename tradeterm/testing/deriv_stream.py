@@ -34,6 +34,7 @@ class StreamReport:
     backfilled_ticks: int = 0
     dropped_duplicates: int = 0
     bad_frames: int = 0
+    stale_restarts: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +48,7 @@ class StreamReport:
             "backfilled_ticks": self.backfilled_ticks,
             "duplicate_ticks_dropped": self.dropped_duplicates,
             "bad_frames": self.bad_frames,
+            "stale_restarts": self.stale_restarts,
         }
 
 
@@ -57,12 +59,15 @@ async def run_paper_stream(
     faults: FaultPlan,
     symbols: tuple[str, ...] = ("1HZ100V", "R_100"),
     seed: int = 11,
+    stale_after_s: float = 15.0,
 ) -> StreamReport:
     """Stream `symbols` for `sim_minutes` of sim time and compare bars with the record."""
     bars: list[Bar] = []
     async with DerivSimulator(speed=speed, seed=seed, history_s=900, faults=faults) as sim:
         conn = DerivConnection(sim.url, request_timeout_s=10, max_rps=0)
-        client = DerivDataClient("deriv", conn, LiveClock(), conn.health)
+        client = DerivDataClient(
+            "deriv", conn, LiveClock(), conn.health, stale_after_s=stale_after_s
+        )
         bus = Bus()
 
         async def on_bar(_topic: str, bar: Bar) -> None:
@@ -85,6 +90,7 @@ async def run_paper_stream(
         report.backfilled_ticks = client.backfilled_ticks
         report.dropped_duplicates = client.duplicates
         report.bad_frames = conn.health.bad_frames
+        report.stale_restarts = client.stale_restarts
         for symbol in symbols:
             _compare(sim, symbol, [b for b in bars if b.symbol == symbol], report)
     return report

@@ -69,7 +69,13 @@ class DerivDataClient:
     """Market data from Deriv (implements DataClient). One `ticks()` consumer at a time."""
 
     def __init__(
-        self, name: str, connection: DerivConnection, clock: Clock, health: VenueHealth
+        self,
+        name: str,
+        connection: DerivConnection,
+        clock: Clock,
+        health: VenueHealth,
+        *,
+        stale_after_s: float = 15.0,
     ) -> None:
         self.name = name
         self.capabilities = deriv_capabilities()
@@ -83,6 +89,10 @@ class DerivDataClient:
         self._pumps: list[asyncio.Task[None]] = []
         self.backfilled_ticks = 0
         self.duplicates = 0
+        self.stale_after_s = stale_after_s
+        """No tick for this long (wall seconds) while subscribed: the feed is stale; `ticks()`
+        ends so the stream manager reconnects, resubscribes and the backfill fills the gap."""
+        self.stale_restarts = 0
 
     async def connect(self) -> None:
         await self.conn.open()
@@ -216,7 +226,15 @@ class DerivDataClient:
 
     async def _ticks(self) -> AsyncIterator[Tick]:
         while True:
-            tick = await self._out.get()
+            try:
+                tick = await asyncio.wait_for(self._out.get(), self.stale_after_s)
+            except TimeoutError:
+                if not self._streams:
+                    continue  # nothing subscribed: silence is expected
+                self.stale_restarts += 1
+                self.health.detail = f"stale: no tick for {self.stale_after_s:g}s"
+                log.warning("%s: no tick for %.0fs, reconnecting", self.name, self.stale_after_s)
+                return
             if tick is None:
                 return
             yield tick
