@@ -122,12 +122,22 @@ async def test_what_the_client_sends_validates_against_deriv_schemas() -> None:
 
 async def test_errors_and_faults_reach_the_client_as_venue_errors() -> None:
     async with DerivSimulator(speed=10, history_s=600, faults=FaultPlan(rate_limit_every=3)) as sim:
-        conn = DerivConnection(sim.url, max_rps=0)
+        patient = DerivConnection(sim.url, max_rps=0, rate_limit_backoff_s=0.01)
+        await patient.open()
+        for _ in range(4):  # the third is refused once, backed off and sent again
+            assert (await patient.request({"ping": 1}))["ping"] == "pong"
+        assert patient.rate_limited == 1
+        await patient.close()
+        conn = DerivConnection(sim.url, max_rps=0, rate_limit_retries=0)
         await conn.open()
         await conn.request({"ping": 1})
         await conn.request({"ping": 1})
         with pytest.raises(TemporaryVenueError, match="RateLimit"):
             await conn.request({"ping": 1})
+        await conn.request({"ping": 1})
+        await conn.request({"ping": 1})
+        with pytest.raises(TemporaryVenueError, match="RateLimit"):  # never repeated: a buy
+            await conn.request({"buy": "x" * 32, "price": 1})
         with pytest.raises(PermanentVenueError, match="InvalidSymbol"):
             await conn.request({"ticks": "NOPE"})
         with pytest.raises(PermanentVenueError, match="AuthorizationRequired"):

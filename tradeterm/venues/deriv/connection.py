@@ -38,6 +38,26 @@ log = logging.getLogger(__name__)
 
 _END: Any = object()
 
+RETRYABLE_CALLS = frozenset(
+    {
+        "ping",
+        "time",
+        "website_status",
+        "active_symbols",
+        "contracts_for",
+        "ticks_history",
+        "ticks",
+        "portfolio",
+        "proposal_open_contract",
+        "balance",
+        "proposal",
+        "forget",
+        "forget_all",
+    }
+)
+"""Calls that may be repeated after a RateLimit (never buy, sell or contract_update: Deriv says
+to confirm through portfolio / proposal_open_contract instead of re-sending those)."""
+
 
 class Stream:
     """The frames of one subscription, first reply included. Iteration ends with the connection
@@ -79,6 +99,8 @@ class DerivConnection:
         ping_interval_s: float = 30.0,
         max_rps: float = 20.0,
         health: VenueHealth | None = None,
+        rate_limit_retries: int = 3,
+        rate_limit_backoff_s: float = 0.5,
     ) -> None:
         self.url = url
         self.venue = venue
@@ -99,6 +121,9 @@ class DerivConnection:
         self._open_lock = asyncio.Lock()
         self.authorized: dict[str, Any] = {}
         self.opens = 0
+        self.rate_limit_retries = rate_limit_retries
+        self.rate_limit_backoff_s = rate_limit_backoff_s
+        self.rate_limited = 0
 
     @property
     def is_open(self) -> bool:
@@ -186,7 +211,27 @@ class DerivConnection:
         self, payload: dict[str, Any], *, timeout: float | None = None, stream: bool = False
     ) -> dict[str, Any]:
         """Send `payload` and wait for its reply. TemporaryVenueError on timeout or disconnect;
-        the mapped venue error on an error reply."""
+        the mapped venue error on an error reply. A RateLimit on a call that is safe to repeat
+        is retried after an exponential backoff (`rate_limit_retries` times)."""
+        call = next(iter(payload), "")
+        delay = self.rate_limit_backoff_s
+        attempt = 0
+        while True:
+            try:
+                return await self._request_once(payload, timeout=timeout, stream=stream)
+            except TemporaryVenueError as exc:
+                if exc.code != "RateLimit" or call not in RETRYABLE_CALLS:
+                    raise
+                self.rate_limited += 1
+                if attempt >= self.rate_limit_retries:
+                    raise
+                attempt += 1
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    async def _request_once(
+        self, payload: dict[str, Any], *, timeout: float | None, stream: bool
+    ) -> dict[str, Any]:
         self._next_req += 1
         req_id = self._next_req
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
