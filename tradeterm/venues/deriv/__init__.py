@@ -66,11 +66,22 @@ def build_deriv(name: str, cfg: VenueConfig, clock: Clock, state_dir: Path | Non
     data = DerivDataClient(name, conn, clock, conn.health)
     half = cfg.commission_rate / 2
 
+    accounts: dict[str, ExecClient] = {}
+
     def exec_factory(account: str) -> ExecClient:
-        raise ConfigError(
-            f"venues.{name}: live wallets through the node are not available for Deriv yet; "
-            "use `tradeterm live --confirm` for a single multiplier trade"
-        )
+        from tradeterm.venues.deriv.execution import DerivExecClient
+
+        known = accounts.get(account)
+        if known is not None:
+            return known
+        token = deriv_token()
+        if token is None:
+            raise ConfigError(
+                f"venues.{name}: live wallets on Deriv need a token in DERIV_API_TOKEN "
+                "(environment or .env)"
+            )
+        accounts[account] = client = DerivExecClient(name, account, cfg, token, clock)
+        return client
 
     return VenueHandle(
         name,
