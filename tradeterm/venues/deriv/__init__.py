@@ -66,22 +66,16 @@ def build_deriv(name: str, cfg: VenueConfig, clock: Clock, state_dir: Path | Non
     data = DerivDataClient(name, conn, clock, conn.health)
     half = cfg.commission_rate / 2
 
-    accounts: dict[str, ExecClient] = {}
-
     def exec_factory(account: str) -> ExecClient:
-        from tradeterm.venues.deriv.execution import DerivExecClient
-
-        known = accounts.get(account)
-        if known is not None:
-            return known
-        token = deriv_token()
-        if token is None:
-            raise ConfigError(
-                f"venues.{name}: live wallets on Deriv need a token in DERIV_API_TOKEN "
-                "(environment or .env)"
-            )
-        accounts[account] = client = DerivExecClient(name, account, cfg, token, clock)
-        return client
+        # DerivExecClient (venues/deriv/execution.py) speaks the protocol, but the node's books
+        # do not model multipliers yet: a wallet books a spot-like notional where Deriv debits
+        # the stake, and a contract is at the venue before its fill is booked (reconcile halts).
+        # Refuse at start rather than trade live on books that cannot agree with the venue.
+        raise ConfigError(
+            f"venues.{name}: live wallets on Deriv inside the node are not available yet (the "
+            "books do not model multiplier stakes); `tradeterm live --confirm` places a single "
+            "multiplier trade through the risk engine"
+        )
 
     return VenueHandle(
         name,

@@ -25,7 +25,7 @@ from tradeterm.config.models import DerivVenueConfig
 from tradeterm.domain.enums import OrderStatus, OrderType, Side
 from tradeterm.domain.multipliers import MultiplierDirection
 from tradeterm.domain.orders import Fill, Order
-from tradeterm.errors import PermanentVenueError
+from tradeterm.errors import PermanentVenueError, TemporaryVenueError
 from tradeterm.venues.base import ExecEvent, OrderUpdate, VenueBalance, VenuePosition
 from tradeterm.venues.deriv.data import deriv_capabilities
 from tradeterm.venues.deriv.protocol import (
@@ -104,10 +104,20 @@ class DerivExecClient:
             return self._update(
                 order, OrderStatus.REJECTED, reason="Deriv takes market orders only"
             )
-        await self.connect()
-        if order.reduce_only:
-            return await self._close(order)
-        return await self._open(order)
+        # known as working from now on: reconciliation may ask while the buy is on the wire
+        self._update(order, OrderStatus.SUBMITTED)
+        try:
+            await self.connect()
+            if order.reduce_only:
+                return await self._close(order)
+            return await self._open(order)
+        except TemporaryVenueError:
+            known = self._known[order.client_order_id]
+            if known.status is OrderStatus.SUBMITTED and not known.venue_order_id:
+                del self._known[order.client_order_id]  # nothing bought: a retry may send it
+            raise
+        except PermanentVenueError as exc:
+            return self._update(order, OrderStatus.REJECTED, reason=str(exc))
 
     async def _open(self, order: Order) -> OrderUpdate:
         offer = await self._offer(order.symbol)
@@ -166,7 +176,7 @@ class DerivExecClient:
                 f"{contract_id}:{order.client_order_id}",
                 order.client_order_id,
                 order.wallet_id,
-                self.name,
+                order.venue,
                 order.symbol,
                 order.side,
                 qty,
@@ -194,6 +204,10 @@ class DerivExecClient:
         return OrderUpdate(
             client_order_id, OrderStatus.REJECTED, self._clock.now_ms(), reason="unknown order"
         )
+
+    async def order_status(self, client_order_id: str) -> OrderUpdate | None:
+        """The account's word on one order (OrderQuery, for reconciliation); None if unseen."""
+        return self._known.get(client_order_id)
 
     async def open_orders(self) -> list[Order]:
         return []  # market orders only: nothing rests at Deriv
