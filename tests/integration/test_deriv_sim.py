@@ -13,7 +13,9 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tradeterm.clock import LiveClock
+from tradeterm.config.models import DerivVenueConfig
 from tradeterm.errors import PermanentVenueError, TemporaryVenueError
+from tradeterm.venues.deriv import connection_for
 from tradeterm.venues.deriv.connection import DerivConnection
 from tradeterm.venues.deriv.data import DerivDataClient
 from tradeterm.venues.sim.servers.deriv_sim import DerivSimulator, FaultPlan
@@ -208,10 +210,39 @@ async def test_the_new_dialect_maps_onto_the_same_model() -> None:
         with pytest.raises(PermanentVenueError, match="AuthorizationRequired"):
             await public.request({"portfolio": 1})
         await client.close()
-        trading = DerivConnection(f"{sim.url}?otp=one-time", dialect="new", max_rps=0)
-        await trading.open()
+        assert sim.otp is not None
+        cfg = DerivVenueConfig(
+            endpoint=sim.url,
+            dialect="new",
+            account_id="CR90000001",
+            otp_endpoint=f"{sim.otp.base_url}/trading/v1/options/accounts/{{account}}/otp",
+        )
+        trading = connection_for("deriv", cfg, token="pat-token")
+        await trading.open()  # POST .../otp -> one-time URL -> socket
+        assert not sim.otp.issued  # the password was spent by this connection
+        replay = DerivConnection(f"{sim.url}?otp=already-used", dialect="new")
+        with pytest.raises(TemporaryVenueError):
+            await replay.open()
+            await replay.request({"ping": 1})
+        await replay.close()
         proposal = await trading.request({"proposal": 1, **MULT})
         assert "underlying_symbol" in proposal["echo_req"] and "symbol" not in proposal["echo_req"]
         bought = await trading.request({"buy": proposal["proposal"]["id"], "price": 10})
         assert bought["buy"]["contract_id"] in sim.contracts
         await trading.close()
+
+
+async def test_the_new_dialect_otp_endpoint_refuses_a_bad_token() -> None:
+    faults = FaultPlan(invalid_token=True)
+    async with DerivSimulator(speed=10, history_s=600, dialect="new", faults=faults) as sim:
+        assert sim.otp is not None
+        cfg = DerivVenueConfig(
+            endpoint=sim.url,
+            dialect="new",
+            account_id="CR90000001",
+            otp_endpoint=f"{sim.otp.base_url}/trading/v1/options/accounts/{{account}}/otp",
+        )
+        conn = connection_for("deriv", cfg, token="bad")
+        with pytest.raises(PermanentVenueError, match="refused"):
+            await conn.open()
+        await conn.close()

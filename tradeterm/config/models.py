@@ -189,6 +189,13 @@ class DerivVenueConfig(Section):
     request_timeout_s: float = Field(
         10.0, gt=0, le=120, description="Seconds to wait for the reply to one request."
     )
+    otp_endpoint: str = Field(
+        "https://api.derivws.com/trading/v1/options/accounts/{account}/otp",
+        description="New API: REST URL that returns a one-time WebSocket URL ({account} is replaced by account_id).",
+    )
+    account_id: str = Field(
+        "", description="New API: the trading account id used in otp_endpoint (empty: not set)."
+    )
 
 
 class BinanceFuturesVenueConfig(Section):

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -13,7 +14,7 @@ from tradeterm.config.models import DerivVenueConfig, FillModelConfig, VenueConf
 from tradeterm.config.secrets import load_secrets
 from tradeterm.domain.costs import CostModel
 from tradeterm.domain.instruments import Instrument
-from tradeterm.errors import ConfigError
+from tradeterm.errors import ConfigError, PermanentVenueError, TemporaryVenueError
 from tradeterm.venues.base import ExecClient, VenueHealth
 from tradeterm.venues.deriv.connection import DerivConnection
 from tradeterm.venues.deriv.data import DerivDataClient
@@ -35,7 +36,44 @@ def deriv_token() -> str | None:
     return value or None
 
 
+def otp_url_provider(name: str, cfg: DerivVenueConfig, token: str) -> Callable[[], Awaitable[str]]:
+    """New API: POST the OTP endpoint with the token; its answer is the one-time socket URL."""
+
+    async def fetch() -> str:
+        import httpx
+
+        if not cfg.account_id:
+            raise PermanentVenueError(
+                f"venues.{name}.account_id: the new dialect needs the trading account id",
+                venue=name,
+            )
+        url = cfg.otp_endpoint.replace("{account}", cfg.account_id)
+        headers = {"Authorization": f"Bearer {token}", "Deriv-App-ID": str(cfg.app_id)}
+        try:
+            async with httpx.AsyncClient(timeout=cfg.request_timeout_s) as client:
+                reply = await client.post(url, headers=headers)
+        except httpx.HTTPError as exc:
+            raise TemporaryVenueError(f"{name}: OTP request failed: {exc}", venue=name) from None
+        if reply.status_code in (401, 403):
+            raise PermanentVenueError(
+                f"{name}: the token was refused by the OTP endpoint ({reply.status_code})",
+                venue=name,
+                code="InvalidToken",
+            )
+        if reply.status_code != 200:
+            raise TemporaryVenueError(
+                f"{name}: OTP endpoint answered {reply.status_code}", venue=name
+            )
+        try:
+            return str(reply.json()["data"]["url"])
+        except (ValueError, KeyError, TypeError):
+            raise TemporaryVenueError(f"{name}: OTP reply without data.url", venue=name) from None
+
+    return fetch
+
+
 def connection_for(name: str, cfg: DerivVenueConfig, *, token: str | None) -> DerivConnection:
+    provider = otp_url_provider(name, cfg, token) if token and cfg.dialect == "new" else None
     return DerivConnection(
         deriv_url(cfg),
         venue=name,
@@ -44,6 +82,7 @@ def connection_for(name: str, cfg: DerivVenueConfig, *, token: str | None) -> De
         request_timeout_s=cfg.request_timeout_s,
         ping_interval_s=cfg.ping_interval_s,
         health=VenueHealth(venue=name),
+        url_provider=provider,
     )
 
 

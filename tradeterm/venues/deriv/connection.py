@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -101,6 +101,7 @@ class DerivConnection:
         health: VenueHealth | None = None,
         rate_limit_retries: int = 3,
         rate_limit_backoff_s: float = 0.5,
+        url_provider: Callable[[], Awaitable[str]] | None = None,
     ) -> None:
         self.url = url
         self.venue = venue
@@ -124,6 +125,8 @@ class DerivConnection:
         self.rate_limit_retries = rate_limit_retries
         self.rate_limit_backoff_s = rate_limit_backoff_s
         self.rate_limited = 0
+        self._url_provider = url_provider
+        """New API: fetches a fresh one-time URL before every connect (the OTP is single-use)."""
 
     @property
     def is_open(self) -> bool:
@@ -134,9 +137,10 @@ class DerivConnection:
         async with self._open_lock:
             if self.is_open:
                 return
+            url = await self._url_provider() if self._url_provider is not None else self.url
             try:
                 self._ws = await asyncio.wait_for(
-                    connect(self.url, max_size=2**23, ping_interval=None), self._timeout
+                    connect(url, max_size=2**23, ping_interval=None), self._timeout
                 )
             except (OSError, TimeoutError, InvalidHandshake) as exc:
                 raise TemporaryVenueError(

@@ -99,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
     async def main() -> None:
         async with sim:
             print(sim.url, flush=True)
+            if sim.otp is not None:
+                print(f"OTP REST base: {sim.otp.base_url}", file=sys.stderr, flush=True)
             print(f"dialect {sim.dialect}, speed x{args.speed:g}", file=sys.stderr, flush=True)
             if args.duration > 0:
                 await asyncio.sleep(args.duration)

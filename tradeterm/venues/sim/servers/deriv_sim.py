@@ -48,6 +48,7 @@ from tradeterm.venues.sim.servers.deriv_market import (
     has_cancellation,
     multiplier_range,
 )
+from tradeterm.venues.sim.servers.deriv_otp import OtpService
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +192,8 @@ class DerivSimulator:
         self._server: Server | None = None
         self._pump: asyncio.Task[None] | None = None
         self._stalled_until = 0
+        self.otp: OtpService | None = None
+        """The New API's REST OTP service (dialect "new"); its passwords open one socket once."""
 
     # ---- life --------------------------------------------------------------------------
     @property
@@ -199,6 +202,9 @@ class DerivSimulator:
 
     async def start(self) -> str:
         self.market.advance()
+        if self.dialect == "new":
+            self.otp = OtpService(lambda: self.url, refuse_tokens=self.faults.invalid_token)
+            await self.otp.start()
         self._server = await serve(self._serve, "127.0.0.1", self.port, max_size=2**22)
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
@@ -213,6 +219,8 @@ class DerivSimulator:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+        if self.otp is not None:
+            await self.otp.stop()
 
     async def __aenter__(self) -> DerivSimulator:
         await self.start()
@@ -231,7 +239,10 @@ class DerivSimulator:
         path = ws.request.path if ws.request is not None else ""
         if self.dialect == "new":
             otp = parse_qs(urlparse(path).query).get("otp", [""])[0]
-            session.authorized = bool(otp) and not self.faults.invalid_token
+            if otp and (self.otp is None or not self.otp.take(otp)):
+                await ws.close(4001, "OTP invalid, expired or already used")
+                return
+            session.authorized = bool(otp)
         self.sessions.add(session)
         try:
             async for raw in ws:
