@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _add_config(p)
     p.add_argument("--venue", default="", help="venue name in the config (default: the deriv one)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--every",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="keep running and refresh the universe every S seconds (3600 = hourly)",
+    )
+    p.add_argument("--count", type=int, default=0, help="with --every: stop after N refreshes")
     p.set_defaults(func=cmd_discover)
 
     p = sub.add_parser("paper", help="paper-trade live venue ticks (the node on paper wallets)")
@@ -86,6 +95,23 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
     cfg = _load_tree(args)
     name, venue = _deriv_venue(cfg, args.venue)
+    if args.every < 0 or args.count < 0:
+        raise UserError("--every and --count: must not be negative")
+    done = 0
+    while True:
+        try:
+            _discover_once(args, cfg, name, venue)
+        except TemporaryVenueError as exc:
+            if args.every <= 0:
+                raise
+            print(f"refresh failed, next in {args.every:g}s: {exc}", file=sys.stderr)
+        done += 1
+        if args.every <= 0 or (args.count and done >= args.count):
+            return 0
+        time.sleep(args.every)
+
+
+def _discover_once(args: argparse.Namespace, cfg: Any, name: str, venue: Any) -> None:
     offers = asyncio.run(_discover(name, venue))
     rows = [
         {
@@ -104,8 +130,8 @@ def cmd_discover(args: argparse.Namespace) -> int:
     universe.parent.mkdir(parents=True, exist_ok=True)
     universe.write_text(json.dumps(rows, indent=1))
     if args.json:
-        print(json.dumps(rows, indent=1))
-        return 0
+        print(json.dumps(rows, indent=1), flush=True)
+        return
     print(
         f"{'symbol':<11}{'name':<28}{'submarket':<14}{'pip':>8}  {'multipliers':<22}{'stake':<13}cancellation"
     )
@@ -116,8 +142,10 @@ def cmd_discover(args: argparse.Namespace) -> int:
         print(
             f"{r['symbol']:<11}{r['name'][:27]:<28}{r['submarket']:<14}{r['pip']:>8g}  {mults:<22}{stake:<13}{cancel}"
         )
-    print(f"{len(rows)} synthetic indices with multipliers; universe stored in {universe}")
-    return 0
+    print(
+        f"{len(rows)} synthetic indices with multipliers; universe stored in {universe}",
+        flush=True,
+    )
 
 
 async def _discover(name: str, venue: Any) -> list[Any]:

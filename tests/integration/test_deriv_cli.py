@@ -158,3 +158,9 @@ def test_live_confirm_passes_the_risk_engine_and_a_denial_buys_nothing(
     assert denied.returncode == 1
     assert "risk engine denied" in denied.stderr
     assert '"bought"' not in audit.read_text() if audit.exists() else True
+
+
+def test_discover_keeps_the_universe_fresh_while_running(tmp_path: Path, sim_url: str) -> None:
+    done = tradeterm(tmp_path, sim_url, "discover", "--every", "0.2", "--count", "2")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("synthetic indices with multipliers") == 2
