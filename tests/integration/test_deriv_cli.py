@@ -164,3 +164,37 @@ def test_discover_keeps_the_universe_fresh_while_running(tmp_path: Path, sim_url
     done = tradeterm(tmp_path, sim_url, "discover", "--every", "0.2", "--count", "2")
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("synthetic indices with multipliers") == 2
+
+
+def test_paper_streams_deriv_ticks_into_the_node(tmp_path: Path, sim_url: str) -> None:
+    """`tradeterm paper`: the node on paper wallets, fed by the Deriv client; `status` shows the
+    venue up with fresh messages, and the run ends cleanly."""
+    sets = [
+        "--set",
+        f"venues.deriv.endpoint={sim_url}",
+        "--set",
+        f"storage.state_dir={tmp_path / 'state'}",
+    ]
+    paper = subprocess.Popen(
+        [*TRADETERM, "paper", "--config", str(CONFIG), *sets, "--no-ui", "--duration", "20"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen = ""
+    deadline = time.monotonic() + 90
+    while "venue deriv: up" not in seen:
+        assert paper.poll() is None, paper.stderr.read() if paper.stderr else ""
+        assert time.monotonic() < deadline, seen
+        time.sleep(0.5)
+        status = subprocess.run(
+            [*TRADETERM, "status", "--config", str(CONFIG), *sets],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        seen = status.stdout
+    assert "paper only" in seen and "reconnects 0" in seen
+    assert paper.wait(timeout=120) == 0
