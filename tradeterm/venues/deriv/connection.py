@@ -17,13 +17,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from tradeterm.clock import Clock, LiveClock
 from tradeterm.errors import PermanentVenueError, TemporaryVenueError
 from tradeterm.venues.base import VenueHealth
 from tradeterm.venues.deriv.protocol import (
@@ -102,9 +102,11 @@ class DerivConnection:
         rate_limit_retries: int = 3,
         rate_limit_backoff_s: float = 0.5,
         url_provider: Callable[[], Awaitable[str]] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.url = url
         self.venue = venue
+        self._clock: Clock = clock if clock is not None else LiveClock()
         self.dialect = dialect
         self.health = health if health is not None else VenueHealth(venue=venue)
         self._token = token
@@ -200,10 +202,10 @@ class DerivConnection:
         if ws is None:
             raise TemporaryVenueError(f"{self.venue}: not connected", venue=self.venue)
         async with self._send_lock:
-            wait = self._last_send + self._min_gap - time.monotonic()
+            wait = self._last_send + self._min_gap - self._clock.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            self._last_send = time.monotonic()
+            self._last_send = self._clock.monotonic()
             try:
                 await ws.send(json.dumps(outgoing(payload, self.dialect)))
             except ConnectionClosed as exc:
@@ -289,7 +291,7 @@ class DerivConnection:
         reason = "stream ended"
         try:
             async for raw in ws:
-                self.health.last_message_ms = int(time.time() * 1000)
+                self.health.last_message_ms = self._clock.now_ms()
                 self._dispatch(raw)
         except ConnectionClosed as exc:
             reason = f"connection closed ({exc.rcvd.code if exc.rcvd else 'no close frame'})"

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tradeterm.clock import LiveClock
 from tradeterm.config.models import DerivVenueConfig, RiskConfig
 from tradeterm.domain.multipliers import (
     MultiplierDirection,
@@ -90,7 +90,7 @@ class MultiplierTrader:
             return
         self.audit_path.parent.mkdir(parents=True, exist_ok=True)
         with self.audit_path.open("a") as fh:
-            fh.write(json.dumps({"ts": time.time(), "event": event, **data}) + "\n")
+            fh.write(json.dumps({"ts_ms": LiveClock().now_ms(), "event": event, **data}) + "\n")
 
     async def open_contracts(self) -> list[OpenContract]:
         """Every open contract of the account (reconciliation: portfolio, then POC each)."""

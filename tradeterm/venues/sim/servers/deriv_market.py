@@ -8,10 +8,10 @@ whole seconds, as on Deriv.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tradeterm.clock import LiveClock
 from tradeterm.venues.sim.catalog import INDEX_SPECS, IndexFamily, IndexSpec
 from tradeterm.venues.sim.generators import IndexGenerator
 
@@ -63,12 +63,12 @@ class SimTime:
     """The simulator's clock: epoch ms that run `speed` times faster than wall time from `start_ms`."""
 
     def __init__(
-        self, start_ms: int, speed: float = 1.0, wall: Callable[[], float] = time.monotonic
+        self, start_ms: int, speed: float = 1.0, wall: Callable[[], float] | None = None
     ) -> None:
         self.start_ms = start_ms
         self.speed = speed
-        self._wall = wall
-        self._t0 = wall()
+        self._wall = wall if wall is not None else LiveClock().monotonic
+        self._t0 = self._wall()
 
     def now_ms(self) -> int:
         return self.start_ms + int((self._wall() - self._t0) * 1000 * self.speed)

@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, urlparse
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from tradeterm.clock import LiveClock
 from tradeterm.domain.multipliers import (
     DEFAULT_COMMISSION_RATE,
     CloseReason,
@@ -173,12 +174,10 @@ class DerivSimulator:
         start_ms: int | None = None,
         commission_rate: float = DEFAULT_COMMISSION_RATE,
     ) -> None:
-        import time
-
         self.port = port
         self.dialect = dialect
         self.faults = faults or FaultPlan()
-        self.clock = SimTime(start_ms if start_ms is not None else int(time.time() * 1000), speed)
+        self.clock = SimTime(start_ms if start_ms is not None else LiveClock().now_ms(), speed)
         self.market = DerivSimMarket(self.clock, seed=seed, history_s=history_s)
         self.balance = balance
         self.commission_rate = commission_rate
