@@ -5,13 +5,13 @@ fault switches reach the client as the right venue errors."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 from websockets.asyncio.client import connect
 
+from tests.conftest import _shared_dir
 from tradeterm.clock import LiveClock
 from tradeterm.config.models import DerivVenueConfig
 from tradeterm.errors import PermanentVenueError, TemporaryVenueError
@@ -20,7 +20,7 @@ from tradeterm.venues.deriv.connection import DerivConnection
 from tradeterm.venues.deriv.data import DerivDataClient
 from tradeterm.venues.sim.servers.deriv_sim import DerivSimulator, FaultPlan
 
-SCHEMAS = Path("/work/shared/venues/deriv/schemas")
+SCHEMAS = _shared_dir() / "venues" / "deriv" / "schemas"
 MULT = {
     "contract_type": "MULTUP",
     "currency": "USD",

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import _shared_dir
 from tradeterm.orstac import mine_directory, mine_file, seed_document
 
-ORSTAC = Path("/work/shared/orstac_xml")
+ORSTAC = _shared_dir() / "orstac_xml"
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import _shared_dir
 from tradeterm.errors import PermanentVenueError, TemporaryVenueError
 from tradeterm.venues.deriv.connection import DerivConnection
 from tradeterm.venues.deriv.protocol import (
@@ -29,9 +29,7 @@ from tradeterm.venues.deriv.protocol import (
     parse_tick,
 )
 
-RESPONSES = Path(__file__).resolve().parents[4].parent / "shared" / "venues" / "deriv" / "responses"
-if not RESPONSES.is_dir():  # the worktree sits beside /work/shared
-    RESPONSES = Path("/work/shared/venues/deriv/responses")
+RESPONSES = _shared_dir() / "venues" / "deriv" / "responses"
 
 
 def real(name: str) -> dict[str, Any]:
