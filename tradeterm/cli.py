@@ -427,6 +427,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tradeterm import cli_crypto
 
     cli_crypto.register(sub)
+    from tradeterm import cli_deriv
+
+    cli_deriv.register(sub)
     return parser
 
 

@@ -180,6 +180,22 @@ class DerivVenueConfig(Section):
     ping_interval_s: float = Field(
         30.0, gt=0, le=120, description="Seconds between keep-alive pings."
     )
+    commission_rate: float = Field(
+        0.000504,
+        ge=0,
+        le=0.01,
+        description="Multiplier commission as a fraction of notional (stake x multiplier), charged once at purchase.",
+    )
+    request_timeout_s: float = Field(
+        10.0, gt=0, le=120, description="Seconds to wait for the reply to one request."
+    )
+    otp_endpoint: str = Field(
+        "https://api.derivws.com/trading/v1/options/accounts/{account}/otp",
+        description="New API: REST URL that returns a one-time WebSocket URL ({account} is replaced by account_id).",
+    )
+    account_id: str = Field(
+        "", description="New API: the trading account id used in otp_endpoint (empty: not set)."
+    )
 
 
 class BinanceFuturesVenueConfig(Section):

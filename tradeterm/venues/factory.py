@@ -99,6 +99,15 @@ VENUE_BUILDERS: dict[str, VenueBuilder] = {
 }
 
 
+def _build_deriv(name: str, cfg: VenueConfig, clock: Clock, state_dir: Path | None) -> VenueHandle:
+    from tradeterm.venues.deriv import build_deriv
+
+    return build_deriv(name, cfg, clock, state_dir)
+
+
+VENUE_BUILDERS["deriv"] = _build_deriv
+
+
 def build_venue(
     name: str, cfg: VenueConfig, clock: Clock, state_dir: Path | None = None
 ) -> VenueHandle:

@@ -44,6 +44,8 @@ def test_default_config_is_valid_and_offline() -> None:
 
 def test_every_shipped_config_is_valid() -> None:
     for path in sorted((REPO / "configs").glob("*.toml")):
+        if path.name == "seed_params.toml":  # orstac-seed's output: priors, not a node config
+            continue
         assert validate_config_file(path) == [], path.name
 
 

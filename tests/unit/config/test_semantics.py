@@ -100,8 +100,8 @@ def problems_with(*overrides: str) -> list[str]:
             "domains.synthetics.venue = 'sim' names a disabled venue (venues.sim.enabled = false)",
         ),
         (
-            ["venues.deriv={kind='deriv'}"],
-            "venues.deriv.kind = 'deriv': the 'deriv' adapter is not available in this version",
+            ["venues.deribit={kind='deribit'}"],
+            "venues.deribit.kind = 'deribit': the 'deribit' adapter is not available in this version",
         ),
         (
             ['telemetry.log_file="x\\u0000y"'],
@@ -134,7 +134,7 @@ def test_the_default_config_and_its_neighbours_are_valid() -> None:
 @pytest.mark.parametrize(
     "overrides",
     [
-        ["venues.deriv={kind='deriv'}"],
+        ["venues.deribit={kind='deribit'}"],
         ["storage.state_dir='/proc/x'"],
         ["risk.min_reward_risk=12"],
         ["telemetry.log_file='/proc/version'"],
