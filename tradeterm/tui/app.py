@@ -69,6 +69,8 @@ class TradetermApp(App[int]):
         Binding("l", "learning", "Learn"),
         Binding("d", "domains", "Domain"),
         Binding("t", "toggle_theme", "Theme", show=False),
+        Binding("b", "lab", "Backtest lab", show=False),
+        Binding("B", "lab_browser", "Backtest runs", show=False),
         *(
             Binding(str(i), f"pane('{name}')", f"Go to {label}", show=False)
             for i, (label, name) in enumerate(COMPACT_TABS, start=1)
@@ -342,6 +344,19 @@ class TradetermApp(App[int]):
         """1-7: bring a pane forward (its tab on a small terminal) and put the keys on it."""
         if self.screen is self.main:
             self.main.jump(name)
+
+    def action_lab(self) -> None:
+        from tradeterm.tui.screens.lab import LabScreen
+
+        self.push_screen(LabScreen(self.node.config, **self.lab_dirs))
+
+    def action_lab_browser(self) -> None:
+        from tradeterm.tui.screens.lab_browser import BrowserScreen
+
+        self.push_screen(BrowserScreen(self.node.config, **self.lab_dirs))
+
+    lab_dirs: ClassVar[dict[str, Any]] = {}
+    """state_dir / reports_dir for the lab (tests); empty: the config's storage folders."""
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
