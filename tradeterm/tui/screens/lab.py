@@ -235,6 +235,7 @@ class LabScreen(Screen[None]):
 
     DEFAULT_CSS = """
     LabScreen #lab-title { height: 1; background: $accent; color: $text; padding: 0 1; }
+    LabScreen #modes { height: 1fr; }
     LabScreen #launcher { height: 1fr; }
     LabScreen .row { height: auto; }
     LabScreen .row > Label { width: 14; padding: 1 1 0 0; }
@@ -252,7 +253,7 @@ class LabScreen(Screen[None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "leave", "Back"),
-        Binding("ctrl+r", "run", "Run", show=False),
+        Binding("ctrl+r", "run", "Run"),
         Binding("g", "next_chart", "Chart"),
         *(
             Binding(str(i), f"chart('{name}')", name, show=False)
@@ -310,7 +311,7 @@ class LabScreen(Screen[None]):
                 yield self._row(
                     "Timeframe", Select(tfs, value="", allow_blank=False, id="timeframe")
                 )
-                yield self._row("Range", Select([(n, d) for n, d in RANGES], value=7.0,
+                yield self._row("Range", Select([(n, d) for n, d in RANGES], value=1.0,
                                                 allow_blank=False, id="range"))  # fmt: skip
                 yield self._row(
                     "From / to", Input(id="dates", placeholder="YYYY-MM-DD YYYY-MM-DD (custom)")
@@ -498,7 +499,7 @@ class LabScreen(Screen[None]):
         self.run = None
         self.exported = []
         self._mode("running")
-        self.query_one("#progress", ProgressBar).update(total=None, progress=0)
+        self.query_one("#progress", ProgressBar).update(total=1, progress=0)
         self.query_one("#progress-what", Static).update(
             f"running {options.strategies[0]} on {', '.join(options.symbols)} ({options.engine})"
         )
