@@ -357,6 +357,7 @@ class LabScreen(Screen[None]):
         self._strategy_changed(str(self.query_one("#strategy", Select).value))
         if self.preset is not None:
             self._apply_preset(self.preset)
+        self.query_one("#strategy", Select).focus()
         if self.autorun:
             self.action_run()
 
