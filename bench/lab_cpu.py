@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import sys
 import tempfile
 import time
@@ -75,9 +76,12 @@ def main(argv: list[str] | None = None) -> int:
 
             term.press("b")
             term.wait_for_text("Backtest lab", "^r Run", timeout=60)
-            # Range: the launcher's 5th field; open its list, pick "7 days" (2 down from "1 day")
-            term.press("Tab", "Tab", "Tab", "Tab", "Enter", "Down", "Down", "Enter")
-            term.wait_for_text("7 days", timeout=60)
+            # Range: the launcher's 5th field; open its list, 3 down from "1 day" (7 days; the screen says which)
+            term.press("Tab", "Tab", "Tab", "Tab", "Enter", "Down", "Down", "Down", "Enter")
+            shown = term.wait_for_screen(
+                lambda s: re.search(r"Range +▊ +(\d+ days)", s), timeout=60, what="a range"
+            )
+            days = re.search(r"Range +▊ +(\d+ days)", shown).group(1)  # type: ignore[union-attr]
             term.press("C-r")
             start = time.monotonic()
             console_start = cpu_s(console)
@@ -103,7 +107,11 @@ def main(argv: list[str] | None = None) -> int:
             console_pct = 100.0 * (cpu_s(console) - console_start) / wall
             worker_pct = 100.0 * child_cpu / wall
             failed = "backtest failed" in term.screen()
-            term.press("Escape", "Escape", "q")
+            term.press("Escape")
+            term.wait_for_text("^r Run", timeout=60)
+            term.press("Escape")
+            term.wait_for_text("STAGE 1/5", timeout=60)
+            term.press("q")
             term.wait_for_text("Quit tradeterm?", timeout=60)
             term.press("y")
             term.wait_for_exit(timeout=60)
@@ -112,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         "| what | wall s | console CPU % of one core (mean / peak 1 s) | backtest process CPU % | target |",
         "|---|---|---|---|---|",
         f"| lab closed (idle) | {args.idle:.0f} | {idle:.1f} | - | <= {CPU_TARGET_PCT:.0f}% |",
-        f"| backtest running in the lab (ema_trend, 7 days of 1 s bars, vector) | {wall:.1f} | "
+        f"| backtest running in the lab (ema_trend, {days} of 1 s bars, vector) | {wall:.1f} | "
         f"{console_pct:.1f} / {peak:.1f} | {worker_pct:.1f} | {verdict} |",
     ]
     body = "\n".join(

@@ -264,6 +264,9 @@ def cmd_flatten(args: argparse.Namespace) -> int:
         if input("Type FLATTEN to close everything: ").strip() != "FLATTEN":
             print("not flattened")
             return 1
+    if getattr(args, "pause", False):  # flatten-and-pause: no new entry slips in between
+        _call(args, "pause")
+        print("paused: no new entries (tradeterm resume to trade again)")
     result = _call(args, "flatten")
     assert isinstance(result, dict)
     print(result["summary"])
@@ -415,6 +418,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_simserver.register(sub)
     cli_backtest.register(sub)
+    from tradeterm import cli_positions
+
+    cli_positions.register(sub)
     return parser
 
 
@@ -461,6 +467,7 @@ def _add_node_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore
     )
     _add_config(p)
     p.add_argument("--yes", action="store_true", help="do not ask to type FLATTEN")
+    p.add_argument("--pause", action="store_true", help="pause new entries first (REDUCING)")
     p.set_defaults(func=cmd_flatten)
 
     for name, func in (("approve", cmd_approve), ("reject", cmd_reject)):

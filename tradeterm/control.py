@@ -10,10 +10,12 @@ that never reach an action (arguments that do not validate) are recorded with `a
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from tradeterm import indicators
 from tradeterm.allocator.engine import AllocatorState
 from tradeterm.config.models import StageConfig
 from tradeterm.domain import events as ev
@@ -131,6 +133,10 @@ class MarketInfo:
     arms: int
 
 
+ATR_PERIOD = 14
+"""The universe pane's ATR period (on the regime timeframe's bars)."""
+
+
 class Control:
     """Operator actions on one node. `source` names the interface: console, telegram, cli."""
 
@@ -157,6 +163,17 @@ class Control:
         if venue in self.node.streams.venues():
             return self.node.streams.health(venue)
         return VenueHealth(venue, detail="starting")
+
+    def unprotected_positions(self) -> list[str]:
+        """Open positions ("wallet key") with no stop resting at their venue: only the running
+        node's monitor guards them, so they are unprotected while the node is down."""
+        n = self.node
+        resting = n.execution.config.resting_stops
+        return [
+            f"{p.wallet_id} {p.key}"
+            for p in n.portfolio.positions()
+            if not (resting and n.execution.router.is_protected((p.wallet_id, p.key)))
+        ]
 
     def status(self) -> StatusReport:
         n = self.node
@@ -223,6 +240,45 @@ class Control:
     def regime_label(self, key: str) -> str:
         regime = self.node.allocator.regime(key)
         return regime.label if regime.known else ""
+
+    def closed_trades(
+        self, *, wallet: str = "", strategy: str = "", symbol: str = ""
+    ) -> list[ev.ClosedTrade]:
+        """Closed round trips of every wallet, newest first, filtered by wallet id, strategy
+        and symbol (exact, when given)."""
+        trades = [t for store in self.node.stores.all() for t in store.load_trades()]
+        return sorted(
+            (
+                t
+                for t in trades
+                if (not wallet or t.wallet_id == wallet)
+                and (not strategy or t.strategy == strategy)
+                and (not symbol or symbol in (t.symbol, f"{t.venue}:{t.symbol}"))
+            ),
+            key=lambda t: t.closed_ms,
+            reverse=True,
+        )
+
+    def starting_balances(self) -> dict[str, float]:
+        """Each active wallet's starting balance (where its equity curve begins)."""
+        return {w.id: w.starting_balance for w in self.node.portfolio.wallets()}
+
+    @property
+    def regime_timeframe(self) -> str:
+        """The bars the regime classifier (and the universe's ATR) read: one per market."""
+        return self.node.allocator.regime_timeframe
+
+    def market_atr(self, key: str, period: int = ATR_PERIOD) -> tuple[float, int]:
+        """(ATR(period) of the market's closed regime-timeframe bars, bars available); the ATR
+        is nan until period + 1 bars have closed."""
+        window = self.node.streams.windows.find(key, self.regime_timeframe)
+        if window is None or len(window) == 0:
+            return math.nan, 0
+        bars = window.series(period * 8)
+        if len(bars) <= period:
+            return math.nan, len(bars)
+        values = indicators.atr(bars.high, bars.low, bars.close, period)
+        return float(values[-1]), len(window)
 
     def stages(self) -> list[StageConfig]:
         return list(self.node.rollout.stages)
@@ -343,6 +399,55 @@ class Control:
             ok_of=lambda report: report.ok,
         )
 
+    # ---- one position --------------------------------------------------------------------------
+    def find_position(self, ref: str) -> Position:
+        """The open position `ref` names: "wallet/venue:symbol", "venue:symbol" or a symbol,
+        as long as it names exactly one (ControlError saying which otherwise)."""
+        wallet, _, market = ref.rpartition("/")
+        found = [
+            p
+            for p in self.node.portfolio.positions()
+            if (not wallet or p.wallet_id == wallet) and market in (p.key, p.symbol)
+        ]
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            held = ", ".join(f"{p.wallet_id}/{p.key}" for p in self.node.portfolio.positions())
+            raise UserError(f"no open position '{ref}' (open: {held or 'none'})")
+        names = ", ".join(f"{p.wallet_id}/{p.key}" for p in found)
+        raise UserError(f"'{ref}' names {len(found)} positions: say which ({names})")
+
+    async def close_position(self, ref: str, *, source: str) -> str:
+        """Close one position at market with a reduce-only order (its resting stop and target
+        are cancelled first)."""
+
+        async def run() -> str:
+            p = self.find_position(ref)
+            await self.node.execution.close_position(p.wallet_id, p.key, f"closed by {source}")
+            return f"closing {p.side.value} {p.qty:g} {p.wallet_id}/{p.key} at market"
+
+        return await self._audited(source, "close_position", {"position": ref}, run)
+
+    async def move_stop(self, ref: str, price: float, *, source: str) -> Position:
+        """Tighten one position's stop; a widening is refused with the risk engine's reason."""
+
+        async def run() -> Position:
+            p = self.find_position(ref)
+            return await self.node.execution.move_stop(p.wallet_id, p.key, price)
+
+        args = {"position": ref, "price": price}
+        return await self._audited(source, "move_stop", args, run)
+
+    async def move_target(self, ref: str, price: float, *, source: str) -> Position:
+        """Move one position's take profit (on the profit side of the current price)."""
+
+        async def run() -> Position:
+            p = self.find_position(ref)
+            return await self.node.execution.move_target(p.wallet_id, p.key, price)
+
+        args = {"position": ref, "price": price}
+        return await self._audited(source, "move_target", args, run)
+
     async def pause(self, *, source: str) -> ev.TradingStateChanged | None:
         """No new entries (REDUCING); exits and stops keep working."""
         return await self._audited(
@@ -443,7 +548,7 @@ class Control:
         return await self._audited(source, "set_learning", {"enabled": enabled}, run)
 
 
-_RISK_REDUCING = frozenset({"flatten_all", "pause", "reject"})
+_RISK_REDUCING = frozenset({"flatten_all", "pause", "reject", "close_position", "move_stop"})
 
 
 def _reduces_risk(action: str, args: dict[str, Any]) -> bool:
@@ -480,6 +585,8 @@ def _summary(result: Any) -> str:
         return f"stage {result.from_index} -> {result.to_index} ({result.name})"
     if isinstance(result, FlattenReport):
         return result.summary()
+    if isinstance(result, Position):
+        return f"{result.wallet_id}/{result.key} stop {result.stop_loss:g} target {result.take_profit:g}"
     return str(result)
 
 

@@ -81,6 +81,22 @@ class SetLearningArgs(CommandArgs):
     enabled: bool = Field(..., description="Update the allocator from closed trades.")
 
 
+POSITION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$"
+"""A position as the operator names it: "wallet/venue:symbol", "venue:symbol" or a symbol."""
+
+
+class PositionArgs(CommandArgs):
+    position: str = Field(
+        ...,
+        pattern=POSITION_PATTERN,
+        description='Open position: "venue:symbol", a symbol, or "wallet/venue:symbol".',
+    )
+
+
+class PositionPriceArgs(PositionArgs):
+    price: float = Field(..., gt=0.0, description="The new level (a price).")
+
+
 COMMAND_ARGS: dict[str, type[CommandArgs]] = {
     "status": NoArgs,
     "gates": NoArgs,
@@ -95,6 +111,9 @@ COMMAND_ARGS: dict[str, type[CommandArgs]] = {
     "toggle_domain": ToggleDomainArgs,
     "set_exploration": SetExplorationArgs,
     "set_learning": SetLearningArgs,
+    "close_position": PositionArgs,
+    "move_stop": PositionPriceArgs,
+    "move_target": PositionPriceArgs,
 }
 """Command name -> its arguments. The one place a control command is declared."""
 

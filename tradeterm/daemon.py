@@ -26,6 +26,8 @@ from tradeterm.control_args import (
     BadArguments,
     CommandArgs,
     ConfirmationArgs,
+    PositionArgs,
+    PositionPriceArgs,
     PromoteArgs,
     RejectArgs,
     SetExplorationArgs,
@@ -172,6 +174,20 @@ class ControlCommands:
     async def set_learning(self, a: CommandArgs) -> Any:
         assert isinstance(a, SetLearningArgs)
         return await self.control.set_learning(a.enabled, source=self.source)
+
+    async def close_position(self, a: CommandArgs) -> Any:
+        assert isinstance(a, PositionArgs)
+        return {"summary": await self.control.close_position(a.position, source=self.source)}
+
+    async def move_stop(self, a: CommandArgs) -> Any:
+        assert isinstance(a, PositionPriceArgs)
+        moved = await self.control.move_stop(a.position, a.price, source=self.source)
+        return to_plain(moved)
+
+    async def move_target(self, a: CommandArgs) -> Any:
+        assert isinstance(a, PositionPriceArgs)
+        moved = await self.control.move_target(a.position, a.price, source=self.source)
+        return to_plain(moved)
 
 
 async def run_daemon(

@@ -2,13 +2,15 @@
 tradeterm --config ...` inside tmux, keys through send-keys, the screen read with capture-pane,
 and what the keys did checked in state/paper.db and state/tradeterm.log.
 
-At 80x24 the panes fold into tabs (Confirm first): the operator approves the pending order under
-the cursor with y, brings the Positions tab forward with its key (2), flattens everything with ! and FLATTEN, and quits
+At 80x24 the panes fold into tabs (Confirm first): the operator presses y on the highlighted
+order again and again, no arrow keys, each press deciding the row they see highlighted; brings
+the Positions tab forward with its key (2), flattens everything with ! and FLATTEN, and quits
 with q, y. At 160x48 every pane is on screen at once.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections.abc import Callable
@@ -35,6 +37,9 @@ STEP_S = 60.0
 MAX_APPROVALS = 8
 """Approvals tried before giving up: an approval is re-checked at current prices and refused when
 the order no longer clears the gate."""
+MAX_HELD = 5
+"""A y held because its row had only just slid under the cursor is pressed again; this many
+holds in a row would mean the console never lets the highlighted row be decided."""
 COMPACT_TABS = " 1 Confirm  2 Positions  3 Signals  4 Universe  5 Risk  6 Stages  7 Arms"
 PENDING_ROW = re.compile(
     r"(?:^|\s)(c[0-9a-f]{6})\s+(?:\d+m)?\d+s\s+(?:BUY|SELL)\s+[\d.]+\s+\S+", re.M
@@ -98,30 +103,63 @@ def decided_on_screen(cid: str) -> Callable[[str], bool]:
     return check
 
 
-def approve_newest(term: TmuxTerminal, db: Path) -> str:
-    """Press y on the newest confirmation until one is approved; its id.
+def held_keys(log: Path) -> int:
+    """How many times the console held a y/n because the row had only just slid under the
+    cursor (it logs each one)."""
+    if not log.exists():
+        return 0
+    return log.read_text(encoding="utf-8").count("slid under the cursor a moment ago")
 
-    Approving re-checks the order at current prices, so an old one is likely refused: the
-    operator goes to the newest (1 focuses the Confirm table, ctrl+end selects its last row). A
-    decided row leaves the table; the next try selects the newest again."""
-    for _attempt in range(MAX_APPROVALS):
-        term.press("1", "C-End")
-        screen = term.wait_for_screen(
-            lambda s: bool(pending_ids(s)), timeout=BOOT_S, what="a pending confirmation row"
-        )
-        cid = pending_ids(screen)[-1]
+
+def decide_highlighted(term: TmuxTerminal, db: Path, log: Path) -> tuple[str, str]:
+    """Press y on the highlighted confirmation -- the top row, where the cursor stays -- without
+    any arrow key; (its id, approved or rejected). If the row had only just slid under the cursor,
+    the console holds the key and says so; the operator, now seeing it highlighted, presses y
+    again."""
+    screen = term.wait_for_screen(
+        lambda s: bool(pending_ids(s)), timeout=BOOT_S, what="a pending confirmation row"
+    )
+    on_screen = pending_ids(screen)
+    for _press in range(MAX_HELD):
+        held, asked = held_keys(log), len(audit(db, "approve"))
         term.press("y")
-        term.wait_for_screen(
-            decided_on_screen(cid), timeout=STEP_S, what=f"{cid} decided, gone from Confirm"
-        )
-        status, by = wait_until(partial(decided, db, cid), timeout=STEP_S, what=f"{cid} in db")
-        assert by == "console"
-        ok = 1 if status == "approved" else 0  # an approval the re-check refuses is audited not ok
-        assert ("console", ok, f'{{"id":"{cid}"}}') in audit(db, "approve")
+
+        def asked_or_held(held: int = held, asked: int = asked) -> bool:
+            return len(audit(db, "approve")) > asked or held_keys(log) > held
+
+        wait_until(asked_or_held, timeout=STEP_S, what="an approval asked for, or y held")
+        if len(audit(db, "approve")) > asked:
+            break
+    else:
+        raise AssertionError(f"y was held {MAX_HELD} times in a row")
+    cid = json.loads(audit(db, "approve")[-1][2])["id"]
+    assert cid in on_screen, (cid, on_screen)  # a row the operator had on screen, highlighted
+    status, by = wait_until(partial(decided, db, cid), timeout=STEP_S, what=f"{cid} in db")
+    assert by == "console"
+    term.wait_for_screen(
+        decided_on_screen(cid), timeout=STEP_S, what=f"{cid} decided, gone from Confirm"
+    )
+    ok = 1 if status == "approved" else 0  # the re-check at current prices may say no
+    assert ("console", ok, f'{{"id":"{cid}"}}') in audit(db, "approve")
+    assert status in ("approved", "rejected"), status
+    return cid, status
+
+
+def approve_in_a_row(term: TmuxTerminal, db: Path, log: Path) -> str:
+    """y, y, ... on whatever is highlighted, never an arrow key: every press decides the row the
+    operator sees highlighted (two in a row at least), until one is approved; its id."""
+    term.press("1")  # the Confirm tab, its table focused
+    decided_ids: list[str] = []
+    approved: list[str] = []
+    for _attempt in range(MAX_APPROVALS):
+        cid, status = decide_highlighted(term, db, log)
+        decided_ids.append(cid)
         if status == "approved":
-            return cid
-        assert status == "rejected", status  # the re-check at current prices said no
-    raise AssertionError(f"no approval went through in {MAX_APPROVALS} tries")
+            approved.append(cid)
+        if len(decided_ids) >= 2 and approved:
+            assert len(set(decided_ids)) == len(decided_ids)  # each y decided a new row
+            return approved[0]
+    raise AssertionError(f"no approval went through in {MAX_APPROVALS} tries: {decided_ids}")
 
 
 def show_positions(term: TmuxTerminal) -> str:
@@ -151,7 +189,7 @@ def test_operator_approves_flattens_and_quits_at_80x24(tmp_path: Path) -> None:
         for key in ("y n Confirm", "! Flatten", "p Pause", "s Stage", "? Help", "q Quit"):
             assert key in footer, footer
 
-        cid = approve_newest(term, db)
+        cid = approve_in_a_row(term, db, tmp_path / "state" / "tradeterm.log")
         wait_until(lambda: entry_fills(db, cid), timeout=STEP_S, what=f"a fill for {cid}")
 
         screen = show_positions(term)
@@ -193,10 +231,10 @@ def test_operator_approves_flattens_and_quits_at_80x24(tmp_path: Path) -> None:
 WIDE_PANES = {
     "header": r"\[PAPER synthetics\] +STAGE 1/5 crypto-paper +ACTIVE",
     "venue health": r"sim up \S+ r0",
-    "universe": r"Symbol +Venue +Last +Chg% +Spread +ATR +Regime +Arms",
-    "confirmations": r"Id +TTL +Side +Qty +Symbol +Entry",
+    "universe": r"Symbol +Venue +Last +Chg% sess +Spread +ATR14 \S+ +Regime \S+ +Arms",
+    "confirmations": r"Id +TTL +Side +Qty +Symbol +Entry +SL +TP +RR +NetRR .*Wallet +Strategy +TF",
     "positions": r"PAPER synthetics[\s\S]*equity [\d,.]+ USD +uPnL",
-    "signals": r"Time +Symbol +Strategy +Side +Decision +Entry +SL +TP +RR +Con",
+    "signals": r"Time +Symbol +Strategy +TF +Side +Decision",
     "risk": r"Trading ACTIVE[\s\S]*daily loss[\s\S]*drawdown[\s\S]*exposure",
     "stages": r"Stages[\s\S]*1 crypto-paper \(current\)[\s\S]*Gates of stage 1",
     "allocator": r"Arm +Mean R +SD +Pulls +Trades +Win% +Payoff",

@@ -1,4 +1,5 @@
-"""A snapshot of every screen and modal of the console, at 80x24 and 160x48.
+"""A snapshot of every screen and modal of the console, at 80x24 and 160x48 (the main screen also
+at 120x40 and 200x60: the decisive confirmation columns show from 120 columns up).
 
 Each snapshot runs the real console on a real node (sim venue, fixed seed) on a SimClock, so the
 UTC clock, the TTL countdowns and every price are the same on every run. Notifications are
@@ -32,6 +33,7 @@ Scene = Callable[[Pilot[Any]], Awaitable[None]]
 SnapCompare = Callable[..., bool]
 Factory = Callable[..., ConsoleUnderTest]
 IDS = [f"{w}x{h}" for w, h in SIZES]
+MAIN_SIZES = [(80, 24), (120, 40), (160, 48), (200, 60)]
 
 
 async def live_session(pilot: Pilot[Any]) -> None:
@@ -72,11 +74,12 @@ def size(request: pytest.FixtureRequest) -> tuple[int, int]:
     return request.param  # type: ignore[no-any-return]
 
 
+@pytest.mark.parametrize("main_size", MAIN_SIZES, ids=[f"{w}x{h}" for w, h in MAIN_SIZES])
 def test_main_screen_with_live_data(
-    snap_compare: SnapCompare, new_console: Factory, size: tuple[int, int]
+    snap_compare: SnapCompare, new_console: Factory, main_size: tuple[int, int]
 ) -> None:
     app = new_console(confirm="always")
-    assert snap_compare(app, terminal_size=size, run_before=scene(live=True))
+    assert snap_compare(app, terminal_size=main_size, run_before=scene(live=True))
 
 
 def test_main_screen_light_theme(snap_compare: SnapCompare, new_console: Factory) -> None:
@@ -164,3 +167,24 @@ def test_domains_modal(
 def test_quit_modal(snap_compare: SnapCompare, new_console: Factory, size: tuple[int, int]) -> None:
     app = new_console()
     assert snap_compare(app, terminal_size=size, run_before=scene(keys=["q"]))
+
+
+def test_quit_modal_with_open_positions(
+    snap_compare: SnapCompare, new_console: Factory, size: tuple[int, int]
+) -> None:
+    app = new_console(confirm="always")
+    assert snap_compare(app, terminal_size=size, run_before=scene(live=True, keys=["q"]))
+
+
+def test_position_close_modal(
+    snap_compare: SnapCompare, new_console: Factory, size: tuple[int, int]
+) -> None:
+    app = new_console(confirm="always")
+    assert snap_compare(app, terminal_size=size, run_before=scene(live=True, keys=["2", "x"]))
+
+
+def test_position_stop_modal(
+    snap_compare: SnapCompare, new_console: Factory, size: tuple[int, int]
+) -> None:
+    app = new_console(confirm="always")
+    assert snap_compare(app, terminal_size=size, run_before=scene(live=True, keys=["2", "S"]))

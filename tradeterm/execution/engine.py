@@ -492,6 +492,58 @@ class ExecutionEngine:
         call = ExitCall(OrderPurpose.EXIT, "manual", reason or "manual close")
         await self.router.exit(position, call)
 
+    def _open_for_change(self, wallet_id: str, key: str) -> Position:
+        position = self._portfolio.position(wallet_id, key)
+        if position is None:
+            raise ControlError(f"no open position on {key} in {wallet_id}")
+        if (wallet_id, key) in self.router.exits:
+            raise ControlError(f"an exit order is already working for {key} in {wallet_id}")
+        return position
+
+    async def move_stop(self, wallet_id: str, key: str, price: float) -> Position:
+        """Move a position's stop (operator action): tighten only -- the risk engine refuses a
+        widening with its reason -- and never through the current price (that is a close).
+        The resting reduce-only stop at the venue is amended to match."""
+        position = self._open_for_change(wallet_id, key)
+        refusal = self._risk.check_stop_change(position, price)
+        if refusal:
+            raise ControlError(f"stop on {key} refused by the risk engine: {refusal}")
+        if price == position.stop_loss:
+            raise ControlError(f"the stop on {key} is already at {price:g}")
+        mark = self._portfolio.mark(key)
+        if mark is not None and position.side.sign * (mark - price) <= 0:
+            raise ControlError(
+                f"stop {price:g} is at or through the price now ({mark:g}) on {key}: "
+                "it would close the position; close it instead"
+            )
+        return await self._changed_levels(self._portfolio.tighten_stop(wallet_id, key, price))
+
+    async def move_target(self, wallet_id: str, key: str, price: float) -> Position:
+        """Move a position's take profit (operator action), on the profit side of the current
+        price; the resting reduce-only target at the venue is amended to match."""
+        position = self._open_for_change(wallet_id, key)
+        if price <= 0.0:
+            raise ControlError(f"target {price:g} is not a price")
+        if position.stop_loss > 0 and position.side.sign * (price - position.stop_loss) <= 0:
+            raise ControlError(
+                f"target {price:g} is on the wrong side of the stop {position.stop_loss:g} on {key}"
+            )
+        mark = self._portfolio.mark(key)
+        if mark is not None and position.side.sign * (price - mark) <= 0:
+            raise ControlError(
+                f"target {price:g} is at or through the price now ({mark:g}) on {key}: "
+                "it would close the position; close it instead"
+            )
+        return await self._changed_levels(self._portfolio.set_target(wallet_id, key, price))
+
+    async def _changed_levels(self, moved: Position) -> Position:
+        now = self._clock.now_ms()
+        mark = self._portfolio.mark(moved.key) or moved.entry_price
+        update = PositionUpdate(moved.wallet_id, moved.venue, moved.symbol, moved, now, mark)
+        await self.publish(topics.POSITION, update)
+        await self.router.protect(moved.wallet_id, moved.key)  # the resting orders follow
+        return self._portfolio.position(moved.wallet_id, moved.key) or moved
+
     async def book(self, wallet_id: str, events: Sequence[ExecutorEvent]) -> None:
         """Book what an executor reported (order updates, fills, funding)."""
         await self.router.book(wallet_id, events)

@@ -285,6 +285,19 @@ class Portfolio:
         self._put(moved)
         return moved
 
+    def set_target(self, wallet_id: str, key: str, new_target: float) -> Position:
+        """Move a position's take profit (operator action) and persist it. ValueError if there is
+        no such position or the target is not a price."""
+        pos = self.position(wallet_id, key)
+        if pos is None:
+            raise ValueError(f"no open position on {key} in {wallet_id}")
+        if new_target <= 0.0:
+            raise ValueError(f"target {new_target:g} is not a price")
+        moved = replace(pos, take_profit=new_target, updated_ms=self._clock.now_ms())
+        self._stores.for_wallet(wallet_id).save_position(moved)
+        self._put(moved)
+        return moved
+
     def adopt_position(self, position: Position, plan: EntryPlan | None = None) -> PositionUpdate:
         """Take over a position found on a venue (reconciliation 'adopt'): store and track it."""
         self._require(position.wallet_id)

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import Notification, Notify
 from textual.worker import Worker, WorkerState
 
 from tradeterm.clock import Clock
@@ -27,14 +28,19 @@ from tradeterm.node import Node
 from tradeterm.tui.bridge import Bridge
 from tradeterm.tui.commands import ConsoleCommands
 from tradeterm.tui.messages import AlertRaised, NodeFailed, NodeStarted, ViewChanged
+from tradeterm.tui.panes import PositionsPane
 from tradeterm.tui.screens import (
     ConfirmationDetail,
     DomainsModal,
     FlattenModal,
     FlattenResultModal,
     HelpScreen,
+    PositionCloseModal,
+    PositionLevelModal,
     QuitModal,
+    SplashScreen,
     StageScreen,
+    TradeHistoryScreen,
 )
 from tradeterm.tui.screens.main import COMPACT_TABS, MainScreen
 
@@ -44,6 +50,20 @@ EXPLORATION_STEP = 0.05
 _CONFIRM = Binding.Group("Confirm")
 _EXPLORE = Binding.Group("Explore")
 _SEVERITY = {"info": "information", "warning": "warning", "error": "error", "critical": "error"}
+MAX_TOASTS = 3
+"""Toasts on screen at once; an older one makes room for a newer one."""
+LABS = {
+    "calibration": "c opens the calibration lab: not built yet in the console",
+}
+MORE_KEYS = (
+    ("up / down / pgup / pgdn", "move the cursor in the focused pane (y/n act on its row)"),
+    ("tab / shift+tab", "move between panes"),
+    ("P (stage screen)", "promote to the next stage (its gates must pass)"),
+    ("p (after a flatten)", "pause new entries too (flatten-and-pause)"),
+    ("x / S / T (Positions)", "close / move stop / move target of the position under the cursor"),
+    ("FLATTEN + enter (flatten screen)", "arm and run flatten-all"),
+)
+"""Keys that are not the app's own bindings (screens and panes), for the help screen."""
 
 
 class TradetermApp(App[int]):
@@ -51,6 +71,9 @@ class TradetermApp(App[int]):
 
     TITLE = "tradeterm"
     CSS = """
+    /* toasts: compact, a few at most, never over the header's trading state and clock */
+    ToastRack { max-height: 60%; }
+    Toast { padding: 0 1; margin-top: 0; }
     /* compact footer: every key must fit in 80 columns, with a space after each group label */
     Footer.-compact FooterLabel { margin: 0 1 0 0; }
     Footer.-compact KeyGroup { padding: 0; margin: 0; }
@@ -63,13 +86,20 @@ class TradetermApp(App[int]):
         Binding("enter", "details", "Details", show=False),
         Binding("exclamation_mark", "flatten", "Flatten", key_display="!"),
         Binding("p", "pause", "Pause"),
+        Binding("p", "resume", "Resume"),
         Binding("s", "stages", "Stage"),
         Binding("e", "exploration(-1)", "Exploration down", key_display="e", group=_EXPLORE),
         Binding("E", "exploration(1)", "Exploration up", key_display="E", group=_EXPLORE),
         Binding("l", "learning", "Learn"),
         Binding("d", "domains", "Domain"),
+        Binding("x", "close_position", "Close the selected position", show=False),
+        Binding("S", "move_level('stop')", "Move the selected position's stop", show=False),
+        Binding("T", "move_level('target')", "Move the selected position's target", show=False),
+        Binding("h", "history", "Trade history and equity", show=False),
+        Binding("c", "lab('calibration')", "Calibration lab (not built yet)", show=False),
+        Binding("P", "promote_hint", "Promote (in the stage screen, s)", show=False),
         Binding("t", "toggle_theme", "Theme", show=False),
-        Binding("b", "lab", "Backtest lab", show=False),
+        Binding("b", "lab('backtest')", "Backtest lab", show=False),
         Binding("B", "lab_browser", "Backtest runs", show=False),
         *(
             Binding(str(i), f"pane('{name}')", f"Go to {label}", show=False)
@@ -102,6 +132,8 @@ class TradetermApp(App[int]):
         self._theme_name = "textual-light" if theme == "light" else "textual-dark"
         self.node_running = False
         self.exit_code = 0
+        self._toast_keys: dict[str, tuple[tuple[str, str, str], int]] = {}
+        self._paused = False
 
     # ---- start-up and shutdown -----------------------------------------------------------
     def get_default_screen(self) -> MainScreen:
@@ -122,6 +154,7 @@ class TradetermApp(App[int]):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self._on_sigterm)
         if self._start_node:
+            self.push_screen(SplashScreen())
             self.run_worker(self._boot(), name="node:start", exit_on_error=False)
 
     async def _boot(self) -> None:
@@ -149,9 +182,45 @@ class TradetermApp(App[int]):
             self.node_running = False
             await self.node.stop()
 
+    # ---- toasts: coalesced and capped --------------------------------------------------------
+    def _on_notify(self, event: Notify) -> None:
+        """One toast per distinct message: a repeat replaces the one on screen with a count
+        ("... (x3)"), and at most MAX_TOASTS are shown (the oldest make room)."""
+        event.prevent_default()  # App's own handler would add the toast a second time
+        new = event.notification
+        key = (new.title, new.message, new.severity)
+        count = 1
+        for old in list(self._notifications):
+            seen = self._toast_keys.get(old.identity)
+            if seen is not None and seen[0] == key:
+                count += seen[1]
+                self._unnotify(old, refresh=False)
+        if count > 1:
+            new = Notification(
+                f"{new.message} (x{count})", new.title, new.severity, new.timeout, new.markup
+            )
+        self._notifications.add(new)
+        live = list(self._notifications)
+        for old in live[:-MAX_TOASTS]:
+            self._unnotify(old, refresh=False)
+        self._toast_keys = {
+            n.identity: self._toast_keys.get(n.identity, (key, count)) for n in self._notifications
+        }
+        self._refresh_notifications()
+
+    @property
+    def toasts(self) -> list[str]:
+        """The messages of the toasts on screen now, oldest first."""
+        return [n.message for n in self._notifications]
+
     # ---- messages from the bridge --------------------------------------------------------
     def on_view_changed(self, message: ViewChanged) -> None:
         self.views[message.pane] = message.view
+        if message.pane == "header":
+            paused = getattr(message.view, "trading_state", "ACTIVE") != "ACTIVE"
+            if paused != self._paused:  # the footer says "p Resume" while paused
+                self._paused = paused
+                self.refresh_bindings()
         self.main.apply(message.pane, message.view)
         if message.pane == "stages" and isinstance(self.screen, StageScreen):
             self.screen.update_view(message.view)
@@ -159,7 +228,12 @@ class TradetermApp(App[int]):
     def on_alert_raised(self, message: AlertRaised) -> None:
         self.notify(message.text, severity=_SEVERITY.get(message.level, "information"), timeout=6)  # type: ignore[arg-type]
 
+    def _close_splash(self) -> None:
+        if isinstance(self.screen, SplashScreen):
+            self.pop_screen()
+
     def on_node_started(self, _message: NodeStarted) -> None:
+        self._close_splash()
         mode = "LIVE enabled" if self.node.live else "paper only"
         self.notify(
             f"node started: stage {self.node.rollout.index} '{self.node.rollout.stage.name}', {mode}"
@@ -167,6 +241,7 @@ class TradetermApp(App[int]):
 
     def on_node_failed(self, message: NodeFailed) -> None:
         """The node refused to start (a user error: config, live approval, state in use)."""
+        self._close_splash()
         self.exit_code = 2
         self.exit(2, return_code=2, message=message.text)
 
@@ -198,8 +273,13 @@ class TradetermApp(App[int]):
         pane = self.main.confirmations()
         selected = pane.selected_id() if pane is not None else None
         if selected is None and pane is not None and pane.selection_lost:
+            log.warning(
+                "console: key held, %s slid under the cursor a moment ago",
+                pane.table.selected_key(),
+            )
             self.notify(
-                "the selected confirmation is gone (expired or decided): select one again",
+                "the highlighted confirmation just changed (the one before it expired or was"
+                " decided): check it and press again",
                 severity="warning",
             )
         elif selected is None:
@@ -214,10 +294,12 @@ class TradetermApp(App[int]):
     # ---- actions (every one goes through Control, source "console") -------------------------
     def action_approve(self) -> None:
         if self._needs_node() and (cid := self._selected()):
+            self.bridge.own(cid)
             self.act("approve", lambda: self.control.approve(cid, source="console"), self._said)
 
     def action_reject(self) -> None:
         if self._needs_node() and (cid := self._selected()):
+            self.bridge.own(cid)
             self.act("reject", lambda: self.control.reject(cid, source="console"), self._said)
 
     def _said(self, result: Any) -> None:
@@ -238,6 +320,8 @@ class TradetermApp(App[int]):
             return
 
         def decided(choice: str | None) -> None:
+            if choice in ("approve", "reject"):
+                self.bridge.own(row.id)
             if choice == "approve":
                 self.act(
                     "approve", lambda: self.control.approve(row.id, source="console"), self._said
@@ -266,23 +350,108 @@ class TradetermApp(App[int]):
         self.push_screen(FlattenModal(preview, self.node.config.wallets.currency), armed)
 
     def _flattened(self, report: Any) -> None:
-        self.push_screen(FlattenResultModal(report))
+        active = self.node.risk.state is TradingState.ACTIVE
+
+        def answered(choice: str | None) -> None:
+            if choice == "pause":
+                self.act("pause", lambda: self.control.pause(source="console"), self._paused_now)
+
+        self.push_screen(FlattenResultModal(report, entries_active=active), answered)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """p is "Pause" while entries are allowed and "Resume" while paused or halted."""
+        if action == "pause":
+            return not self._paused
+        if action == "resume":
+            return self._paused
+        return True
 
     def action_pause(self) -> None:
         if not self._needs_node():
             return
         if self.node.risk.state is TradingState.ACTIVE:
-            self.act(
-                "pause",
-                lambda: self.control.pause(source="console"),
-                lambda _r: self.notify("paused: no new entries"),
-            )
+            self.act("pause", lambda: self.control.pause(source="console"), self._paused_now)
         else:
-            self.act(
-                "resume",
-                lambda: self.control.resume(source="console"),
-                lambda _r: self.notify("resumed: ACTIVE"),
+            self.action_resume()
+
+    def _paused_now(self, _result: object) -> None:
+        self._paused = True
+        self.refresh_bindings()
+        self.notify("paused: no new entries (p resumes)")
+
+    def action_resume(self) -> None:
+        if not self._needs_node():
+            return
+        if self.node.risk.state is TradingState.ACTIVE:
+            self.action_pause()
+            return
+
+        def resumed(_result: object) -> None:
+            self._paused = False
+            self.refresh_bindings()
+            self.notify("resumed: ACTIVE")
+
+        self.act("resume", lambda: self.control.resume(source="console"), resumed)
+
+    # ---- one position: close, move stop, move target ---------------------------------------
+    def _position(self) -> tuple[str, Any] | None:
+        pane = next(iter(self.main.query(PositionsPane)), None)
+        chosen = pane.selected_position() if pane is not None else None
+        if chosen is None:
+            self.notify(
+                "no position selected: 2 goes to Positions, the arrows choose one",
+                severity="warning",
             )
+        return chosen
+
+    def action_close_position(self) -> None:
+        if not self._needs_node() or (chosen := self._position()) is None:
+            return
+        wallet_id, row = chosen
+        ref = f"{wallet_id}/{row.key}"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.act(
+                    "close",
+                    lambda: self.control.close_position(ref, source="console"),
+                    lambda text: self.notify(str(text)),
+                )
+
+        self.push_screen(PositionCloseModal(wallet_id, row), answered)
+
+    def action_move_level(self, level: str) -> None:
+        if not self._needs_node() or (chosen := self._position()) is None:
+            return
+        wallet_id, row = chosen
+        ref = f"{wallet_id}/{row.key}"
+        move = self.control.move_stop if level == "stop" else self.control.move_target
+
+        def moved(position: Any) -> None:
+            self.notify(f"{ref}: stop {position.stop_loss:g}, target {position.take_profit:g}")
+
+        def answered(price: float | None) -> None:
+            if price is not None:
+                self.act(f"move_{level}", lambda: move(ref, price, source="console"), moved)
+
+        self.push_screen(PositionLevelModal(wallet_id, row, level), answered)
+
+    def action_history(self) -> None:
+        """h: closed trades (filterable) and each wallet's equity curve."""
+        trades = self.control.closed_trades()
+        self.push_screen(TradeHistoryScreen(trades, self.control.starting_balances()))
+
+    def action_lab(self, name: str) -> None:
+        """b opens the backtest lab; c (calibration) is not in the console yet: say so."""
+        if name == "backtest":
+            from tradeterm.tui.screens.lab import LabScreen
+
+            self.push_screen(LabScreen(self.node.config, **self.lab_dirs))
+            return
+        self.notify(LABS[name], severity="warning")
+
+    def action_promote_hint(self) -> None:
+        self.notify("P promotes in the stage screen: press s first", severity="warning")
 
     def action_stages(self) -> None:
         view = self.views.get("stages") or self.bridge.build("stages")
@@ -345,11 +514,6 @@ class TradetermApp(App[int]):
         if self.screen is self.main:
             self.main.jump(name)
 
-    def action_lab(self) -> None:
-        from tradeterm.tui.screens.lab import LabScreen
-
-        self.push_screen(LabScreen(self.node.config, **self.lab_dirs))
-
     def action_lab_browser(self) -> None:
         from tradeterm.tui.screens.lab_browser import BrowserScreen
 
@@ -365,14 +529,16 @@ class TradetermApp(App[int]):
         rows = [
             (b.key_display or b.key, b.description) for b in self.BINDINGS if isinstance(b, Binding)
         ]
-        self.push_screen(HelpScreen(rows))
+        self.push_screen(HelpScreen([*rows, *MORE_KEYS]))
 
     def action_quit_prompt(self) -> None:
         positions = len(self.node.portfolio.positions()) if self.node_running else 0
         pending = len(self.node.execution.pending()) if self.node_running else 0
+        unprotected = len(self.control.unprotected_positions()) if self.node_running else 0
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self.run_worker(self.safe_shutdown(), name="node:stop", exit_on_error=False)
 
-        self.push_screen(QuitModal(self.control.flatten_on_shutdown, pending, positions), answered)
+        modal = QuitModal(self.control.flatten_on_shutdown, pending, positions, unprotected)
+        self.push_screen(modal, answered)

@@ -17,7 +17,7 @@ from typing import Any
 from textual.message import Message
 
 from tradeterm.bus import Bus, Overflow
-from tradeterm.control import Control
+from tradeterm.control import ATR_PERIOD, Control
 from tradeterm.domain import events as ev
 from tradeterm.domain.market import Tick
 from tradeterm.domain.signals import Signal
@@ -83,10 +83,15 @@ class Bridge:
         }
         self._ticks: dict[str, Tick] = {}
         self._first_price: dict[str, float] = {}
+        self._session_ms = 0
+        """When the first price of this session arrived (what Chg% is measured from)."""
         self._atr: dict[str, float] = {}
         self._signals: OrderedDict[str, v.SignalRow] = OrderedDict()
         self._decimals: dict[str, int] = {}
         self._toasted: dict[str, int] = {}
+        self._own: dict[str, int] = {}
+        """Ids the console itself is acting on (ms): their alerts would repeat what the console
+        already says about its own action, so they are not toasted again."""
         self._posted_ms: dict[str, int] = {}
         self._last_header_s = -1
         self.flushes = 0
@@ -105,6 +110,7 @@ class Bridge:
         if isinstance(msg, Tick):
             self._ticks[msg.key] = msg
             self._first_price.setdefault(msg.key, msg.price)
+            self._session_ms = self._session_ms or msg.ts_ms
             if self.control.node.portfolio.positions_on(msg.key):
                 self._dirty.add("wallets")
         elif isinstance(msg, Signal):
@@ -118,8 +124,9 @@ class Bridge:
             self._decide(msg.intent.signal.id, word, msg.reason or f"confirmation {msg.id}")
         elif isinstance(msg, ev.Alert):
             self._toast(msg)
-        elif isinstance(msg, ev.AuditEntry) and not msg.ok:
-            self._post(AlertRaised("warning", f"{msg.action} refused: {msg.result}"))
+        elif isinstance(msg, ev.AuditEntry) and not msg.ok and msg.source != "console":
+            # the console says the outcome of its own actions itself (one toast per event)
+            self._post(AlertRaised("warning", f"{msg.source} {msg.action} refused: {msg.result}"))
 
     def decimals(self, key: str) -> int:
         """The market's price decimals (looked up once per market)."""
@@ -128,6 +135,12 @@ class Bridge:
                 self._decimals[m.key] = m.decimals
         return self._decimals.get(key, -1)
 
+    def own(self, item_id: str) -> None:
+        """The console is acting on `item_id` (a confirmation): it reports the outcome itself."""
+        now = self._now_ms()
+        self._own = {k: t for k, t in self._own.items() if now - t < TOAST_REPEAT_MS}
+        self._own[item_id] = now
+
     def _toast(self, alert: ev.Alert) -> None:
         """Alerts become toasts, except risk denials (each is already in the signals pane with its
         reason; with 50 markets they would arrive several a second and bury the alerts that
@@ -135,6 +148,8 @@ class Bridge:
         if alert.topic == ev.RISK_DECISION and alert.level == "warning":
             return
         now = self._now_ms()
+        if any(item in alert.text and now - t < TOAST_REPEAT_MS for item, t in self._own.items()):
+            return
         last = self._toasted.get(alert.text)
         if last is not None and now - last < TOAST_REPEAT_MS:
             return
@@ -159,6 +174,7 @@ class Bridge:
             "",
             "",
             self.decimals(s.key),
+            s.timeframe,
         )
         self._signals[s.id] = row
         self._signals.move_to_end(s.id, last=False)
@@ -234,6 +250,7 @@ class Bridge:
             last = tick.price if tick else float("nan")
             first = self._first_price.get(m.key)
             change = (last / first - 1.0) * 100.0 if tick and first else 0.0
+            atr, bars = self.control.market_atr(m.key)
             rows.append(
                 v.MarketRow(
                     m.key,
@@ -242,13 +259,16 @@ class Bridge:
                     last,
                     change,
                     tick.spread if tick else 0.0,
-                    self._atr.get(m.key, 0.0),
+                    atr,
                     self.control.regime_label(m.key),
                     m.arms,
                     m.decimals,
+                    bars,
                 )
             )
-        return v.UniverseView(tuple(rows))
+        return v.UniverseView(
+            tuple(rows), self.control.regime_timeframe, ATR_PERIOD, self._session_ms
+        )
 
     def _wallets_view(self, now: int) -> v.WalletsView:
         st = self.control.status()
@@ -376,6 +396,9 @@ class Bridge:
                     c.intent.explore,
                     d.canary,
                     self.decimals(s.key),
+                    s.timeframe,
+                    self.control.mark(s.key) or float("nan"),
+                    _costs(d.costs),
                 )
             )
         return v.ConfirmationsView(tuple(sorted(rows, key=lambda r: r.expires_ms)))
@@ -392,5 +415,26 @@ class Bridge:
             if (label := self.control.regime_label(m.key))
         )
         return v.AllocatorView(
-            state.exploration, state.learning, arms, self.control.chop_exploration(), regimes
+            state.exploration,
+            state.learning,
+            arms,
+            self.control.chop_exploration(),
+            regimes,
+            self.control.regime_timeframe,
         )
+
+
+def _costs(costs: ev.DecisionCosts | None) -> v.ConfirmationCosts | None:
+    """The gate's ex-ante costs as the confirmation views show them."""
+    if costs is None:
+        return None
+    return v.ConfirmationCosts(
+        costs.expected_entry,
+        costs.fees,
+        costs.spread,
+        costs.slippage,
+        costs.funding,
+        costs.total,
+        costs.cost_r,
+        costs.net_reward_risk,
+    )

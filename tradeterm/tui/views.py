@@ -58,11 +58,18 @@ class MarketRow:
     arms: int
     """Strategy arms trading this market."""
     decimals: int = 2
+    bars: int = 0
+    """Closed bars of the regime timeframe so far (what the ATR and the regime wait for)."""
 
 
 @dataclass(frozen=True, slots=True)
 class UniverseView:
     rows: tuple[MarketRow, ...]
+    timeframe: str = ""
+    """The bars the ATR and the regime are read from (one regime per market, as in Arms)."""
+    atr_period: int = 14
+    since_ms: int = 0
+    """Chg% is measured from the first price seen since this time (the session start)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +127,8 @@ class SignalRow:
     reason: str
     decimals: int = -1
     """The market's price decimals (-1: unknown, derive from the prices)."""
+    timeframe: str = ""
+    """The bar the strategy ran on ("5s", "15s", "1m"): two runners of one strategy differ here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +226,28 @@ class ConfirmationRow:
     canary: bool = False
     decimals: int = -1
     """The market's price decimals (-1: unknown, derive from the prices)."""
+    timeframe: str = ""
+    mark: float = float("nan")
+    """The market's current mark (mid), to hold against the entry (nan: no price yet)."""
+    costs: ConfirmationCosts | None = None
+    """The gate's ex-ante costs for this order (None when it did not price them)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmationCosts:
+    """What the risk gate expects the order to really cost, in the wallet's currency, for the
+    whole round trip through the stop (see DecisionCosts): fills, costs, net reward:risk."""
+
+    expected_entry: float
+    fees: float
+    spread: float
+    slippage: float
+    funding: float
+    total: float
+    cost_r: float
+    """The costs over the money at risk (1R)."""
+    net_reward_risk: float
+    """Reward:risk at the expected fills, net of every cost (what the gate's minimum applies to)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,3 +275,5 @@ class AllocatorView:
     arms: tuple[ArmRow, ...]
     chop_exploration: float = 0.25
     regimes: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    regime_timeframe: str = ""
+    """The bars the regimes are read from (the universe pane shows the same ones)."""

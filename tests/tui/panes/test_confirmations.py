@@ -9,7 +9,7 @@ from textual.widgets import DataTable
 
 from tests.tui.panes.conftest import COMPACT, WIDE, Host, UiClock, confirmation
 from tradeterm.tui.panes import ConfirmationsPane
-from tradeterm.tui.views import ConfirmationsView
+from tradeterm.tui.views import ConfirmationCosts, ConfirmationRow, ConfirmationsView
 
 
 class RecordingHost(Host):
@@ -26,10 +26,28 @@ class RecordingHost(Host):
         self.opened.append(message.confirmation_id)
 
 
+COSTS = ConfirmationCosts(
+    expected_entry=1235.1,
+    fees=0.62,
+    spread=0.3,
+    slippage=0.2,
+    funding=0.0,
+    total=1.12,
+    cost_r=0.065,
+    net_reward_risk=2.7,
+)
+DECISIVE = ("ttl", "side", "qty", "symbol", "entry", "sl", "tp", "rr", "wallet", "strategy", "tf")
+
+
+def costly(confirmation_id: str, ttl_s: float, **kw: object) -> ConfirmationRow:
+    """A confirmation the gate priced: costs, current mark and timeframe included."""
+    return confirmation(confirmation_id, ttl_s, timeframe="15s", mark=1236.0, costs=COSTS, **kw)
+
+
 async def test_a_pending_confirmation_shows_its_order_and_seconds_left() -> None:
     pane = ConfirmationsPane(now_ms=UiClock())
     async with Host(pane).run_test(size=WIDE) as pilot:
-        pane.view = ConfirmationsView((confirmation("c1", 42, explore=True),))
+        pane.view = ConfirmationsView((costly("c1", 42, explore=True),))
         await pilot.pause()
         row = [c.plain for c in pane.table.get_row("c1")]
         assert row == [
@@ -42,8 +60,12 @@ async def test_a_pending_confirmation_shows_its_order_and_seconds_left() -> None
             "1,200.00",
             "1,338.00",
             "3.0",
+            "2.7",
+            "0.07R",
+            "1,236.00",
             "PAPER synthetics",
             "ema_trend explore",
+            "15s",
         ]
         assert not pane.query_one("#confirmations-empty").display
 
@@ -124,3 +146,29 @@ async def test_with_nothing_pending_the_pane_says_so() -> None:
         assert pane.query_one("#confirmations-empty").display
         assert pane.selected_id() is None
         assert pane.table.row_count == 0
+
+
+async def test_every_decisive_column_is_on_screen_from_120_columns() -> None:
+    pane = ConfirmationsPane(now_ms=UiClock())
+    async with Host(pane).run_test(size=(120, 30)) as pilot:
+        pane.view = ConfirmationsView(
+            (costly("c1", 42, explore=True), costly("c2", 50, strategy="mean_revert"))
+        )
+        await pilot.pause()
+        shown = pane.table.shown_columns
+        assert set(DECISIVE) <= set(shown), shown
+        assert [str(c.label) for c in pane.table.columns.values()][:3] == ["Id", "TTL", "Side"]
+
+
+async def test_a_narrow_pane_hides_context_columns_first_and_keeps_the_order() -> None:
+    pane = ConfirmationsPane(now_ms=UiClock())
+    async with Host(pane).run_test(size=COMPACT) as pilot:
+        pane.view = ConfirmationsView((costly("c1", 42, explore=True),))
+        await pilot.pause()
+        shown = pane.table.shown_columns
+        for key in ("ttl", "side", "qty", "symbol", "entry", "rr"):
+            assert key in shown, shown
+        assert "mark" not in shown and "strategy" not in shown
+        assert pane.table.text("c1", "strategy") == "ema_trend explore"  # kept, for details
+        # the widest row decides: no column is drawn past the pane's edge
+        assert pane.table.virtual_size.width <= pane.table.scrollable_content_region.width

@@ -11,13 +11,14 @@ from tradeterm.tui.views import SignalsView
 async def test_a_signal_shows_its_levels_and_its_decision_fills_in_place() -> None:
     pane = SignalsPane()
     async with Host(pane).run_test(size=WIDE) as pilot:
-        pane.view = SignalsView((signal("s1"),))
+        pane.view = SignalsView((signal("s1", timeframe="15s"),))
         await pilot.pause()
         row = [c.plain for c in pane.table.get_row("s1")]
         assert row == [
             "14:26:07",
             "R_100",
             "ema_trend",
+            "15s",
             "LONG",
             "",
             "1,234.50",
@@ -68,3 +69,20 @@ async def test_at_most_200_signals_are_kept() -> None:
         await pilot.pause()
         assert pane.table.row_count == MAX_ROWS
         assert pane.table.keys[0] == "s0"
+
+
+async def test_two_runners_of_one_strategy_differ_by_their_timeframe_column() -> None:
+    pane = SignalsPane()
+    async with Host(pane).run_test(size=(90, 24)) as pilot:
+        pane.view = SignalsView(
+            (
+                signal("a", timeframe="5s", reason="x" * 40),
+                signal("b", timeframe="15s", reason="x" * 40),
+            )
+        )
+        await pilot.pause()
+        assert pane.table.get_cell("a", "tf").plain == "5s"
+        assert pane.table.get_cell("b", "tf").plain == "15s"
+        # a narrow pane hides the levels and cuts nothing past its edge
+        assert pane.table.virtual_size.width <= pane.table.scrollable_content_region.width
+        assert "tf" in pane.table.shown_columns and "conf" not in pane.table.shown_columns

@@ -49,13 +49,24 @@ async def test_a_price_tick_updates_the_row_in_place_and_keeps_the_cursor_on_its
         assert pane.table.selected_key() == "sim:R_75"
 
 
-async def test_an_unknown_regime_and_missing_atr_read_as_dashes() -> None:
+async def test_a_warming_market_says_what_it_waits_for_never_a_silent_dash() -> None:
     pane = UniversePane()
     async with Host(pane).run_test(size=WIDE) as pilot:
-        pane.view = UniverseView((market("R_100", 2000.0, regime="", atr=0.0),))
+        view = (market("R_100", 2000.0, regime="", atr=float("nan"), bars=6),)
+        pane.view = UniverseView(view, timeframe="1m", atr_period=14)
         await pilot.pause()
-        assert pane.table.text("sim:R_100", "regime") == "—"
-        assert pane.table.text("sim:R_100", "atr") == "—"
+        assert pane.table.text("sim:R_100", "regime") == "warming up"
+        assert pane.table.text("sim:R_100", "atr") == "6 bars"
+
+
+async def test_the_headers_name_the_bars_and_the_period() -> None:
+    pane = UniversePane()
+    async with Host(pane).run_test(size=WIDE) as pilot:
+        pane.view = UniverseView((market("R_100", 2000.0),), timeframe="1m", atr_period=14)
+        await pilot.pause()
+        labels = [str(c.label) for c in pane.table.columns.values()]
+        assert "Chg% sess" in labels and "ATR14 1m" in labels and "Regime 1m" in labels
+        assert pane.table.text("sim:R_100", "atr") == "2.50"
 
 
 async def test_switching_to_the_light_theme_recolours_the_cells() -> None:

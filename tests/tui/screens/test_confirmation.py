@@ -123,3 +123,55 @@ async def test_paper_intent_without_flags_reads_plainly() -> None:
         assert "Entry 1.0852" in text
         assert "Flags none" in text
         assert "Risk notes ok" in text
+
+
+def test_the_details_carry_costs_mark_and_net_reward_risk() -> None:
+    from tradeterm.tui.screens.confirmation import detail_lines
+    from tradeterm.tui.views import ConfirmationCosts, ConfirmationRow
+
+    costs = ConfirmationCosts(100.2, 0.6, 0.3, 0.2, 0.05, 1.15, 0.12, 2.4)
+    row = ConfirmationRow(
+        "c1",
+        "paper:synthetics",
+        "R_100",
+        "buy",
+        1.0,
+        100.0,
+        99.0,
+        103.0,
+        3.0,
+        "ema_trend",
+        0,
+        60_000,
+        "ok",
+        timeframe="15s",
+        mark=100.5,
+        costs=costs,
+    )
+    lines = dict(detail_lines(row))
+    assert lines["Mark now"] == "100.50 (+0.5 vs entry: worse for a BUY)"
+    assert lines["Fees"] == "0.60" and lines["Spread"] == "0.30" and lines["Slippage"] == "0.20"
+    assert lines["Costs total"] == "1.15  (0.12R)"
+    assert lines["Net reward:risk"] == "2.40 after costs (gross 3.00)"
+    assert lines["Strategy"] == "ema_trend  on 15s bars"
+    unpriced = dict(
+        detail_lines(
+            ConfirmationRow(
+                "c2",
+                "paper:synthetics",
+                "R_100",
+                "sell",
+                1.0,
+                100.0,
+                101.0,
+                97.0,
+                3.0,
+                "x",
+                0,
+                1,
+                "ok",
+            )
+        )
+    )
+    assert unpriced["Costs"] == "not priced by the risk gate"
+    assert unpriced["Mark now"] == "no price yet"

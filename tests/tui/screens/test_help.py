@@ -36,7 +36,7 @@ async def test_help_lists_every_binding_passed_in(size: tuple[int, int]) -> None
         assert rows == KEYS
         text = screen_text(app)
         assert "Keys act on the selected confirmation" in text
-        assert "b is reserved for the backtest lab" in text
+        assert "b opens the backtest lab, B its run browser" in text
         assert "escape / q / ? close" in text
 
 
@@ -46,7 +46,7 @@ async def test_a_long_key_list_scrolls_from_the_keyboard_at_80x24() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert "Report 24" not in screen_text(app)
-        await pilot.press("pagedown", "pagedown", "pagedown")
+        await pilot.press(*["pagedown"] * 6)
         await pilot.pause()
         assert "Report 24" in screen_text(app)
 

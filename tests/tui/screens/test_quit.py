@@ -48,3 +48,30 @@ async def test_escape_stays() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert app.results == [False]
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_positions_without_a_resting_stop_are_called_unprotected(
+    size: tuple[int, int],
+) -> None:
+    app = Host(QuitModal(flatten_on_shutdown=False, pending=0, positions=3, unprotected=2))
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        text = screen_text(app)
+        assert "3 open positions stay open" in text
+        assert (
+            "2 of them have NO stop resting at the venue: UNPROTECTED while the node is down"
+            in (text)
+        )
+        assert "protected while the node is down" not in text.replace("UNPROTECTED", "")
+
+
+async def test_positions_with_resting_stops_are_said_to_be_protected() -> None:
+    app = Host(QuitModal(flatten_on_shutdown=False, pending=0, positions=2, unprotected=0))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        text = screen_text(app)
+        assert "their stops and targets rest at the venue: protected while the node is down" in (
+            text
+        )
+        assert "UNPROTECTED" not in text

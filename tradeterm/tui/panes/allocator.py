@@ -21,11 +21,11 @@ from tradeterm.tui.views import AllocatorView, ArmRow
 COLUMNS = (
     ColumnSpec("arm", "Arm"),
     ColumnSpec("mean", "Mean R", right=True),
-    ColumnSpec("sd", "SD", right=True),
-    ColumnSpec("pulls", "Pulls", right=True),
+    ColumnSpec("sd", "SD", right=True, priority=3),
+    ColumnSpec("pulls", "Pulls", right=True, priority=2),
     ColumnSpec("trades", "Trades", right=True),
     ColumnSpec("win", "Win%", right=True),
-    ColumnSpec("payoff", "Payoff", right=True),
+    ColumnSpec("payoff", "Payoff", right=True, priority=1),
 )
 
 
@@ -53,7 +53,10 @@ def regimes_line(view: AllocatorView) -> Content:
     if not view.regimes:
         return Content("")
     return Content.assemble(
-        ("regimes ", "$text-muted"),
+        (
+            f"regimes ({view.regime_timeframe}) " if view.regime_timeframe else "regimes ",
+            "$text-muted",
+        ),
         "  ".join(f"{market} {regime}" for market, regime in view.regimes),
     )
 

@@ -12,6 +12,7 @@ engine's confirmation queue decides when a confirmation really expires.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -36,24 +37,34 @@ from tradeterm.tui.views import ConfirmationRow, ConfirmationsView
 
 _NAVIGATION_KEYS = frozenset({"up", "down", "pageup", "pagedown", "home", "end", "k", "j"})
 
+SETTLE_S = 0.6
+"""How long a row that slid under the cursor (its predecessor expired or was decided) must have
+been highlighted before y/n act on it: longer than a keypress already on its way, shorter than it
+takes to read the row."""
 WARN_UNDER_S = 15.0
 URGENT_UNDER_S = 5.0
 
 COLUMNS = (
-    ColumnSpec("id", "Id"),
+    ColumnSpec("id", "Id", priority=2),
     ColumnSpec("ttl", "TTL", right=True),
     ColumnSpec("side", "Side"),
     ColumnSpec("qty", "Qty", right=True),
     ColumnSpec("symbol", "Symbol"),
     ColumnSpec("entry", "Entry", right=True),
-    ColumnSpec("sl", "SL", right=True),
-    ColumnSpec("tp", "TP", right=True),
+    ColumnSpec("sl", "SL", right=True, priority=3),
+    ColumnSpec("tp", "TP", right=True, priority=3),
     ColumnSpec("rr", "RR", right=True),
-    ColumnSpec("wallet", "Wallet"),
-    ColumnSpec("strategy", "Strategy"),
+    ColumnSpec("net_rr", "NetRR", right=True, priority=6),
+    ColumnSpec("costs", "Costs", right=True, priority=7),
+    ColumnSpec("mark", "Mark", right=True, priority=8),
+    ColumnSpec("wallet", "Wallet", priority=4),
+    ColumnSpec("strategy", "Strategy", priority=5),
+    ColumnSpec("tf", "TF", priority=5),
 )
-"""What is being approved comes first (side, size, market, levels); wallet and strategy last, so a
-narrow pane cuts off context, not the order."""
+"""What is being approved comes first (side, size, market, levels); context after. Every decisive
+column (side, qty, symbol, entry, SL, TP, RR, wallet, strategy, timeframe, TTL) fits from 120
+columns up; a narrower pane hides the highest priority numbers first (mark, costs, net RR, then
+strategy and timeframe, wallet, SL/TP, id) and the details view (enter) carries everything."""
 
 
 def wall_clock_ms() -> int:
@@ -84,6 +95,8 @@ def confirmation_row(row: ConfirmationRow, now_ms: int, styles: CellStyles) -> R
     strategy = " ".join(
         [row.strategy, *(["explore"] if row.explore else []), *(["canary"] if row.canary else [])]
     )
+    costs = row.costs
+    net = costs.net_reward_risk if costs is not None else float("nan")
     return (
         row.id,
         (
@@ -96,10 +109,14 @@ def confirmation_row(row: ConfirmationRow, now_ms: int, styles: CellStyles) -> R
             cell(fmt_level(row.stop_loss, places), right=True),
             cell(fmt_level(row.take_profit, places), right=True),
             cell(fmt_ratio(row.reward_risk), right=True),
+            cell(fmt_ratio(net), "bold" if math.isfinite(net) else styles.muted, right=True),
+            cell(f"{costs.cost_r:.2f}R" if costs is not None else "-", right=True),
+            cell(fmt_price(row.mark, places) if math.isfinite(row.mark) else "-", right=True),
             cell(
                 f"{'LIVE' if row.wallet_id.startswith('live:') else 'PAPER'} {wallet_domain(row.wallet_id)}"
             ),
             cell(strategy),
+            cell(row.timeframe or "-"),
         ),
     )
 
@@ -138,9 +155,13 @@ class ConfirmationsPane(ViewPane):
         super().__init__(id=id, classes=classes)
         self._now_ms = now_ms
         self.selection_lost = False
-        """True when the row under the cursor changed because a confirmation vanished (expired,
-        decided elsewhere): y/n then act on nothing until the operator moves the cursor, so a
-        key pressed for one order can never approve its neighbour."""
+        """True while the row under the cursor is one that slid there by itself (the one before
+        it expired or was decided) less than `SETTLE_S` ago: a key pressed in that moment was
+        meant for the row that left, so it acts on nothing. Once the new row has been on screen
+        under the cursor for `SETTLE_S`, it is what the operator sees highlighted, and y/n act on
+        it. Moving the cursor is always a deliberate selection."""
+        self._slid_ms = 0
+        """When the row now under the cursor slid there (UI clock, ms)."""
 
     def compose(self) -> ComposeResult:
         yield Static("no pending confirmations", id="confirmations-empty")
@@ -155,8 +176,10 @@ class ConfirmationsPane(ViewPane):
         return self.query_one("#confirmations-table", KeyedTable)
 
     def selected_id(self) -> str | None:
-        """The id of the confirmation under the cursor; None when there is none or when the one
-        the operator had selected has vanished (see `selection_lost`)."""
+        """The id of the confirmation under the cursor; None when there is none or when it slid
+        under the cursor a moment ago (see `selection_lost`)."""
+        if self.selection_lost and self._now_ms() - self._slid_ms >= SETTLE_S * 1000:
+            self.selection_lost = False  # highlighted long enough to be the operator's choice
         return None if self.selection_lost else self.table.selected_key()
 
     def confirmation(self, confirmation_id: str) -> ConfirmationRow | None:
@@ -173,6 +196,7 @@ class ConfirmationsPane(ViewPane):
         after = self.table.selected_key()
         if before is not None and after != before:
             self.selection_lost = True
+            self._slid_ms = now
         if after is None:
             self.selection_lost = False
 

@@ -44,11 +44,11 @@ COLUMNS = (
     ColumnSpec("side", "Side"),
     ColumnSpec("qty", "Qty", right=True),
     ColumnSpec("entry", "Entry", right=True),
-    ColumnSpec("mark", "Mark", right=True),
+    ColumnSpec("mark", "Mark", right=True, priority=1),
     ColumnSpec("upnl", "uPnL", right=True),
     ColumnSpec("sl", "SL", right=True),
     ColumnSpec("tp", "TP", right=True),
-    ColumnSpec("age", "Age", right=True),
+    ColumnSpec("age", "Age", right=True, priority=2),
 )
 
 
@@ -211,6 +211,18 @@ class PositionsPane(ViewPane):
     def tab_id(self, wallet_id: str) -> str:
         """The id of a wallet's tab (what `TabbedContent.active` holds when it is shown)."""
         return self._tab_ids[wallet_id]
+
+    def selected_position(self) -> tuple[str, PositionRow] | None:
+        """(wallet id, row) of the position under the cursor in the wallet tab on show."""
+        active = self.tabs.active
+        for wallet_id, tab_id in self._tab_ids.items():
+            if tab_id != active:
+                continue
+            panel = self._panels[wallet_id]
+            key = panel.table.selected_key()
+            row = next((p for p in panel.wallet.positions if p.key == key), None)
+            return (wallet_id, row) if row is not None else None
+        return None
 
     def show_view(self) -> None:
         wallets = self.view.wallets if self.view is not None else ()

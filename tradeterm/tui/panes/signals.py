@@ -34,15 +34,18 @@ COLUMNS = (
     ColumnSpec("time", "Time"),
     ColumnSpec("symbol", "Symbol"),
     ColumnSpec("strategy", "Strategy"),
+    ColumnSpec("tf", "TF"),
     ColumnSpec("side", "Side"),
     ColumnSpec("decision", "Decision"),
-    ColumnSpec("entry", "Entry", right=True),
-    ColumnSpec("sl", "SL", right=True),
-    ColumnSpec("tp", "TP", right=True),
-    ColumnSpec("rr", "RR", right=True),
-    ColumnSpec("conf", "Conf", right=True),
-    ColumnSpec("reason", "Reason", width=REASON_WIDTH),
+    ColumnSpec("entry", "Entry", right=True, priority=3),
+    ColumnSpec("sl", "SL", right=True, priority=4),
+    ColumnSpec("tp", "TP", right=True, priority=4),
+    ColumnSpec("rr", "RR", right=True, priority=2),
+    ColumnSpec("conf", "Conf", right=True, priority=5),
+    ColumnSpec("reason", "Reason", width=REASON_WIDTH, priority=1),
 )
+"""Which signal (time, market, strategy and its timeframe) and what became of it are always shown;
+on a narrow pane the reason, then the levels hide (the full reason stays in the row)."""
 
 _GOOD = ("approved", "resized", "filled", "executed", "confirmed")
 _BAD = ("denied", "rejected", "expired", "cancelled", "canceled", "failed")
@@ -75,6 +78,7 @@ def signal_row(signal: SignalRow, styles: CellStyles) -> Row:
             cell(fmt_clock(signal.ts_ms), styles.muted),
             cell(signal.symbol, "bold"),
             cell(signal.strategy),
+            cell(signal.timeframe or "-", styles.muted),
             cell(side, styles.good if side in ("LONG", "BUY") else styles.bad),
             cell(signal.decision, decision_style(signal.decision, styles)),
             cell(fmt_price(signal.entry, places), right=True),

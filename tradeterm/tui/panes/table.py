@@ -25,12 +25,15 @@ from textual.widgets import DataTable
 
 @dataclass(frozen=True, slots=True)
 class ColumnSpec:
-    """One column of a pane table: its key, header label, alignment and optional fixed width."""
+    """One column of a pane table: its key, header label, alignment, optional fixed width and
+    priority. Priority 0 columns are always shown; when the rows do not fit the pane's width,
+    columns are hidden highest priority number first (the detail view carries what is hidden)."""
 
     key: str
     label: str
     right: bool = False
     width: int | None = None
+    priority: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,16 +136,93 @@ class KeyedTable(DataTable[Text]):
         self._sticky_top = sticky_top
         self._rows: dict[str, tuple[Text, ...]] = {}
         self._order: list[str] = []
+        self._shown: tuple[int, ...] = tuple(range(len(self._specs)))
+        """Indexes of the specs on screen (all until the width is known)."""
 
     def on_mount(self) -> None:
         self._add_columns()
 
+    def on_resize(self) -> None:
+        self._refit(grow=True)
+
     def _add_columns(self) -> None:
         if self.columns:
             return
-        for spec in self._specs:
+        for index in self._shown:
+            spec = self._specs[index]
             label = Text(spec.label, justify="right" if spec.right else "left")
             self.add_column(label, key=spec.key, width=spec.width)
+
+    def relabel(self, labels: dict[str, str]) -> None:
+        """Change column headers (e.g. to name a timeframe), where they differ."""
+        changed = False
+        specs = list(self._specs)
+        for index, spec in enumerate(specs):
+            label = labels.get(spec.key)
+            if label is None or label == spec.label:
+                continue
+            specs[index] = ColumnSpec(spec.key, label, spec.right, spec.width, spec.priority)
+            changed = True
+            for column in self.columns.values():
+                if column.key.value == spec.key:
+                    column.label = Text(label, justify="right" if spec.right else "left")
+                    column.content_width = max(column.content_width, len(label))
+        if changed:
+            self._specs = tuple(specs)
+            self._require_update_dimensions = True
+            self.refresh()
+
+    @property
+    def shown_columns(self) -> tuple[str, ...]:
+        """Keys of the columns on screen, in order (low-priority ones hide on a narrow pane)."""
+        return tuple(self._specs[i].key for i in self._shown)
+
+    def _fit(self) -> tuple[int, ...]:
+        """The columns that fit the pane's width, dropping the highest priority numbers first."""
+        # the outer width less a scrollbar's room: scrollbars coming and going must not change
+        # which columns are shown (that would rebuild the table at every refresh)
+        width = self.size.width - self.styles.scrollbar_size_vertical
+        if width <= 0:
+            return self._shown
+        pad = 2 * self.cell_padding
+        need: list[int] = []
+        for spec in self._specs:
+            index = len(need)
+            widest = max((cells[index].cell_len for cells in self._rows.values()), default=0)
+            need.append((spec.width or max(len(spec.label), widest)) + pad)
+        shown = set(range(len(self._specs)))
+        total = sum(need)
+        droppable = sorted(
+            (i for i, spec in enumerate(self._specs) if spec.priority > 0),
+            key=lambda i: (-self._specs[i].priority, -i),
+        )
+        for index in droppable:
+            if total <= width:
+                break
+            shown.discard(index)
+            total -= need[index]
+        return tuple(sorted(shown))
+
+    def _refit(self, *, grow: bool = False) -> None:
+        """Show the columns that fit now; rebuild the table only when that set changed. New rows
+        may only hide columns (`grow` False); a resize may bring them back, so the set of
+        columns never flips back and forth as rows come and go."""
+        shown = self._fit()
+        if not grow:
+            shown = tuple(i for i in shown if i in self._shown)
+        if shown == self._shown:
+            return
+        cursor_key = self.selected_key()
+        self._shown = shown
+        self.clear(columns=True)
+        self._add_columns()
+        for key in self._order:
+            self.add_row(*self._visible(self._rows[key]), key=key)
+        if cursor_key is not None:  # the cursor stays on its row
+            self.move_cursor(row=self._order.index(cursor_key), animate=False)
+
+    def _visible(self, cells: tuple[Text, ...]) -> tuple[Text, ...]:
+        return tuple(cells[i] for i in self._shown)
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -161,8 +241,9 @@ class KeyedTable(DataTable[Text]):
         return self._order[row]
 
     def text(self, key: str, column: str) -> str:
-        """The plain text of one cell (what the operator reads)."""
-        return self.get_cell(key, column).plain
+        """The plain text of one cell (also of a column hidden on a narrow pane)."""
+        index = next(i for i, spec in enumerate(self._specs) if spec.key == column)
+        return self._rows[key][index].plain
 
     def set_cell(self, key: str, column: str, value: Text) -> None:
         """Change one cell of an existing row (a ticking countdown), if it looks different."""
@@ -171,6 +252,8 @@ class KeyedTable(DataTable[Text]):
         if _same(cells[index], value):
             return
         self._rows[key] = (*cells[:index], value, *cells[index + 1 :])
+        if index not in self._shown:
+            return
         grow = self._specs[index].width is None and value.cell_len > cells[index].cell_len
         self.update_cell(key, column, value, update_width=grow)
 
@@ -193,7 +276,7 @@ class KeyedTable(DataTable[Text]):
         for key, cells in unique:
             old = self._rows.get(key)
             if old is None:
-                self.add_row(*cells, key=key)
+                self.add_row(*self._visible(cells), key=key)
                 self._order.append(key)
             elif old is not cells and not all(map(_same, old, cells)):
                 self._update_row(key, old, cells)
@@ -201,10 +284,11 @@ class KeyedTable(DataTable[Text]):
         if self._order != wanted:
             self._arrange(wanted)
         self._restore_cursor(cursor_key, at_top)
+        self._refit()
 
     def _update_row(self, key: str, old: tuple[Text, ...], new: tuple[Text, ...]) -> None:
-        for spec, before, after in zip(self._specs, old, new, strict=True):
-            if not _same(before, after):
+        for index, (spec, before, after) in enumerate(zip(self._specs, old, new, strict=True)):
+            if index in self._shown and not _same(before, after):
                 grow = spec.width is None and after.cell_len > before.cell_len
                 self.update_cell(key, spec.key, after, update_width=grow)
 
@@ -214,7 +298,7 @@ class KeyedTable(DataTable[Text]):
         The sort key sees only cell values, so rows are recognised by the identity of their first
         cell: every row holds its own Text objects (built fresh by `cell`), never shared ones.
         """
-        first = self._specs[0].key
+        first = self._specs[self._shown[0]].key
         rank = {id(self.get_cell(key, first)): index for index, key in enumerate(wanted)}
         self.sort(first, key=lambda value: rank[id(value)])
         self._order = list(wanted)

@@ -7,6 +7,9 @@ change is signed so it reads without colour.
 
 from __future__ import annotations
 
+import math
+
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.reactive import reactive
 from textual.widgets import Static
@@ -17,13 +20,13 @@ from tradeterm.tui.views import MarketRow, UniverseView
 
 COLUMNS = (
     ColumnSpec("symbol", "Symbol"),
-    ColumnSpec("venue", "Venue"),
+    ColumnSpec("venue", "Venue", priority=3),
     ColumnSpec("last", "Last", right=True),
     ColumnSpec("change", "Chg%", right=True),
-    ColumnSpec("spread", "Spread", right=True),
+    ColumnSpec("spread", "Spread", right=True, priority=1),
     ColumnSpec("atr", "ATR", right=True),
     ColumnSpec("regime", "Regime"),
-    ColumnSpec("arms", "Arms", right=True),
+    ColumnSpec("arms", "Arms", right=True, priority=2),
 )
 
 
@@ -33,6 +36,24 @@ def _regime_style(regime: str, styles: CellStyles) -> str:
     if regime.startswith("chop"):
         return styles.caution
     return styles.muted
+
+
+def atr_cell(market: MarketRow, styles: CellStyles) -> Text:
+    """The ATR, or how many bars it still waits for (never a silent dash)."""
+    if math.isfinite(market.atr) and market.atr > 0:
+        return cell(fmt_price(market.atr, market.decimals), right=True)
+    return cell(f"{market.bars} bars", styles.muted, right=True)
+
+
+def column_labels(view: UniverseView) -> dict[str, str]:
+    """Headers that say which bars and period: "Chg% sess" (since the session's first price),
+    "ATR14 1m", "Regime 1m" (the same regime the Arms pane shows)."""
+    tf = f" {view.timeframe}" if view.timeframe else ""
+    return {
+        "change": "Chg% sess",
+        "atr": f"ATR{view.atr_period}{tf}",
+        "regime": f"Regime{tf}",
+    }
 
 
 def market_row(market: MarketRow, styles: CellStyles) -> Row:
@@ -46,8 +67,8 @@ def market_row(market: MarketRow, styles: CellStyles) -> Row:
             cell(fmt_price(market.last, market.decimals), right=True),
             cell(fmt_pct_points(market.change_pct), change_style, right=True),
             cell(fmt_price(market.spread, market.decimals), right=True),
-            cell(fmt_price(market.atr, market.decimals) if market.atr else "—", right=True),
-            cell(market.regime or "—", _regime_style(market.regime, styles)),
+            atr_cell(market, styles),
+            cell(market.regime or "warming up", _regime_style(market.regime, styles)),
             cell(str(market.arms), right=True),
         ),
     )
@@ -87,4 +108,6 @@ class UniversePane(ViewPane):
         view = self.view
         markets = sorted(view.rows, key=lambda m: (m.symbol, m.venue)) if view else []
         self.query_one("#universe-empty", Static).display = not markets
+        if view is not None:
+            self.table.relabel(column_labels(view))
         self.table.sync(self._rows.rows(markets))

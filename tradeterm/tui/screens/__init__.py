@@ -8,7 +8,10 @@ from tradeterm.tui.screens.confirmation import ConfirmationDetail
 from tradeterm.tui.screens.domains import DomainsModal
 from tradeterm.tui.screens.flatten import FlattenModal, FlattenResultModal
 from tradeterm.tui.screens.help import HelpScreen
+from tradeterm.tui.screens.history import TradeHistoryScreen
+from tradeterm.tui.screens.position import PositionCloseModal, PositionLevelModal
 from tradeterm.tui.screens.quit import QuitModal
+from tradeterm.tui.screens.splash import SplashScreen
 from tradeterm.tui.screens.stages import PromoteModal, StageScreen
 
 __all__ = [
@@ -17,7 +20,11 @@ __all__ = [
     "FlattenModal",
     "FlattenResultModal",
     "HelpScreen",
+    "PositionCloseModal",
+    "PositionLevelModal",
     "PromoteModal",
     "QuitModal",
+    "SplashScreen",
     "StageScreen",
+    "TradeHistoryScreen",
 ]

@@ -70,16 +70,47 @@ def flags_text(row: ConfirmationRow) -> str:
     return ", ".join(flags) if flags else "none"
 
 
+def mark_text(row: ConfirmationRow) -> str:
+    """The current mark against the entry: "60,010.00 (+10.00 vs entry, against a BUY)"."""
+    if not math.isfinite(row.mark) or row.mark <= 0:
+        return "no price yet"
+    move = row.mark - row.entry
+    buying = row.side.upper() in ("BUY", "LONG")
+    worse = move > 0 if buying else move < 0
+    side = row.side.upper()
+    verdict = "" if move == 0 else (f": worse for a {side}" if worse else f": better for a {side}")
+    return f"{price_text(row.mark)} ({move:+,.6g} vs entry{verdict})"
+
+
+def cost_lines(row: ConfirmationRow) -> list[tuple[str, str]]:
+    """The gate's expected costs of the round trip through the stop, and the net reward:risk."""
+    c = row.costs
+    if c is None:
+        return [("Costs", "not priced by the risk gate")]
+    return [
+        ("Expected fill", price_text(c.expected_entry)),
+        ("Fees", money_text(c.fees)),
+        ("Spread", money_text(c.spread)),
+        ("Slippage", money_text(c.slippage)),
+        ("Funding", money_text(c.funding)),
+        ("Costs total", f"{money_text(c.total)}  ({c.cost_r:.2f}R)"),
+        ("Net reward:risk", f"{c.net_reward_risk:.2f} after costs (gross {row.reward_risk:.2f})"),
+    ]
+
+
 def detail_lines(row: ConfirmationRow) -> list[tuple[str, str]]:
     """The intent as (label, value) lines, in the order a trader reads an order ticket."""
     return [
+        ("Id", row.id),
         ("Wallet", f"{row.wallet_id}  [{wallet_badge(row.wallet_id)}]"),
-        ("Strategy", row.strategy or "-"),
+        ("Strategy", f"{row.strategy or '-'}  on {row.timeframe or '?'} bars"),
         ("Order", f"{row.side.upper()} {qty_text(row.qty)} {row.symbol}"),
         ("Entry", price_text(row.entry)),
+        ("Mark now", mark_text(row)),
         ("Stop loss", price_text(row.stop_loss)),
         ("Take profit", price_text(row.take_profit)),
         ("Reward:risk", f"{row.reward_risk:.2f}"),
+        *cost_lines(row),
         ("Notional", money_text(row.notional)),
         ("Risk amount", money_text(row.risk_amount)),
         ("Flags", flags_text(row)),

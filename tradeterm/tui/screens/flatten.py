@@ -191,7 +191,7 @@ def _time_text(ts_ms: int) -> str:
     return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).strftime("%H:%M:%S")
 
 
-class FlattenResultModal(ModalScreen[None]):
+class FlattenResultModal(ModalScreen[str | None]):
     """What flatten-all did on each venue, failures first in the operator's eye."""
 
     DEFAULT_CSS = "FlattenResultModal {" + _BOX_CSS + "}"
@@ -199,11 +199,14 @@ class FlattenResultModal(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
         Binding("enter", "close", "Close"),
+        Binding("p", "pause", "Pause entries"),
     ]
 
-    def __init__(self, report: FlattenReport) -> None:
+    def __init__(self, report: FlattenReport, *, entries_active: bool = False) -> None:
         super().__init__()
         self.report = report
+        self.entries_active = entries_active
+        """True when new entries are still allowed: the operator is asked whether to pause."""
 
     def compose(self) -> ComposeResult:
         report = self.report
@@ -222,7 +225,15 @@ class FlattenResultModal(ModalScreen[None]):
                 if report.cancelled_confirmations:
                     count = _plural(report.cancelled_confirmations, "pending confirmation")
                     yield Static(f"cancelled {count}", classes="wallet")
-            yield Static("enter / escape close", classes="hint")
+            if self.entries_active:
+                yield Static(
+                    "Entries are still ACTIVE: strategies may open new positions.",
+                    id="ask-pause",
+                    classes="wallet",
+                )
+                yield Static("p pause entries now · enter / escape keep trading", classes="hint")
+            else:
+                yield Static("enter / escape close", classes="hint")
 
     def _venue_lines(self) -> Iterator[Static]:
         for venue in self.report.venues:
@@ -238,3 +249,7 @@ class FlattenResultModal(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def action_pause(self) -> None:
+        """Flatten-and-pause: the operator chose to stop new entries too."""
+        self.dismiss("pause" if self.entries_active else None)

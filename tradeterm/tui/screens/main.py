@@ -57,12 +57,15 @@ class MainScreen(Screen[None]):
     DEFAULT_CSS = """
     MainScreen { layout: vertical; }
     MainScreen #body { height: 1fr; }
-    MainScreen #left { width: 3fr; }
+    MainScreen #body > ConfirmationsPane { height: auto; max-height: 14; }
+    MainScreen #body > ConfirmationsPane > KeyedTable { height: auto; max-height: 12; }
+    MainScreen #body > ConfirmationsPane { border-bottom: solid $panel-lighten-2; }
+    MainScreen #panes { height: 1fr; }
+    MainScreen #left { width: 3fr; border-right: solid $panel-lighten-2; }
     MainScreen #right { width: 2fr; }
     MainScreen #left > UniversePane { height: 2fr; }
     MainScreen #left > PositionsPane { height: 2fr; }
     MainScreen #left > SignalsPane { height: 3fr; }
-    MainScreen #right > ConfirmationsPane { height: 2fr; }
     MainScreen #right > RiskPane { height: auto; max-height: 40%; }
     MainScreen #right > StagePane { height: 2fr; }
     MainScreen #right > AllocatorPane { height: 2fr; }
@@ -96,14 +99,16 @@ class MainScreen(Screen[None]):
                 for key, (label, name) in enumerate(COMPACT_TABS, start=1):
                     with TabPane(f"{key} {label}", id=f"tab-{name}"):
                         yield self._pane(name)
-        else:
-            with Horizontal(id="body"):
-                with Vertical(id="left"):
-                    for name in ("universe", "wallets", "signals"):
-                        yield self._pane(name)
-                with Vertical(id="right"):
-                    for name in ("confirmations", "risk", "stages", "allocator"):
-                        yield self._pane(name)
+        else:  # confirmations span the width: every decisive column fits from 120 columns
+            with Vertical(id="body"):
+                yield self._pane("confirmations")
+                with Horizontal(id="panes"):
+                    with Vertical(id="left"):
+                        for name in ("universe", "wallets", "signals"):
+                            yield self._pane(name)
+                    with Vertical(id="right"):
+                        for name in ("risk", "stages", "allocator"):
+                            yield self._pane(name)
         yield Footer(compact=self.compact, show_command_palette=not self.compact)
 
     def on_mount(self) -> None:
