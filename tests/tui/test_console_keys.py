@@ -47,12 +47,11 @@ async def test_the_footer_says_p_resume_while_paused_and_p_pause_while_active(
         assert audited(app, "resume") == [("console", True)]
 
 
-async def test_b_c_and_p_outside_the_stage_screen_say_what_they_do(new_console: Factory) -> None:
+async def test_c_and_p_outside_the_stage_screen_say_what_they_do(new_console: Factory) -> None:
     app = new_console()
     async with app.run_test(size=COMPACT) as pilot:
         await started(pilot)
-        await press(pilot, "b", "c", "P")
-        assert app.noted("b opens the backtest lab: not built yet")
+        await press(pilot, "c", "P")
         assert app.noted("c opens the calibration lab: not built yet")
         assert app.noted("P promotes in the stage screen: press s first")
         assert isinstance(app.screen, MainScreen)

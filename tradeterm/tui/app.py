@@ -53,7 +53,6 @@ _SEVERITY = {"info": "information", "warning": "warning", "error": "error", "cri
 MAX_TOASTS = 3
 """Toasts on screen at once; an older one makes room for a newer one."""
 LABS = {
-    "backtest": "b opens the backtest lab: not built yet in the console",
     "calibration": "c opens the calibration lab: not built yet in the console",
 }
 MORE_KEYS = (
@@ -97,10 +96,11 @@ class TradetermApp(App[int]):
         Binding("S", "move_level('stop')", "Move the selected position's stop", show=False),
         Binding("T", "move_level('target')", "Move the selected position's target", show=False),
         Binding("h", "history", "Trade history and equity", show=False),
-        Binding("b", "lab('backtest')", "Backtest lab (not built yet)", show=False),
         Binding("c", "lab('calibration')", "Calibration lab (not built yet)", show=False),
         Binding("P", "promote_hint", "Promote (in the stage screen, s)", show=False),
         Binding("t", "toggle_theme", "Theme", show=False),
+        Binding("b", "lab('backtest')", "Backtest lab", show=False),
+        Binding("B", "lab_browser", "Backtest runs", show=False),
         *(
             Binding(str(i), f"pane('{name}')", f"Go to {label}", show=False)
             for i, (label, name) in enumerate(COMPACT_TABS, start=1)
@@ -442,7 +442,12 @@ class TradetermApp(App[int]):
         self.push_screen(TradeHistoryScreen(trades, self.control.starting_balances()))
 
     def action_lab(self, name: str) -> None:
-        """b / c: the labs are not in the console yet; say so rather than do nothing."""
+        """b opens the backtest lab; c (calibration) is not in the console yet: say so."""
+        if name == "backtest":
+            from tradeterm.tui.screens.lab import LabScreen
+
+            self.push_screen(LabScreen(self.node.config, **self.lab_dirs))
+            return
         self.notify(LABS[name], severity="warning")
 
     def action_promote_hint(self) -> None:
@@ -508,6 +513,14 @@ class TradetermApp(App[int]):
         """1-7: bring a pane forward (its tab on a small terminal) and put the keys on it."""
         if self.screen is self.main:
             self.main.jump(name)
+
+    def action_lab_browser(self) -> None:
+        from tradeterm.tui.screens.lab_browser import BrowserScreen
+
+        self.push_screen(BrowserScreen(self.node.config, **self.lab_dirs))
+
+    lab_dirs: ClassVar[dict[str, Any]] = {}
+    """state_dir / reports_dir for the lab (tests); empty: the config's storage folders."""
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"

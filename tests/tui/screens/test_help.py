@@ -36,7 +36,7 @@ async def test_help_lists_every_binding_passed_in(size: tuple[int, int]) -> None
         assert rows == KEYS
         text = screen_text(app)
         assert "Keys act on the selected confirmation" in text
-        assert "b and c say what they will open" in text
+        assert "b opens the backtest lab, B its run browser" in text
         assert "escape / q / ? close" in text
 
 

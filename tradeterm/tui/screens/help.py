@@ -19,8 +19,8 @@ NOTES = (
     "Risk, Stages, Arms. "
     "! flatten-all asks you to type FLATTEN before anything is closed. "
     "Exploration never goes below 10%. Forex and options start OFF at every boot. "
-    "b and c say what they will open: the backtest and calibration labs are not in the console "
-    "yet. P promotes inside the stage screen (s). p is Pause while entries run, Resume while "
+    "b opens the backtest lab, B its run browser; c (the calibration lab) is not in the "
+    "console yet and says so. P promotes inside the stage screen (s). p is Pause while entries run, Resume while "
     "paused; after a flatten you are asked whether to pause entries too."
 )
 
