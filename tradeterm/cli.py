@@ -430,6 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tradeterm import cli_deriv
 
     cli_deriv.register(sub)
+    from tradeterm import cli_drift
+
+    cli_drift.register(sub)
     return parser
 
 
