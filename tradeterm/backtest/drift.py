@@ -330,7 +330,7 @@ class _Evidence:
 
 def _evidence(home: Storage, wallet: str) -> _Evidence:
     refused: list[tuple[str, str, int, int, str]] = []
-    for conf in home.load_confirmations():
+    for conf in home.load_confirmations(None):
         if conf.decision.intent.wallet_id != wallet:
             continue
         status = conf.status.value
@@ -517,7 +517,7 @@ def _knock_on(
 ) -> tuple[str, str]:
     for sym, start, end, what in windows:
         if sym == symbol and start <= at_ms <= end:
-            return f"knock-on: the {other} side was not in this market then ({what})", OPERATOR
+            return f"knock-on of an operator action on this market ({what})", OPERATOR
     return "", SIGNAL
 
 
@@ -529,7 +529,7 @@ def _reknock(t: UnmatchedTrade, others: list[UnmatchedTrade], other: str) -> Unm
             return UnmatchedTrade(
                 **{
                     **asdict(t),
-                    "reason": f"knock-on: the {other} side held a position then ({o.reason})",
+                    "reason": f"knock-on of an operator action on this market ({o.reason})",
                     "cause": OPERATOR,
                 }
             )
