@@ -82,12 +82,13 @@ def drift_config(state: Path, confirm: str) -> TradetermConfig:
 async def run_node(state: Path, *, operator: bool) -> tuple[TradetermConfig, dict[str, Any]]:
     """Three simulated hours of paper trading. With `operator`, confirmations are on: the
     operator approves every one at once, except the first after PERIOD_FROM (rejected), and
-    closes one open position by hand an hour into the period."""
+    closes one open position by hand an hour into the period, and flattens everything 40
+    minutes later."""
     config = drift_config(state, "always" if operator else "never")
     clock = SimClock(START_MS)
     node = build_node(config, clock, NodeOptions(metrics_server=False))
     control = Control(node)
-    done: dict[str, Any] = {"rejected": None, "closed": None}
+    done: dict[str, Any] = {"rejected": None, "closed": None, "flattened": None}
     await node.start()
     end = START_MS + HOURS * 3600_000
     while clock.now_ms() < end:
@@ -106,6 +107,12 @@ async def run_node(state: Path, *, operator: bool) -> tuple[TradetermConfig, dic
                 p = held[0]
                 await control.close_position(f"{WALLET}/{p.key}", source="test")
                 done["closed"] = (p.symbol, clock.now_ms())
+        if done["flattened"] is None and clock.now_ms() >= PERIOD_FROM + 100 * 60_000:
+            held = node.portfolio.positions(WALLET)
+            if held:
+                report = await control.flatten_all(source="test")
+                assert report.ok
+                done["flattened"] = ({p.symbol for p in held}, clock.now_ms())
     await node.stop()
     return config, done
 
@@ -143,7 +150,7 @@ async def test_drift_attributes_a_rejected_confirmation_and_a_manual_close(
     tmp_path: Path,
 ) -> None:
     config, done = await run_node(tmp_path, operator=True)
-    assert done["rejected"] is not None and done["closed"] is not None
+    assert None not in (done["rejected"], done["closed"], done["flattened"])
     report = await asyncio.to_thread(compute_drift, config, WALLET, PERIOD_FROM)
     print(report.summary())
     signal = done["rejected"]
@@ -157,6 +164,10 @@ async def test_drift_attributes_a_rejected_confirmation_and_a_manual_close(
     assert len(closed) == 1, report.summary()
     assert closed[0].symbol == symbol and abs(closed[0].exit_ms_real - closed_ms) <= 5_000
     assert closed[0].exit_ms_real < closed[0].exit_ms_backtest
+    symbols, flat_ms = done["flattened"]
+    flattened = [m for m in report.matched if "flatten_all by test" in m.reason]
+    assert {m.symbol for m in flattened} == symbols, report.summary()
+    assert all(abs(m.exit_ms_real - flat_ms) <= 5_000 for m in flattened)
     # the operator's account: the refused trade's PnL and the closed trade's difference (and
     # whatever they knocked on); nothing is left unexplained
     assert report.unexplained == [], report.summary()
