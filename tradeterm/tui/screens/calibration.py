@@ -48,8 +48,8 @@ class LaunchModal(ModalScreen[LaunchSpec | None]):
     LaunchModal { align: center middle; }
     LaunchModal > Vertical { width: 70; max-width: 100%; height: auto; max-height: 100%;
                              border: thick $accent; background: $surface; padding: 0 1; }
-    LaunchModal .row { height: 3; }
-    LaunchModal .row Label { width: 14; padding: 1 1 0 0; }
+    LaunchModal .row { height: 1; margin-bottom: 1; }
+    LaunchModal .row Label { width: 14; }
     LaunchModal .row Input, LaunchModal .row Select { width: 1fr; }
     LaunchModal #launch-error { color: $error; height: auto; }
     """
@@ -65,15 +65,15 @@ class LaunchModal(ModalScreen[LaunchSpec | None]):
             yield Static("New calibration study (enter runs it, escape cancels)")
             yield self._row("Strategy", Select([(s, s) for s in self.strategies],
                                                value=self.strategy, allow_blank=False,
-                                               id="strategy"))  # fmt: skip
-            yield self._row("Symbols", Input("1HZ100V", id="symbols"))
-            yield self._row("Timeframe", Input("15m", id="timeframe"))
-            yield self._row("Days", Input("30", id="days"))
-            yield self._row("Trials", Input("10", id="trials"))
-            yield self._row("Jobs", Input("1", id="jobs"))
-            yield self._row("Leverage max", Input("1", id="leverage"))
+                                               id="strategy", compact=True))  # fmt: skip
+            yield self._row("Symbols", Input("1HZ100V", id="symbols", compact=True))
+            yield self._row("Timeframe", Input("15m", id="timeframe", compact=True))
+            yield self._row("Days", Input("30", id="days", compact=True))
+            yield self._row("Trials", Input("10", id="trials", compact=True))
+            yield self._row("Jobs", Input("1", id="jobs", compact=True))
+            yield self._row("Leverage max", Input("1", id="leverage", compact=True))
             yield Static("", id="launch-error")
-            yield Button("Run study", id="go", variant="primary")
+            yield Button("Run study (enter)", id="go", variant="primary", compact=True)
 
     @staticmethod
     def _row(label: str, widget: Any) -> Horizontal:
