@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Select, Static
+from textual.widgets import DataTable, Input, ProgressBar, Select, Static
 
-from tests.tui.kit import WIDE, ConsoleUnderTest, press, settle, started
+from tests.tui.kit import WIDE, ConsoleUnderTest, audited, press, settle, started
 from tests.tui.screens.kit import until
 from tests.unit.calibration.kit import settings, task
 from tradeterm.calibration.study import best_trial, load, run_study
@@ -108,6 +108,10 @@ async def test_promote_best_after_yes_is_written_and_audited_and_no_writes_nothi
         (audit,) = load_audit(state / "research.db")
         assert audit["action"] == "promote" and audit["who"].endswith("(console)")
         assert audit["detail"]["trial"] == screen.best_number
+        # the console's node is told to trade it: the audited reload control
+        assert await until(pilot, lambda: screen.reloaded != "", 400)
+        assert screen.reloaded.startswith("node reloaded"), screen.reloaded
+        assert audited(console, "reload") == [("console", True)]
 
 
 async def test_a_liquidated_trial_under_the_cursor_is_refused(console: ConsoleUnderTest) -> None:
@@ -154,4 +158,6 @@ async def test_n_launches_a_small_study_in_a_child_process(new_console: Any) -> 
         assert screen.error == "", screen.error
         assert len(screen.studies) == 1
         assert screen.studies[0]["done"] == 3
+        bar = screen.query_one("#job-progress", ProgressBar)
+        assert (bar.total, bar.progress) == (3, 3)
         assert "finished: study" in screen.job_text

@@ -175,6 +175,8 @@ class CalibrationScreen(Screen[None]):
         self.job_text = ""
         self.error = ""
         self.promoted: Any = None
+        self.promoted_text = ""
+        self.reloaded = ""
 
     def compose(self) -> ComposeResult:
         yield Static("Calibration lab", id="cal-title")
@@ -345,10 +347,33 @@ class CalibrationScreen(Screen[None]):
         self.promoted = c
         params = ", ".join(f"{k}={v}" for k, v in c.params.items())
         where = done["sqlite"][0] + (f" and {done['postgres'][0]}" if done["postgres"] else "")
-        self.say(
+        self.promoted_text = (
             f"promoted {c.study} trial {c.trial}: {c.strategy} {c.timeframe} score {c.score:.4g}, "
             f"leverage {c.leverage:g}x {c.margin_mode}; {params} -> {where}"
         )
+        self.say(self.promoted_text)
+        self._reload_node()
+
+    def _reload_node(self) -> None:
+        """Have the console's node trade the promoted config (the audited `reload` control)."""
+        control = getattr(self.app, "control", None)
+        act = getattr(self.app, "act", None)
+        if control is None or act is None:
+            return
+        from tradeterm.errors import TradetermError
+
+        async def reload() -> str:
+            try:
+                changed = await control.reload_active_configs(source="console")
+            except TradetermError as exc:
+                return f"node not reloaded: {exc}"
+            return "node reloaded: " + (", ".join(changed) or "no runner changed")
+
+        def done(text: str) -> None:
+            self.reloaded = text
+            self.say(f"{self.promoted_text}\n{text}")
+
+        act("reload", reload, done)
 
     # ---- launching -------------------------------------------------------------------------
     def action_launch(self) -> None:
