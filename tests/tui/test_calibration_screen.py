@@ -80,7 +80,7 @@ async def test_c_lists_the_study_and_its_trials_and_a_liquidated_trial_is_never_
         assert [r[0] for r in trials] == ["0", "1", "2", "3"]
         for r in trials:
             if int(r[0]) in liquidated:
-                assert r[1] == "LIQ" and r[-1] == "", r
+                assert r[1] == "LIQ" and r[-1].startswith("liquidated at bar "), r
         marked = [r for r in trials if r[-1] == "* best"]
         assert [r[0] for r in marked] == [str(best.number)]
         assert screen.best_number not in liquidated

@@ -278,6 +278,8 @@ class CalibrationScreen(Screen[None]):
             lev = attrs.get("leverage", t.params.get("leverage"))
             margin = attrs.get("margin_mode", t.params.get("margin_mode", "-"))
             mark = "* best" if t.number == self.best_number else ""
+            if is_liquidated(t):
+                mark = f"liquidated at bar {attrs.get('liquidation_bar', '?')}"
             table.add_row(
                 str(t.number), state, _fmt(t.value, "{:.4g}"), _fmt(lev, "{:g}x"), str(margin),
                 *(_fmt(attrs.get(k), spec) for k, _label, spec in METRICS), mark, key=str(t.number),
