@@ -47,14 +47,19 @@ async def test_the_footer_says_p_resume_while_paused_and_p_pause_while_active(
         assert audited(app, "resume") == [("console", True)]
 
 
-async def test_c_and_p_outside_the_stage_screen_say_what_they_do(new_console: Factory) -> None:
+async def test_c_opens_the_calibration_lab_and_p_outside_the_stage_screen_says_what_it_does(
+    new_console: Factory,
+) -> None:
+    from tradeterm.tui.screens.calibration import CalibrationScreen
+
     app = new_console()
     async with app.run_test(size=COMPACT) as pilot:
         await started(pilot)
-        await press(pilot, "c", "P")
-        assert app.noted("c opens the calibration lab: not built yet")
+        await press(pilot, "P")
         assert app.noted("P promotes in the stage screen: press s first")
         assert isinstance(app.screen, MainScreen)
+        await press(pilot, "c")
+        assert isinstance(app.screen, CalibrationScreen)
 
 
 async def test_help_lists_every_key_of_the_console(new_console: Factory) -> None:

@@ -52,9 +52,6 @@ _EXPLORE = Binding.Group("Explore")
 _SEVERITY = {"info": "information", "warning": "warning", "error": "error", "critical": "error"}
 MAX_TOASTS = 3
 """Toasts on screen at once; an older one makes room for a newer one."""
-LABS = {
-    "calibration": "c opens the calibration lab: not built yet in the console",
-}
 MORE_KEYS = (
     ("up / down / pgup / pgdn", "move the cursor in the focused pane (y/n act on its row)"),
     ("tab / shift+tab", "move between panes"),
@@ -96,7 +93,7 @@ class TradetermApp(App[int]):
         Binding("S", "move_level('stop')", "Move the selected position's stop", show=False),
         Binding("T", "move_level('target')", "Move the selected position's target", show=False),
         Binding("h", "history", "Trade history and equity", show=False),
-        Binding("c", "lab('calibration')", "Calibration lab (not built yet)", show=False),
+        Binding("c", "lab('calibration')", "Calibration lab", show=False),
         Binding("P", "promote_hint", "Promote (in the stage screen, s)", show=False),
         Binding("t", "toggle_theme", "Theme", show=False),
         Binding("b", "lab('backtest')", "Backtest lab", show=False),
@@ -442,13 +439,15 @@ class TradetermApp(App[int]):
         self.push_screen(TradeHistoryScreen(trades, self.control.starting_balances()))
 
     def action_lab(self, name: str) -> None:
-        """b opens the backtest lab; c (calibration) is not in the console yet: say so."""
+        """b opens the backtest lab, c the calibration lab."""
         if name == "backtest":
             from tradeterm.tui.screens.lab import LabScreen
 
             self.push_screen(LabScreen(self.node.config, **self.lab_dirs))
             return
-        self.notify(LABS[name], severity="warning")
+        from tradeterm.tui.screens.calibration import CalibrationScreen
+
+        self.push_screen(CalibrationScreen(self.node.config, **self.lab_dirs))
 
     def action_promote_hint(self) -> None:
         self.notify("P promotes in the stage screen: press s first", severity="warning")

@@ -19,9 +19,9 @@ NOTES = (
     "Risk, Stages, Arms. "
     "! flatten-all asks you to type FLATTEN before anything is closed. "
     "Exploration never goes below 10%. Forex and options start OFF at every boot. "
-    "b opens the backtest lab, B its run browser; c (the calibration lab) is not in the "
-    "console yet and says so. P promotes inside the stage screen (s). p is Pause while entries run, Resume while "
-    "paused; after a flatten you are asked whether to pause entries too."
+    "b opens the backtest lab, B its run browser; c the calibration lab (studies, trials, "
+    "n new study, p/P promote after a confirm). P promotes inside the stage screen (s). "
+    "p is Pause while entries run, Resume while paused; after a flatten you are asked whether to pause entries too."
 )
 
 
