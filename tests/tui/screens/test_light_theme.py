@@ -27,7 +27,7 @@ from tradeterm.tui.screens import (
 )
 
 SCREENS: list[tuple[Callable[[], Screen[Any]], str]] = [
-    (lambda: HelpScreen(KEYS), "b and c say what they will open"),
+    (lambda: HelpScreen(KEYS), "b opens the backtest lab"),
     (lambda: FlattenModal(_preview()), "not armed: type FLATTEN"),
     (lambda: FlattenResultModal(_report()), "FAILED: cancel c7: unknown order"),
     (lambda: ConfirmationDetail(_row(), SimClock(T0).now_ms), "expires in 1m30s"),
