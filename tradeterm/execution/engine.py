@@ -26,7 +26,13 @@ from tradeterm.bus import Bus
 from tradeterm.clock import Clock
 from tradeterm.config.models import ExecutionConfig, RiskConfig
 from tradeterm.domain import events as topics
-from tradeterm.domain.enums import ConfirmationStatus, OrderStatus, Side, TradingState
+from tradeterm.domain.enums import (
+    ConfirmationStatus,
+    ContractKind,
+    OrderStatus,
+    Side,
+    TradingState,
+)
 from tradeterm.domain.events import (
     KillSwitchTripped,
     OrderIntent,
@@ -38,6 +44,12 @@ from tradeterm.domain.events import (
 from tradeterm.domain.instruments import Instrument
 from tradeterm.domain.market import Tick
 from tradeterm.domain.orders import Order, OrderEvent, OrderPurpose
+from tradeterm.domain.perps import (
+    PerpMargin,
+    isolated_liquidated,
+    isolated_liquidation_price,
+    paper_leverage,
+)
 from tradeterm.domain.positions import Position
 from tradeterm.errors import ControlError, StorageError
 from tradeterm.execution import flatten as fl
@@ -150,6 +162,7 @@ class ExecutionEngine:
             round(reconcile_every_s * 1000),
         )
         self._max_hold_ms = round(risk_config.max_hold_minutes * 60_000) if risk_config else 0
+        self._max_leverage = (risk_config or RiskConfig()).max_leverage
         self.ledger = OrderLedger(stores, clock)
         self.confirmations = ConfirmationQueue(clock, stores, config.confirmation_ttl_s)
         self.monitor = PositionMonitor(config, risk_config, instruments)
@@ -562,6 +575,10 @@ class ExecutionEngine:
             slot = (position.wallet_id, key)
             if slot in self.router.exits:
                 continue
+            liquidation = self._paper_liquidation(position, tick)
+            if liquidation is not None:
+                await self.router.exit(position, liquidation)
+                continue
             action = self.monitor.check(
                 position,
                 self._portfolio.plan(position.wallet_id, key),
@@ -572,6 +589,38 @@ class ExecutionEngine:
                 await self.router.exit(position, action)
             elif isinstance(action, StopMove):
                 await self._trail(position, action.new_stop, tick)
+
+    def perp_margin(self, position: Position) -> PerpMargin | None:
+        """Leverage, margin mode, liquidation price and funding of a paper perpetual position
+        (None: not a perpetual, or a live wallet, whose venue knows its own)."""
+        instrument = self._instruments.get(position.key)
+        executor = self._executors.get(position.wallet_id)
+        if instrument is None or instrument.kind is not ContractKind.PERPETUAL:
+            return None
+        if executor is None or executor.is_live:
+            return None
+        leverage = paper_leverage(self._max_leverage, instrument.max_leverage)
+        units = position.qty * position.contract_size
+        liq = isolated_liquidation_price(position.side.sign, units, position.entry_price, leverage)
+        return PerpMargin(leverage, "isolated", liq, position.funding)
+
+    def _paper_liquidation(self, position: Position, tick: Tick) -> ExitCall | None:
+        """An isolated paper perpetual whose margin balance at this mark fell to its maintenance
+        margin is closed at market, as the venue would (same test as the vector backtester)."""
+        view = self.perp_margin(position)
+        if view is None:
+            return None
+        units = position.qty * position.contract_size
+        if not isolated_liquidated(
+            position.side.sign, units, position.entry_price, tick.price, view.leverage
+        ):
+            return None
+        return ExitCall(
+            OrderPurpose.EXIT,
+            "liquidation",
+            f"liquidated at mark {tick.price:g} (isolated {view.leverage:g}x, "
+            f"liquidation price {view.liquidation_price:g})",
+        )
 
     async def _trail(self, position: Position, new_stop: float, tick: Tick) -> None:
         refusal = self._risk.check_stop_change(position, new_stop)
