@@ -18,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from tradeterm.bus import Bus
@@ -51,7 +52,7 @@ from tradeterm.domain.perps import (
     paper_leverage,
 )
 from tradeterm.domain.positions import Position
-from tradeterm.errors import ControlError, StorageError
+from tradeterm.errors import ControlError, StorageError, VenueError
 from tradeterm.execution import flatten as fl
 from tradeterm.execution.confirmations import (
     ConfirmationEvent,
@@ -163,6 +164,8 @@ class ExecutionEngine:
         )
         self._max_hold_ms = round(risk_config.max_hold_minutes * 60_000) if risk_config else 0
         self._max_leverage = (risk_config or RiskConfig()).max_leverage
+        self._venue_margin: dict[tuple[str, str], PerpMargin] = {}
+        """(wallet, market) -> what a live venue last reported of a perpetual position."""
         self.ledger = OrderLedger(stores, clock)
         self.confirmations = ConfirmationQueue(clock, stores, config.confirmation_ttl_s)
         self.monitor = PositionMonitor(config, risk_config, instruments)
@@ -591,25 +594,68 @@ class ExecutionEngine:
                 await self._trail(position, action.new_stop, tick)
 
     def perp_margin(self, position: Position) -> PerpMargin | None:
-        """Leverage, margin mode, liquidation price and funding of a paper perpetual position
-        (None: not a perpetual, or a live wallet, whose venue knows its own)."""
+        """Leverage, margin mode, liquidation price and funding of a perpetual position: paper
+        ones computed here, live ones as the venue last reported them (`refresh_venue_margin`);
+        None for other positions and live ones not reported yet."""
         instrument = self._instruments.get(position.key)
         executor = self._executors.get(position.wallet_id)
         if instrument is None or instrument.kind is not ContractKind.PERPETUAL:
             return None
-        if executor is None or executor.is_live:
+        if executor is None:
             return None
+        if executor.is_live:
+            known = self._venue_margin.get((position.wallet_id, position.key))
+            return replace(known, funding=position.funding) if known is not None else None
         leverage = paper_leverage(self._max_leverage, instrument.max_leverage)
         units = position.qty * position.contract_size
         liq = isolated_liquidation_price(position.side.sign, units, position.entry_price, leverage)
         return PerpMargin(leverage, "isolated", liq, position.funding)
 
+    async def refresh_venue_margin(self) -> None:
+        """Ask each live account holding perpetual positions for its leverage, margin mode and
+        liquidation prices (ExecClients with `position_details()`, the crypto adapters)."""
+        for wid, executor in self._executors.items():
+            details = getattr(executor, "client", None)
+            details = getattr(details, "position_details", None) if executor.is_live else None
+            if details is None:
+                continue
+            held = [
+                p
+                for p in self._portfolio.positions()
+                if p.wallet_id == wid
+                and (inst := self._instruments.get(p.key)) is not None
+                and inst.kind is ContractKind.PERPETUAL
+            ]
+            for slot in [s for s in self._venue_margin if s[0] == wid]:
+                if slot[1] not in {p.key for p in held}:
+                    del self._venue_margin[slot]
+            if not held:
+                continue
+            try:
+                rows = await details()
+            except VenueError as exc:
+                log.debug("position details of %s unavailable: %s", wid, exc)
+                continue
+            reported = {str(r.get("symbol")): r for r in rows}
+            for p in held:
+                row = reported.get(p.symbol)
+                if row is None:
+                    continue
+                liq = float(row.get("liquidation_price") or 0.0)
+                self._venue_margin[(wid, p.key)] = PerpMargin(
+                    float(row.get("leverage") or 0.0),
+                    str(row.get("margin_mode") or ""),
+                    liq if liq > 0 else math.nan,
+                    p.funding,
+                )
+
     def _paper_liquidation(self, position: Position, tick: Tick) -> ExitCall | None:
         """An isolated paper perpetual whose margin balance at this mark fell to its maintenance
         margin is closed at market, as the venue would (same test as the vector backtester)."""
+        executor = self._executors.get(position.wallet_id)
         view = self.perp_margin(position)
-        if view is None:
-            return None
+        if view is None or executor is None or executor.is_live:
+            return None  # a live venue liquidates its own positions
         units = position.qty * position.contract_size
         if not isolated_liquidated(
             position.side.sign, units, position.entry_price, tick.price, view.leverage
@@ -766,6 +812,7 @@ class ExecutionEngine:
             last[0] = now
             for wid in sorted({p.wallet_id for p in self._portfolio.positions()}):
                 await self.publish(topics.WALLET, self._portfolio.snapshot(wid))
+            await self.refresh_venue_margin()
         if now - last[1] >= equity_ms:
             last[1] = now
             self._portfolio.record_equity()

@@ -8,6 +8,7 @@ EP x (1 + 1/L) / (1 + 0.004) for a short. At L = 10 and EP = 3000: 2710.843... /
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 import pytest
@@ -19,10 +20,11 @@ from tests.unit.execution.kit import (
     MIN,
     NO_COST,
     PAPER_PERP,
+    RecordingVenue,
     decision,
     signal,
 )
-from tradeterm.config.models import RiskConfig
+from tradeterm.config.models import ExecutionConfig, RiskConfig
 from tradeterm.domain import events as topics
 from tradeterm.domain.enums import Side
 from tradeterm.domain.orders import OrderPurpose
@@ -31,6 +33,7 @@ from tradeterm.domain.perps import isolated_liquidated
 LONG_LIQ = 3000.0 * (1 - 1 / 10) / (1 - 0.004)
 SHORT_LIQ = 3000.0 * (1 + 1 / 10) / (1 + 0.004)
 TEN_X = RiskConfig(max_leverage=10.0)
+LIVE_PERP = "live:crypto_perp"
 
 
 async def test_isolated_long_is_liquidated_when_the_mark_crosses_its_price(
@@ -103,3 +106,53 @@ def test_the_paper_test_matches_the_vector_backtester_kernel() -> None:
         wb = 3000.0 / 10.0
         kernel = nb.is_liquidated_nb(1, 1.0, 3000.0, mark, wb, floors, rates, cums, 0.0, 0.0)
         assert kernel == isolated_liquidated(1, 1.0, 3000.0, mark, 10.0)
+
+
+class PerpVenue(RecordingVenue):
+    """A live perp account that reports its positions' margin like the crypto adapters'
+    `position_details()`."""
+
+    def __init__(self) -> None:
+        super().__init__("bybit")
+        self.details: list[dict[str, object]] = []
+        self.asked = 0
+
+    async def position_details(self) -> list[dict[str, object]]:
+        self.asked += 1
+        return list(self.details)
+
+
+async def test_a_live_perp_shows_what_the_venue_reports_and_is_not_liquidated_by_us(
+    make_rig: MakeRig,
+) -> None:
+    venue = PerpVenue()
+    rig = await make_rig(
+        wallets=(),
+        live={LIVE_PERP: venue},
+        risk_config=TEN_X,
+        config=ExecutionConfig(confirm="never", resting_stops=False),
+    )
+    await rig.tick(ETH_PERP, 0, 3000.0)
+    await rig.engine.on_decision(
+        decision(signal(ETH_PERP, entry=3000.0, stop=2500.0, target=3600.0), LIVE_PERP, 1.0)
+    )
+    entry = next(o for o in venue.submitted if o.purpose is OrderPurpose.ENTRY)
+    await venue.fill(entry.client_order_id, 1.0, 3000.0)
+    for _ in range(100):
+        if rig.portfolio.position(LIVE_PERP, ETH_PERP.key) is not None:
+            break
+        await asyncio.sleep(0)
+    position = rig.portfolio.position(LIVE_PERP, ETH_PERP.key)
+    assert position is not None
+    assert rig.engine.perp_margin(position) is None  # nothing reported yet
+
+    venue.details = [
+        {"symbol": "ETHUSDT", "leverage": 20, "margin_mode": "cross", "liquidation_price": 2100.5}
+    ]
+    await rig.engine.refresh_venue_margin()
+    view = rig.engine.perp_margin(position)
+    assert view is not None and venue.asked == 1
+    assert (view.leverage, view.margin_mode, view.liquidation_price) == (20.0, "cross", 2100.5)
+
+    await rig.tick(ETH_PERP, MIN, LONG_LIQ - 100.0)  # the venue liquidates live positions
+    assert [o.reason for o in venue.submitted if o.reason == "liquidation"] == []
