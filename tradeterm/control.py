@@ -21,6 +21,7 @@ from tradeterm.config.models import StageConfig
 from tradeterm.domain import events as ev
 from tradeterm.domain.enums import ConfirmationStatus, Domain, TradingState
 from tradeterm.domain.ids import new_id
+from tradeterm.domain.perps import PerpMargin
 from tradeterm.domain.positions import Position
 from tradeterm.errors import ControlError, StorageError, TradetermError, UserError
 from tradeterm.execution.flatten import FlattenPreview, FlattenReport
@@ -236,6 +237,11 @@ class Control:
 
     def mark(self, key: str) -> float | None:
         return self.node.portfolio.mark(key)
+
+    def perp_margin(self, position: Position) -> PerpMargin | None:
+        """Leverage, margin mode, liquidation price and funding of a perpetual position: paper
+        ones computed with domain/margin.py; None for other positions."""
+        return self.node.execution.perp_margin(position)
 
     def regime_label(self, key: str) -> str:
         regime = self.node.allocator.regime(key)

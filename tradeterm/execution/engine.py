@@ -18,15 +18,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from tradeterm.bus import Bus
 from tradeterm.clock import Clock
 from tradeterm.config.models import ExecutionConfig, RiskConfig
 from tradeterm.domain import events as topics
-from tradeterm.domain.enums import ConfirmationStatus, OrderStatus, Side, TradingState
+from tradeterm.domain.enums import (
+    ConfirmationStatus,
+    ContractKind,
+    OrderStatus,
+    Side,
+    TradingState,
+)
 from tradeterm.domain.events import (
     KillSwitchTripped,
     OrderIntent,
@@ -38,8 +45,14 @@ from tradeterm.domain.events import (
 from tradeterm.domain.instruments import Instrument
 from tradeterm.domain.market import Tick
 from tradeterm.domain.orders import Order, OrderEvent, OrderPurpose
+from tradeterm.domain.perps import (
+    PerpMargin,
+    isolated_liquidated,
+    isolated_liquidation_price,
+    paper_leverage,
+)
 from tradeterm.domain.positions import Position
-from tradeterm.errors import ControlError, StorageError
+from tradeterm.errors import ControlError, StorageError, VenueError
 from tradeterm.execution import flatten as fl
 from tradeterm.execution.confirmations import (
     ConfirmationEvent,
@@ -150,6 +163,9 @@ class ExecutionEngine:
             round(reconcile_every_s * 1000),
         )
         self._max_hold_ms = round(risk_config.max_hold_minutes * 60_000) if risk_config else 0
+        self._max_leverage = (risk_config or RiskConfig()).max_leverage
+        self._venue_margin: dict[tuple[str, str], PerpMargin] = {}
+        """(wallet, market) -> what a live venue last reported of a perpetual position."""
         self.ledger = OrderLedger(stores, clock)
         self.confirmations = ConfirmationQueue(clock, stores, config.confirmation_ttl_s)
         self.monitor = PositionMonitor(config, risk_config, instruments)
@@ -562,6 +578,10 @@ class ExecutionEngine:
             slot = (position.wallet_id, key)
             if slot in self.router.exits:
                 continue
+            liquidation = self._paper_liquidation(position, tick)
+            if liquidation is not None:
+                await self.router.exit(position, liquidation)
+                continue
             action = self.monitor.check(
                 position,
                 self._portfolio.plan(position.wallet_id, key),
@@ -572,6 +592,81 @@ class ExecutionEngine:
                 await self.router.exit(position, action)
             elif isinstance(action, StopMove):
                 await self._trail(position, action.new_stop, tick)
+
+    def perp_margin(self, position: Position) -> PerpMargin | None:
+        """Leverage, margin mode, liquidation price and funding of a perpetual position: paper
+        ones computed here, live ones as the venue last reported them (`refresh_venue_margin`);
+        None for other positions and live ones not reported yet."""
+        instrument = self._instruments.get(position.key)
+        executor = self._executors.get(position.wallet_id)
+        if instrument is None or instrument.kind is not ContractKind.PERPETUAL:
+            return None
+        if executor is None:
+            return None
+        if executor.is_live:
+            known = self._venue_margin.get((position.wallet_id, position.key))
+            return replace(known, funding=position.funding) if known is not None else None
+        leverage = paper_leverage(self._max_leverage, instrument.max_leverage)
+        units = position.qty * position.contract_size
+        liq = isolated_liquidation_price(position.side.sign, units, position.entry_price, leverage)
+        return PerpMargin(leverage, "isolated", liq, position.funding)
+
+    async def refresh_venue_margin(self) -> None:
+        """Ask each live account holding perpetual positions for its leverage, margin mode and
+        liquidation prices (ExecClients with `position_details()`, the crypto adapters)."""
+        for wid, executor in self._executors.items():
+            details = getattr(executor, "client", None)
+            details = getattr(details, "position_details", None) if executor.is_live else None
+            if details is None:
+                continue
+            held = [
+                p
+                for p in self._portfolio.positions()
+                if p.wallet_id == wid
+                and (inst := self._instruments.get(p.key)) is not None
+                and inst.kind is ContractKind.PERPETUAL
+            ]
+            for slot in [s for s in self._venue_margin if s[0] == wid]:
+                if slot[1] not in {p.key for p in held}:
+                    del self._venue_margin[slot]
+            if not held:
+                continue
+            try:
+                rows = await details()
+            except VenueError as exc:
+                log.debug("position details of %s unavailable: %s", wid, exc)
+                continue
+            reported = {str(r.get("symbol")): r for r in rows}
+            for p in held:
+                row = reported.get(p.symbol)
+                if row is None:
+                    continue
+                liq = float(row.get("liquidation_price") or 0.0)
+                self._venue_margin[(wid, p.key)] = PerpMargin(
+                    float(row.get("leverage") or 0.0),
+                    str(row.get("margin_mode") or ""),
+                    liq if liq > 0 else math.nan,
+                    p.funding,
+                )
+
+    def _paper_liquidation(self, position: Position, tick: Tick) -> ExitCall | None:
+        """An isolated paper perpetual whose margin balance at this mark fell to its maintenance
+        margin is closed at market, as the venue would (same test as the vector backtester)."""
+        executor = self._executors.get(position.wallet_id)
+        view = self.perp_margin(position)
+        if view is None or executor is None or executor.is_live:
+            return None  # a live venue liquidates its own positions
+        units = position.qty * position.contract_size
+        if not isolated_liquidated(
+            position.side.sign, units, position.entry_price, tick.price, view.leverage
+        ):
+            return None
+        return ExitCall(
+            OrderPurpose.EXIT,
+            "liquidation",
+            f"liquidated at mark {tick.price:g} (isolated {view.leverage:g}x, "
+            f"liquidation price {view.liquidation_price:g})",
+        )
 
     async def _trail(self, position: Position, new_stop: float, tick: Tick) -> None:
         refusal = self._risk.check_stop_change(position, new_stop)
@@ -717,6 +812,7 @@ class ExecutionEngine:
             last[0] = now
             for wid in sorted({p.wallet_id for p in self._portfolio.positions()}):
                 await self.publish(topics.WALLET, self._portfolio.snapshot(wid))
+            await self.refresh_venue_margin()
         if now - last[1] >= equity_ms:
             last[1] = now
             self._portfolio.record_equity()

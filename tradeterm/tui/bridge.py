@@ -275,6 +275,7 @@ class Bridge:
         by_wallet: dict[str, list[v.PositionRow]] = {}
         for p in st.positions:
             mark = self.control.mark(p.key) or p.entry_price
+            perp = self.control.perp_margin(p)
             by_wallet.setdefault(p.wallet_id, []).append(
                 v.PositionRow(
                     p.key,
@@ -289,6 +290,17 @@ class Bridge:
                     max(0.0, (now - p.opened_ms) / 1000),
                     p.strategy,
                     self.decimals(p.key),
+                    *(
+                        (
+                            perp.leverage,
+                            perp.margin_mode,
+                            perp.liquidation_price,
+                            perp.distance(mark),
+                            perp.funding,
+                        )
+                        if perp is not None
+                        else ()
+                    ),
                 )
             )
         wallets = tuple(

@@ -87,6 +87,16 @@ class PositionRow:
     strategy: str = ""
     decimals: int = -1
     """The market's price decimals (-1: unknown, derive from the prices)."""
+    leverage: float = 0.0
+    """Perpetuals: the position's leverage (0: not a perpetual / unknown)."""
+    margin_mode: str = ""
+    """Perpetuals: "isolated" / "cross"."""
+    liquidation: float = float("nan")
+    """Perpetuals: the liquidation price (NaN: none or unknown)."""
+    liq_distance: float = float("nan")
+    """Perpetuals: |mark - liquidation| / mark (NaN: none or unknown)."""
+    funding: float = 0.0
+    """Funding booked on the position (> 0: paid)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tests.tui.panes.conftest import COMPACT, WIDE, Host, position, wallet
 from tradeterm.tui.panes import PositionsPane
+from tradeterm.tui.panes.positions import PERP_COLUMNS
 from tradeterm.tui.views import WalletsView
 
 
@@ -90,3 +91,66 @@ async def test_a_wallet_turning_live_relabels_its_tab() -> None:
         pane.view = WalletsView((wallet("crypto_spot", "LIVE"),))
         await pilot.pause()
         assert label(pane, "crypto_spot") == "LIVE crypto_spot"
+
+
+PERP = dict(
+    symbol="ETHUSDT",
+    entry=3000.0,
+    mark=2950.0,
+    stop_loss=2500.0,
+    decimals=2,
+    leverage=10.0,
+    margin_mode="isolated",
+    liquidation=2710.84,
+    liq_distance=(2950.0 - 2710.84) / 2950.0,
+    funding=0.6,
+)
+
+
+async def test_a_perp_wallet_shows_leverage_margin_liquidation_and_funding() -> None:
+    pane = PositionsPane()
+    async with Host(pane).run_test(size=WIDE) as pilot:
+        pane.view = WalletsView(
+            (
+                wallet("paper:crypto_perp", positions=(position("e1", **PERP),)),
+                wallet("paper:synthetics", positions=(position("s1"),)),
+            )
+        )
+        await pilot.pause()
+        table = pane.panel("paper:crypto_perp").table
+        assert table.text("e1", "lev") == "10x"
+        assert table.text("e1", "margin") == "isolated"
+        assert table.text("e1", "liq") == "2,710.84"
+        assert table.text("e1", "liq_dist") == "8.1%"
+        assert table.text("e1", "funding") == "-0.60"  # paid: shown as what it cost
+        shown = table.shown_columns
+        assert {"lev", "margin", "liq", "liq_dist", "funding"} <= set(shown), shown
+        # other wallets keep their columns
+        assert "liq" not in pane.panel("paper:synthetics").table.shown_columns
+
+
+async def test_a_narrow_perp_table_keeps_the_liquidation_distance_longest() -> None:
+    pane = PositionsPane()
+    async with Host(pane).run_test(size=COMPACT) as pilot:
+        pane.view = WalletsView((wallet("paper:crypto_perp", positions=(position("e1", **PERP),)),))
+        await pilot.pause()
+        table = pane.panel("paper:crypto_perp").table
+        for _ in range(50):  # the fit runs once the table knows its width
+            if len(table.shown_columns) < len(PERP_COLUMNS):
+                break
+            await pilot.pause()
+        shown = table.shown_columns
+        assert "liq_dist" in shown, shown
+        assert "margin" not in shown and "lev" not in shown, shown
+        assert table.text("e1", "margin") == "isolated"  # kept for the details view
+
+
+async def test_a_perp_without_a_liquidation_price_shows_dashes() -> None:
+    pane = PositionsPane()
+    flat = {**PERP, "liquidation": float("nan"), "liq_distance": float("nan"), "leverage": 1.0}
+    async with Host(pane).run_test(size=WIDE) as pilot:
+        pane.view = WalletsView((wallet("paper:crypto_perp", positions=(position("e1", **flat),)),))
+        await pilot.pause()
+        table = pane.panel("paper:crypto_perp").table
+        assert (table.text("e1", "liq"), table.text("e1", "liq_dist")) == ("—", "—")
+        assert table.text("e1", "lev") == "1x"

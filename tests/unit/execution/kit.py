@@ -50,7 +50,10 @@ HOUR = 3_600_000
 R100 = Instrument("sim", "R_100", ContractKind.SYNTHETIC, Domain.SYNTHETICS, 0.01, 0.01)
 BTC_SPOT = Instrument("binance", "BTCUSDT", ContractKind.SPOT, Domain.CRYPTO_SPOT, 0.01, 0.001)
 BTC_PERP = Instrument("bybit", "BTCUSDT", ContractKind.PERPETUAL, Domain.CRYPTO_PERP, 0.1, 0.001)
-INSTRUMENTS: dict[str, Instrument] = {i.key: i for i in (R100, BTC_SPOT, BTC_PERP)}
+ETH_PERP = Instrument(
+    "bybit", "ETHUSDT", ContractKind.PERPETUAL, Domain.CRYPTO_PERP, 0.01, 0.01, max_leverage=50.0
+)
+INSTRUMENTS: dict[str, Instrument] = {i.key: i for i in (R100, BTC_SPOT, BTC_PERP, ETH_PERP)}
 
 PAPER_SYN = "paper:synthetics"
 PAPER_SPOT = "paper:crypto_spot"

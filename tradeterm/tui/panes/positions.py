@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.reactive import reactive
@@ -17,6 +18,7 @@ from textual.widget import Widget
 from textual.widgets import Static, TabbedContent, TabPane
 
 from tradeterm.tui.panes.format import (
+    MISSING,
     fmt_age,
     fmt_level,
     fmt_money,
@@ -51,6 +53,27 @@ COLUMNS = (
     ColumnSpec("age", "Age", right=True, priority=2),
 )
 
+PERP_COLUMNS = (
+    *COLUMNS[:-1],
+    ColumnSpec("lev", "Lev", right=True, priority=3),
+    ColumnSpec("margin", "Margin", priority=4),
+    ColumnSpec("liq", "Liq", right=True, priority=2),
+    ColumnSpec("liq_dist", "Liq dist", right=True, priority=1),
+    ColumnSpec("funding", "Funding", right=True, priority=3),
+    COLUMNS[-1],
+)
+"""Perpetual wallets add leverage, margin mode, liquidation price and distance, and the funding
+booked so far; the distance is hidden last, the margin mode first."""
+
+LIQ_DANGER = 0.05
+"""A liquidation this close to the mark (fraction) shows in the "bad" colour."""
+LIQ_CAUTION = 0.15
+
+
+def is_perp_wallet(wallet_id: str) -> bool:
+    """Whether a wallet trades perpetuals (its table carries the margin columns)."""
+    return wallet_domain(wallet_id).endswith("perp")
+
 
 def wallet_label(wallet: WalletView) -> str:
     """A wallet's tab label: its mode in words, then its id ("LIVE crypto_spot")."""
@@ -80,8 +103,27 @@ def wallet_summary(wallet: WalletView) -> Content:
     )
 
 
-def position_row(position: PositionRow, styles: CellStyles) -> Row:
-    """One open position as table cells."""
+def perp_cells(position: PositionRow, places: int, styles: CellStyles) -> tuple[Text, ...]:
+    """The margin cells of a perpetual position (dashes where the venue did not say)."""
+    distance = position.liq_distance
+    style = (
+        styles.bad
+        if distance < LIQ_DANGER
+        else styles.caution
+        if distance < LIQ_CAUTION
+        else styles.muted
+    )  # NaN compares false: no liquidation price reads calm
+    return (
+        cell(f"{position.leverage:g}x" if position.leverage > 0 else MISSING, right=True),
+        cell(position.margin_mode or MISSING, styles.muted),
+        cell(fmt_level(position.liquidation, places), right=True),
+        cell(fmt_pct(distance), style, right=True),
+        cell(fmt_signed(-position.funding), styles.signed(-position.funding), right=True),
+    )
+
+
+def position_row(position: PositionRow, styles: CellStyles, *, perp: bool = False) -> Row:
+    """One open position as table cells (`perp`: with the margin columns of PERP_COLUMNS)."""
     side = position.side.upper()
     places = (
         position.decimals if position.decimals >= 0 else row_decimals(position.entry, position.mark)
@@ -97,6 +139,7 @@ def position_row(position: PositionRow, styles: CellStyles) -> Row:
             cell(fmt_signed(position.unrealized), styles.signed(position.unrealized), right=True),
             cell(fmt_level(position.stop_loss, places), right=True),
             cell(fmt_level(position.take_profit, places), right=True),
+            *(perp_cells(position, places, styles) if perp else ()),
             cell(fmt_age(position.age_s), styles.muted, right=True),
         ),
     )
@@ -126,12 +169,15 @@ class WalletPanel(Widget):
         self.wallet = wallet
         self._styles = styles
         self._ready = False
-        self._rows: RowMemo[PositionRow] = RowMemo(lambda p: position_row(p, self._styles))
+        self._perp = is_perp_wallet(wallet.wallet_id)
+        self._rows: RowMemo[PositionRow] = RowMemo(
+            lambda p: position_row(p, self._styles, perp=self._perp)
+        )
 
     def compose(self) -> ComposeResult:
         yield TextBlock(classes="wallet-summary")
         yield Static("no open positions", classes="wallet-empty")
-        yield KeyedTable(COLUMNS, classes="wallet-positions")
+        yield KeyedTable(PERP_COLUMNS if self._perp else COLUMNS, classes="wallet-positions")
 
     @property
     def table(self) -> KeyedTable:
