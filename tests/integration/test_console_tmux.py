@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tradeterm.testing.node_kit import BUSY_SYMBOLS
+from tradeterm.tui.panes.confirmations import SETTLE_S
 
 from .daemon_kit import rows, write_config
 from .tmux_kit import TmuxTerminal, tmux_path, wait_until
@@ -130,6 +132,7 @@ def decide_highlighted(term: TmuxTerminal, db: Path, log: Path) -> tuple[str, st
         wait_until(asked_or_held, timeout=STEP_S, what="an approval asked for, or y held")
         if len(audit(db, "approve")) > asked:
             break
+        time.sleep(SETTLE_S)  # held: the operator reads the row now highlighted, then presses again
     else:
         raise AssertionError(f"y was held {MAX_HELD} times in a row")
     cid = json.loads(audit(db, "approve")[-1][2])["id"]
