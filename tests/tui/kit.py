@@ -63,6 +63,7 @@ class ConsoleUnderTest(TradetermApp):
 
     def __init__(self, node: Node, *, clock: SimClock, toasts: bool = False, **kw: Any) -> None:
         super().__init__(node, clock=clock, **kw)
+        self.animation_level = "none"  # a tab underline caught mid-slide made snapshots flaky
         self.sim_clock = clock
         self.notes: list[str] = []
         self._toasts = toasts
