@@ -76,6 +76,8 @@ class StatusReport:
     stopping); False when some are guarded by the running node's monitor only."""
     storage: str = ""
     """Empty when state can be written; otherwise why not (status shows DEGRADED)."""
+    calibration: tuple[str, ...] = ()
+    """Drift of promoted arms and scheduled re-calibration (issue 15 item 7), one line each."""
 
     @property
     def degraded(self) -> bool:
@@ -119,6 +121,7 @@ class StatusReport:
                 f"venue {v.venue}: {'up' if v.connected else 'DOWN'}  last message {age:.1f} s ago"
                 f"  reconnects {v.reconnects}{f'  {v.detail}' if v.detail else ''}"
             )
+        lines.extend(self.calibration)
         return "\n".join(lines)
 
 
@@ -204,6 +207,7 @@ class Control:
             halted_wallets=n.risk.halted_wallets(),
             resting_stops=n.execution.all_protected(),
             storage=n.stores.health.reason,
+            calibration=tuple(x for p in (n.drift, n.recal) if p for x in p.status_lines()),
         )
 
     def gauges(self) -> list[RiskGauges]:

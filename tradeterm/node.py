@@ -40,6 +40,8 @@ from tradeterm.execution.executors import Executor, FundingRate, LiveExecutor, P
 from tradeterm.marketdata.store import CandleStore
 from tradeterm.marketdata.streams import StreamManager
 from tradeterm.portfolio.book import Portfolio
+from tradeterm.recal.schedule import RecalSchedule
+from tradeterm.recal.watch import DriftWatch
 from tradeterm.risk.engine import EntryOrderStyle, RiskEngine, default_cost_model
 from tradeterm.rollout.stages import Rollout
 from tradeterm.statelock import StateLock
@@ -108,6 +110,10 @@ class Node:
     funding_rate: FundingRate | None = None
     """Funding rate per market and boundary for paper perpetuals (None: the default rate);
     the event backtest passes the recorded funding series."""
+    drift: DriftWatch | None = None
+    """Drift alerts of arms trading promoted configs (None in event backtests)."""
+    recal: RecalSchedule | None = None
+    """Scheduled re-calibration (None unless calibration.schedule.enabled)."""
     started: bool = False
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _metrics_server: Any = None
@@ -223,6 +229,11 @@ class Node:
             await self.metrics.attach(bus)
         bus.subscribe(ev.STAGE, self._on_stage, name="node.stage")
         bus.subscribe(ev.TRADE_CLOSED, self._on_trade_closed, name="node.persist")
+        for part in (self.drift, self.recal):  # issue 15 item 7: drift alerts, re-calibration
+            if part is not None:
+                await part.attach(bus)
+        if self.recal is not None:
+            self.tasks.append(asyncio.get_running_loop().create_task(self.recal.run()))
         if self.config.telemetry.prometheus and self.options.metrics_server:
             tel = self.config.telemetry
             self._metrics_server = self.metrics.serve(tel.prometheus_host, tel.prometheus_port)
@@ -410,6 +421,8 @@ class Node:
             if before.get((r.label, r.market, r.timeframe)) != r.params
         )
         self.strategies.replace_runners(runners)
+        if self.drift is not None:
+            self.drift.refresh_soon()
         log.warning("reload: %d strategy runners, changed: %s", len(runners), changed or "none")
         return changed
 
@@ -649,4 +662,11 @@ def build_node(
     )
     risk.commitments = execution
     risk.on_change = node.persist_state  # a trip or a halt is stored at once
+    if not opts.backtest:
+        runners_now = lambda: strategies.runners  # noqa: E731  (they change on reload)
+        equity = lambda wid: portfolio.equity(wid) if portfolio.wallet(wid) else None  # noqa: E731
+        drift = config.calibration.drift
+        node.drift = DriftWatch(drift, clock, stores, state_dir, runners_now, equity)
+        if config.calibration.schedule.enabled:
+            node.recal = RecalSchedule(config, clock, stores, state_dir, runners_now)
     return node

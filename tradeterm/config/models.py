@@ -864,8 +864,103 @@ class ControlConfig(Section):
     )
 
 
+EVERY_WORDS = {"hourly": 3_600_000, "daily": 86_400_000, "weekly": 7 * 86_400_000}
+_EVERY_UNITS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
+
+
+def every_ms(text: str) -> int:
+    """A schedule interval in ms: "weekly", "daily", "hourly" or N followed by m/h/d/w ("7d")."""
+    word = text.strip().lower()
+    if word in EVERY_WORDS:
+        return EVERY_WORDS[word]
+    number, unit = word[:-1], word[-1:]
+    if unit not in _EVERY_UNITS or not number.isdigit() or int(number) <= 0:
+        raise ValueError(
+            f"{text!r} is not an interval: use weekly, daily, hourly or N + m/h/d/w (e.g. 7d)"
+        )
+    return int(number) * _EVERY_UNITS[unit]
+
+
+class DriftConfig(Section):
+    """Drift alerts: an arm trading a promoted config is compared with the promoted trial's
+    backtest (win rate, expectancy in net R, drawdown) on its closed trades since the promotion."""
+
+    enabled: bool = Field(True, description="Judge arms that trade a promoted active config.")
+    min_trades: int = Field(
+        20,
+        ge=1,
+        le=10_000,
+        description="Closed trades since the promotion before an arm is judged.",
+    )
+    max_win_rate_drop: float = Field(
+        0.15,
+        ge=0,
+        le=1,
+        description="Drift when the live win rate is below the backtest's by more than this (0.15 = 15 points).",
+    )
+    max_expectancy_drop_r: float = Field(
+        0.5,
+        ge=0,
+        le=100,
+        description="Drift when the live expectancy (mean net R) is below the backtest's by more than this many R.",
+    )
+    max_drawdown_multiple: float = Field(
+        1.5,
+        ge=1,
+        le=100,
+        description="Drift when the arm's drawdown exceeds this multiple of the backtest's max drawdown.",
+    )
+    min_drawdown: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        description="Floor of the expected drawdown the multiple applies to (a backtest that barely drew down).",
+    )
+
+
+class RecalScheduleConfig(Section):
+    """Scheduled re-calibration: the node re-runs `tradeterm calibrate` (a niced child process) on
+    recent stored candles for each promoted strategy it trades; the result waits for the
+    operator's `tradeterm promote`. Off by default."""
+
+    enabled: bool = Field(False, description="Re-calibrate on a schedule (off by default).")
+    every: str = Field(
+        "weekly", description="How often: weekly, daily, hourly or N + m/h/d/w (e.g. 7d, 12h)."
+    )
+    lookback_days: int = Field(
+        30, ge=1, le=3650, description="Days of recent stored candles each re-calibration uses."
+    )
+    trials: int = Field(50, ge=1, le=100_000, description="Trials per re-calibration study.")
+    jobs: int = Field(1, ge=1, le=256, description="Worker processes of the child (1 on a Pi).")
+    nice: int = Field(10, ge=0, le=19, description="Nice level of the child process (0..19).")
+    all_strategies: bool = Field(
+        False,
+        description="Also re-calibrate strategies that have no promoted config (default: promoted ones only).",
+    )
+    timeout_s: float = Field(
+        0,
+        ge=0,
+        le=7 * 86_400,
+        description="Stop starting trials after this many seconds (0 = no limit).",
+    )
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: str) -> str:
+        every_ms(value)
+        return value
+
+
 class CalibrationConfig(Section):
     """The calibration lab (`tradeterm calibrate`): storage and the memory guard for a Pi."""
+
+    drift: DriftConfig = Field(
+        default_factory=DriftConfig, description="Drift alerts of arms trading a promoted config."
+    )
+    schedule: RecalScheduleConfig = Field(
+        default_factory=RecalScheduleConfig,
+        description="Scheduled re-calibration on recent stored candles (off by default).",
+    )
 
     storage_url: str = Field(
         "",
