@@ -132,6 +132,8 @@ def _themed_values(themes: Mapping[str, Any], k: int) -> dict[str, float]:
         periods = _common(_table(themes, indicator, "periods"))
         if k < len(periods):
             out[name] = periods[k]
+    if k > 0 and not out:
+        return {}  # no k-th ranked value: the medians alone would only repeat seed 1
     for name, keys in (
         ("bb_dev", ("bb", "std_multiplier")),
         ("rsi_low", ("rsi", "oversold")),
