@@ -215,6 +215,8 @@ class RecalSchedule:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         path = self.work_dir / "config.toml"
         text = tomli_w.dumps(child_config(self.config, self.state_dir))
+        path.touch(mode=0o600)  # the config may hold a storage URL with a password
+        path.chmod(0o600)
         path.write_text("# written by the node for scheduled re-calibration\n" + text)
         return path
 
@@ -228,6 +230,13 @@ class RecalSchedule:
             self._proc = await asyncio.create_subprocess_exec(
                 *cmd, stdout=out, stderr=err, stdin=asyncio.subprocess.DEVNULL
             )
+        except OSError as exc:
+            text = f"re-calibration of {target.strategy} could not start: {exc}"[:300]
+            log.error(text)
+            await self._audit("recalibration_ready", {"study": study}, False, text)
+            if self._bus is not None:
+                await self._bus.publish(ev.ALERT, ev.Alert("error", text, now, topic="recal"))
+            return
         finally:
             out.close()
             err.close()
