@@ -32,6 +32,7 @@ from typing import Any
 
 from tradeterm.bus import Bus
 from tradeterm.clock import Clock
+from tradeterm.config.loader import dump_config
 from tradeterm.config.models import TradetermConfig, every_ms
 from tradeterm.domain import events as ev
 from tradeterm.domain.ids import new_id
@@ -73,11 +74,10 @@ def targets(runners: Sequence[RunnerLike], promoted: set[tuple[str, str]] | None
     ]
 
 
-def child_config(config: TradetermConfig, state_dir: Path) -> dict[str, Any]:
-    """The node's config as TOML-ready data, its state folder pinned to the node's."""
-    data = config.model_dump(mode="json", exclude_none=True)
-    data.setdefault("storage", {})["state_dir"] = str(state_dir)
-    return data
+def child_config(config: TradetermConfig, state_dir: Path) -> str:
+    """The node's config as TOML text, its state folder pinned to the node's."""
+    storage = config.storage.model_copy(update={"state_dir": str(state_dir)})
+    return dump_config(config.model_copy(update={"storage": storage}))
 
 
 class RecalSchedule:
@@ -210,11 +210,9 @@ class RecalSchedule:
         return cmd
 
     def _write_config(self) -> Path:
-        import tomli_w
-
         self.work_dir.mkdir(parents=True, exist_ok=True)
         path = self.work_dir / "config.toml"
-        text = tomli_w.dumps(child_config(self.config, self.state_dir))
+        text = child_config(self.config, self.state_dir)
         path.touch(mode=0o600)  # the config may hold a storage URL with a password
         path.chmod(0o600)
         path.write_text("# written by the node for scheduled re-calibration\n" + text)
