@@ -62,3 +62,35 @@ async def test_a_promoted_arm_below_its_backtest_raises_one_drift_alert(tmp_path
         assert "re-calibration: every weekly" in text
     finally:
         await node.stop()
+
+
+async def test_the_node_runs_a_due_re_calibration_on_its_own_clock(tmp_path: Path) -> None:
+    save_active(
+        tmp_path / "research.db",
+        ActiveConfig(
+            strategy="ema_trend", version="1.0.0", symbols=(), timeframe="5s",
+            params={"fast": 5, "slow": 20, "adx_threshold": 15}, leverage=1.0,
+            margin_mode="isolated", max_position_size=0.05, score=1.0, metrics={},
+            study="before", trial=1, promoted_at=START_MS, promoted_by="tester",
+        ),
+    )  # fmt: skip
+    schedule = {"enabled": True, "every": "2m", "lookback_days": 1, "trials": 2}
+    extra = {"calibration": {"schedule": schedule}}
+    clock = SimClock(START_MS)
+    node = build_node(busy_config(tmp_path, extra=extra), clock, NodeOptions(metrics_server=False))
+    alerts: list[ev.Alert] = []
+    node.bus.subscribe(ev.ALERT, lambda _t, m: alerts.append(m), inline=True)
+    await node.start()
+    try:
+        recal = node.recal
+        assert recal is not None and not recal.busy
+        await advance(clock, 110)
+        assert not recal.busy  # due at 2 minutes, checked once a minute
+        await advance(clock, 75)
+        assert recal.busy  # the node's own task started the child
+        await recal.wait_idle()
+        [ready] = [a for a in alerts if a.topic == "recal"]
+        assert "re-calibration" in ready.text and "ema_trend-" in ready.text
+        assert "re-calibration ready: study ema_trend-" in Control(node).status().text()
+    finally:
+        await node.stop()
