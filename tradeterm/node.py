@@ -24,7 +24,12 @@ from typing import Any
 from tradeterm.allocator.engine import Allocator
 from tradeterm.bus import Bus
 from tradeterm.clock import Clock
-from tradeterm.config.models import SimVenueConfig, StrategyConfig, TradetermConfig
+from tradeterm.config.models import (
+    FillModelConfig,
+    SimVenueConfig,
+    StrategyConfig,
+    TradetermConfig,
+)
 from tradeterm.domain import events as ev
 from tradeterm.domain.costs import CostModel
 from tradeterm.domain.enums import Domain, TradingState, WalletMode
@@ -37,6 +42,7 @@ from tradeterm.domain.wallets import wallet_id
 from tradeterm.errors import ConfigError, StorageError, UserError
 from tradeterm.execution.engine import ExecutionEngine
 from tradeterm.execution.executors import Executor, FundingRate, LiveExecutor, PaperExecutor
+from tradeterm.execution.slippage import SlippageBook
 from tradeterm.marketdata.store import CandleStore
 from tradeterm.marketdata.streams import StreamManager
 from tradeterm.portfolio.book import Portfolio
@@ -108,6 +114,8 @@ class Node:
     funding_rate: FundingRate | None = None
     """Funding rate per market and boundary for paper perpetuals (None: the default rate);
     the event backtest passes the recorded funding series."""
+    slippage: SlippageBook | None = None
+    """Fitted per-pair slippage and venue fee tiers (config [costs]); refitted on a timer."""
     started: bool = False
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _metrics_server: Any = None
@@ -259,6 +267,7 @@ class Node:
                 funding=self.config.execution.funding,
                 funding_rate=self.funding_rate,
                 funded_until=funded_until,
+                model_for=self._paper_model,
             )
         else:
             account = self.config.wallets.live.accounts.get(domain)
@@ -303,6 +312,8 @@ class Node:
         loop = asyncio.get_running_loop()
         self.tasks.append(loop.create_task(self.streams.run(), name="marketdata"))
         self.tasks.append(loop.create_task(self._housekeeping(), name="node:housekeeping"))
+        if self.slippage is not None:
+            self.tasks.append(loop.create_task(self.slippage.run(), name="node:slippage-refit"))
 
     async def _warm_market_data(self) -> list[str]:
         """Event backtest: warm the windows from the venues' history (as `_start_market_data`
@@ -358,6 +369,13 @@ class Node:
                 pass  # the storage health reports a failing disk once (issue 9)
             except Exception:
                 log.exception("node housekeeping failed")
+
+    def _paper_model(self, venue: str, symbol: str) -> FillModelConfig | None:
+        """A paper market's own fill model: fitted slippage / venue fees ([costs])."""
+        handle = self.venues.get(venue)
+        if self.slippage is None or handle is None:
+            return None
+        return self.slippage.fill_model(venue, symbol, handle.fill_model)
 
     def persist_state(self) -> None:
         home = self.stores.home
@@ -558,11 +576,18 @@ def build_node(
         live_store=stores.live,
     )
 
+    def fee_rates(venue: str, symbol: str) -> tuple[float, float] | None:
+        handle = venues.get(venue)
+        return handle.fee_rates(symbol) if handle is not None and handle.fee_rates else None
+
+    slippage = SlippageBook(config.costs, clock, stores.all(), fee_rates=fee_rates)
+
     def cost_model(instrument: Instrument) -> CostModel:
         handle = venues.get(instrument.venue)
-        return (
+        model = (
             handle.cost_model(instrument) if handle is not None else default_cost_model(instrument)
         )
+        return slippage.cost_model(instrument.venue, instrument.symbol, model)
 
     ex = config.execution
     risk = RiskEngine(
@@ -645,6 +670,7 @@ def build_node(
         metrics=Metrics(),
         live=live,
         funding_rate=funding_rate,
+        slippage=slippage,
         _lock=state_lock,
     )
     risk.commitments = execution

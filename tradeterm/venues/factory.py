@@ -49,6 +49,8 @@ class VenueHandle:
     fill_model: FillModelConfig = field(default_factory=FillModelConfig)
     close: Callable[[], object] | None = None
     cost_factory: Callable[[Instrument], CostModel] | None = None
+    fee_rates: Callable[[str], tuple[float, float] | None] | None = None
+    """The venue's own (maker, taker) fee rates of a market when it reports them (ccxt)."""
 
     def exec_client(self, account: str) -> ExecClient:
         return self.exec_factory(account)

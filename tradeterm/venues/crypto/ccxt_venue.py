@@ -283,6 +283,32 @@ class CcxtSession:
             )
         return found
 
+    def fee_rates(self, symbol: str) -> tuple[float, float] | None:
+        """The (maker, taker) fee rates the venue reports for a market (its fee tier, from
+        ccxt's markets, updated by `load_trading_fees`); None when unknown or not loaded."""
+        market = self.markets.get(symbol)
+        if market is None:
+            market = next((m for m in self.markets.values() if m["symbol"] == symbol), None)
+        if market is None or market.get("maker") is None or market.get("taker") is None:
+            return None
+        return float(market["maker"]), float(market["taker"])
+
+    async def load_trading_fees(self) -> int:
+        """Ask the venue for this account's fee tier (ccxt fetch_trading_fees) and keep it on
+        the markets; returns how many markets got a rate. Needs keys; a venue without the call
+        keeps the market defaults."""
+        ex = await self.open()
+        if not ex.has.get("fetchTradingFees"):
+            return 0
+        fees = await self.call(1, ex.fetch_trading_fees)
+        count = 0
+        for market in self.markets.values():
+            got = fees.get(market["symbol"])
+            if got and got.get("maker") is not None and got.get("taker") is not None:
+                market["maker"], market["taker"] = float(got["maker"]), float(got["taker"])
+                count += 1
+        return count
+
     def instrument(self, market: dict[str, Any]) -> Instrument:
         precision = market.get("precision") or {}
         limits = market.get("limits") or {}
