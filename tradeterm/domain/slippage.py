@@ -9,8 +9,8 @@ separately, so the model is fitted to what lies beyond it, `bps - half_spread_bp
 
 The fitted model is `excess_bps = fixed_bps + atr_coef * vol_bps` with `vol_bps` the bar's ATR
 as bps of price: exactly `costs.slip_fraction(fixed_bps, atr_coef, atr, price)` x 1e4. The fit
-is robust: samples further than 4 scaled MADs from the median are clipped to that band, then
-least squares; a negative coefficient (or no spread in volatility) falls back to the median
+is robust: samples further than 4 scaled MADs from the current fit are clipped to that band,
+then least squares, three rounds; a negative coefficient (or no spread in volatility) falls back to the median
 alone, and neither parameter goes below 0 (the gate never counts on favourable slippage).
 Only taker fills (market and stop) are fitted: a resting limit fills at its price.
 """
@@ -90,43 +90,56 @@ class SlippageFit:
         return self.fixed_bps + self.atr_coef * vol
 
 
-def _clip(values: Sequence[float]) -> list[float]:
-    med = statistics.median(values)
-    mad = statistics.median(abs(v - med) for v in values) * 1.4826
+def _clip(values: Sequence[float], centre: Sequence[float] | None = None) -> list[float]:
+    """Values clipped to `MAD_CLIP` scaled MADs around their median residual from `centre`."""
+    base = centre if centre is not None else [0.0] * len(values)
+    resid = [v - c for v, c in zip(values, base, strict=True)]
+    med = statistics.median(resid)
+    mad = statistics.median(abs(r - med) for r in resid) * 1.4826
     if mad <= 0.0:
         return list(values)
     lo, hi = med - MAD_CLIP * mad, med + MAD_CLIP * mad
-    return [min(hi, max(lo, v)) for v in values]
+    return [c + min(hi, max(lo, r)) for r, c in zip(resid, base, strict=True)]
+
+
+def _line(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
+    """(fixed, coef) of y = fixed + coef x by least squares, both >= 0; the median of y with
+    coef 0 when x has no spread or the slope is not positive."""
+    n = len(x)
+    mean_x = sum(x) / n
+    var_x = sum((v - mean_x) ** 2 for v in x)
+    if n < 3 or var_x <= 1e-12 * max(1.0, mean_x**2):
+        return max(0.0, statistics.median(y)), 0.0
+    mean_y = sum(y) / n
+    slope = sum((xi - mean_x) * (yi - mean_y) for xi, yi in zip(x, y, strict=True)) / var_x
+    if slope <= 0.0:
+        return max(0.0, statistics.median(y)), 0.0
+    fixed = mean_y - slope * mean_x
+    if fixed < 0.0:  # through the origin: the fixed part cannot be negative
+        sxx = sum(xi * xi for xi in x)
+        return 0.0, max(0.0, sum(xi * yi for xi, yi in zip(x, y, strict=True)) / sxx)
+    return fixed, slope
 
 
 def fit_slippage(
     venue: str, symbol: str, samples: Sequence[SlippageSample], now_ms: int
 ) -> SlippageFit | None:
-    """Fit a pair's slippage model to its taker samples (None when there are none)."""
+    """Fit a pair's slippage model to its taker samples (None when there are none): least
+    squares on samples winsorised around the current fit, three rounds."""
     taker = [s for s in samples if s.liquidity == "taker" and math.isfinite(s.excess_bps)]
     if not taker:
         return None
-    y = _clip([s.excess_bps for s in taker])
+    raw = [s.excess_bps for s in taker]
     x = [s.vol_bps for s in taker]
     n = len(taker)
-    vol_med = statistics.median(x)
-    mean_x = sum(x) / n
-    var_x = sum((v - mean_x) ** 2 for v in x)
-    fixed, coef = statistics.median(y), 0.0
-    if n >= 3 and var_x > 1e-12 * max(1.0, mean_x**2):
-        mean_y = sum(y) / n
-        slope = sum((xi - mean_x) * (yi - mean_y) for xi, yi in zip(x, y, strict=True)) / var_x
-        if slope > 0.0:
-            coef = slope
-            fixed = mean_y - slope * mean_x
-            if fixed < 0.0:  # refit through the origin: the fixed part cannot be negative
-                fixed = 0.0
-                sxx = sum(xi * xi for xi in x)
-                coef = max(0.0, sum(xi * yi for xi, yi in zip(x, y, strict=True)) / sxx)
-    fixed = max(0.0, fixed)
+    y = _clip(raw)
+    fixed, coef = _line(x, y)
+    for _ in range(3):
+        y = _clip(raw, [fixed + coef * xi for xi in x])
+        fixed, coef = _line(x, y)
     resid = [yi - fixed - coef * xi for xi, yi in zip(x, y, strict=True)]
     rms = math.sqrt(sum(r * r for r in resid) / n)
-    return SlippageFit(venue, symbol, now_ms, n, fixed, coef, rms, vol_med)
+    return SlippageFit(venue, symbol, now_ms, n, fixed, coef, rms, statistics.median(x))
 
 
 @dataclass(frozen=True, slots=True)
