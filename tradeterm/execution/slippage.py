@@ -17,13 +17,13 @@ them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from tradeterm.clock import Clock
-from tradeterm.config.models import CostsConfig, FillModelConfig
+from tradeterm.config.models import CostsConfig, FillModelConfig, TradetermConfig
 from tradeterm.domain.costs import CostModel
-from tradeterm.domain.slippage import SlippageFit, fit_slippage
+from tradeterm.domain.slippage import SlippageFit, SlippageStats, fit_slippage, summarize
 from tradeterm.errors import StorageError
 from tradeterm.storage import slippage as slip_db
 from tradeterm.storage.db import Storage
@@ -132,3 +132,132 @@ class SlippageBook:
         if fit is not None:
             update["slippage_bps"] = min(500.0, fit.expected_bps())
         return base.model_copy(update=update) if update else None
+
+
+# ---- the report (`tradeterm slippage show`, the console's slippage screen) ------------------------
+@dataclass(frozen=True, slots=True)
+class SlippageRow:
+    """One pair in one wallet database: its recorded slippage, its newest fit, the configured
+    slippage it would otherwise be priced with, and which of the two is in force."""
+
+    book: str
+    stats: SlippageStats
+    fit: SlippageFit | None
+    configured_bps: float
+    in_force: str
+
+    @property
+    def key(self) -> str:
+        return self.stats.key
+
+
+def configured_slippage_bps(config: TradetermConfig, venue: str) -> float:
+    """The configured slippage of a venue's fills (its fill model; the default model when the
+    venue has none)."""
+    vcfg = config.venues.get(venue)
+    model = getattr(vcfg, "fill_model", None) if vcfg is not None else None
+    return (model if isinstance(model, FillModelConfig) else FillModelConfig()).slippage_bps
+
+
+def pair_matches(pair: str, venue: str, symbol: str) -> bool:
+    """`pair` names this market: "venue:symbol", or the symbol alone (case-insensitive)."""
+    wanted = pair.strip().lower()
+    return wanted in (f"{venue}:{symbol}".lower(), symbol.lower())
+
+
+def slippage_report(
+    stores: Sequence[tuple[str, Storage]], config: TradetermConfig, pair: str | None = None
+) -> list[SlippageRow]:
+    """Rows for every pair with recorded fills in each (name, database), `pair` only if set."""
+    fitted = config.costs.slippage == "fitted"
+    rows: list[SlippageRow] = []
+    for book, store in stores:
+        fits = slip_db.latest_fits(store)
+        for venue, symbol, _n in slip_db.pairs(store):
+            if pair is not None and not pair_matches(pair, venue, symbol):
+                continue
+            stats = summarize(venue, symbol, slip_db.load_samples(store, venue, symbol))
+            fit = fits.get(f"{venue}:{symbol}")
+            in_force = "fitted" if fitted and fit is not None else "configured"
+            rows.append(
+                SlippageRow(book, stats, fit, configured_slippage_bps(config, venue), in_force)
+            )
+    return rows
+
+
+REPORT_HEADERS = (
+    "Book", "Pair", "Fills", "Mean bps", "Median bps", "p90 bps", "Fit n",
+    "Fixed bps", "ATR coef", "Resid bps", "Fitted bps", "Config bps", "In force",
+)  # fmt: skip
+
+
+def report_cells(row: SlippageRow) -> tuple[str, ...]:
+    """The row as the table's text cells (REPORT_HEADERS)."""
+    s, fit = row.stats, row.fit
+    none = ("-", "-", "-", "-", "-")
+    fitted = (
+        (
+            str(fit.n),
+            f"{fit.fixed_bps:.2f}",
+            f"{fit.atr_coef:.4f}",
+            f"{fit.residual:.2f}",
+            f"{fit.expected_bps():.2f}",
+        )
+        if fit is not None
+        else none
+    )
+    return (
+        row.book,
+        s.key,
+        str(s.n),
+        f"{s.mean_bps:+.2f}",
+        f"{s.median_bps:+.2f}",
+        f"{s.p90_bps:+.2f}",
+        *fitted,
+        f"{row.configured_bps:.2f}",
+        row.in_force,
+    )
+
+
+def report_text(rows: Sequence[SlippageRow]) -> str:
+    """A plain aligned table (adverse slippage positive, bps of the decision price)."""
+    table = [REPORT_HEADERS, *(report_cells(r) for r in rows)]
+    widths = [max(len(line[i]) for line in table) for i in range(len(REPORT_HEADERS))]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i < 2 or i == len(widths) - 1 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+        ).rstrip()
+        for line in table
+    ]
+    return "\n".join(lines)
+
+
+def report_json(rows: Sequence[SlippageRow]) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    for row in rows:
+        s, fit = row.stats, row.fit
+        out.append(
+            {
+                "book": row.book,
+                "venue": s.venue,
+                "symbol": s.symbol,
+                "fills": s.n,
+                "mean_bps": s.mean_bps,
+                "median_bps": s.median_bps,
+                "p90_bps": s.p90_bps,
+                "fit": None
+                if fit is None
+                else {
+                    "n": fit.n,
+                    "fitted_ms": fit.fitted_ms,
+                    "fixed_bps": fit.fixed_bps,
+                    "atr_coef": fit.atr_coef,
+                    "residual_bps": fit.residual,
+                    "vol_bps": fit.vol_bps,
+                },
+                "configured_bps": row.configured_bps,
+                "in_force": row.in_force,
+            }
+        )
+    return out
