@@ -68,7 +68,9 @@ async def test_show_refit_and_a_backtest_priced_with_the_fit(
     code, out, err = run(capsys, "slippage", "show", *c)
     assert code == 0, err
     (row,) = [line for line in out.splitlines() if "sim:R_100" in line]
-    assert row.split()[:3] == ["paper", "sim:R_100", "24"] and row.endswith("configured")
+    cells = row.split()
+    assert cells[:3] == ["paper", "sim:R_100", "24"]
+    assert cells[6:9] == ["-", "1.00", "configured"]  # no fit yet; the config's 1 bps priced
     code, _out, err = run(capsys, "slippage", "show", "--pair", "BTCUSDT", *c)
     refused(code, err, "--pair BTCUSDT: no recorded fills for that pair (recorded: sim:R_100)")
 

@@ -186,26 +186,20 @@ def slippage_report(
 
 
 REPORT_HEADERS = (
-    "Book", "Pair", "Fills", "Mean bps", "Median bps", "p90 bps", "Fit n",
-    "Fixed bps", "ATR coef", "Resid bps", "Fitted bps", "Config bps", "In force",
+    "Book", "Pair", "Fills", "Mean bps", "Median bps", "p90 bps", "Fitted bps", "Config bps",
+    "In force", "Fit n", "Fixed bps", "ATR coef", "Resid bps",
 )  # fmt: skip
+IN_FORCE_COLUMN = REPORT_HEADERS.index("In force")
 
 
 def report_cells(row: SlippageRow) -> tuple[str, ...]:
     """The row as the table's text cells (REPORT_HEADERS)."""
     s, fit = row.stats, row.fit
-    none = ("-", "-", "-", "-", "-")
-    fitted = (
-        (
-            str(fit.n),
-            f"{fit.fixed_bps:.2f}",
-            f"{fit.atr_coef:.4f}",
-            f"{fit.residual:.2f}",
-            f"{fit.expected_bps():.2f}",
-        )
-        if fit is not None
-        else none
-    )
+    if fit is None:
+        fitted_bps, details = "-", ("-", "-", "-", "-")
+    else:
+        fitted_bps = f"{fit.expected_bps():.2f}"
+        details = (str(fit.n), f"{fit.fixed_bps:.2f}", f"{fit.atr_coef:.4f}", f"{fit.residual:.2f}")
     return (
         row.book,
         s.key,
@@ -213,9 +207,10 @@ def report_cells(row: SlippageRow) -> tuple[str, ...]:
         f"{s.mean_bps:+.2f}",
         f"{s.median_bps:+.2f}",
         f"{s.p90_bps:+.2f}",
-        *fitted,
+        fitted_bps,
         f"{row.configured_bps:.2f}",
         row.in_force,
+        *details,
     )
 
 
@@ -225,7 +220,7 @@ def report_text(rows: Sequence[SlippageRow]) -> str:
     widths = [max(len(line[i]) for line in table) for i in range(len(REPORT_HEADERS))]
     lines = [
         "  ".join(
-            cell.ljust(w) if i < 2 or i == len(widths) - 1 else cell.rjust(w)
+            cell.ljust(w) if i < 2 or i == IN_FORCE_COLUMN else cell.rjust(w)
             for i, (cell, w) in enumerate(zip(line, widths, strict=True))
         ).rstrip()
         for line in table
