@@ -39,7 +39,7 @@ from tradeterm.domain.market import Tick
 from tradeterm.domain.series import BarSeries
 from tradeterm.domain.timeframes import timeframe_ms
 from tradeterm.domain.wallets import wallet_id
-from tradeterm.errors import ConfigError, StorageError, UserError
+from tradeterm.errors import ConfigError, StorageError, UserError, VenueError
 from tradeterm.execution.engine import ExecutionEngine
 from tradeterm.execution.executors import Executor, FundingRate, LiveExecutor, PaperExecutor
 from tradeterm.execution.slippage import SlippageBook
@@ -188,6 +188,12 @@ class Node:
                         )
                     self.instruments[inst.key] = inst
                     self.markets[inst.key] = Market(name, symbol, domain)
+            if self.config.costs.fees == "venue" and handle.load_fees is not None:
+                try:  # the account's fee tier; the venue's market defaults when refused
+                    count = await handle.load_fees()
+                    log.info("%s: fee tier of %d markets from the venue", name, count)
+                except VenueError as exc:
+                    log.warning("%s: fee tier not loaded (%s): market defaults", name, exc)
 
     def _restore_state(self) -> None:
         home = self.stores.home

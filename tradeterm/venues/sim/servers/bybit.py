@@ -9,7 +9,8 @@ result, retExtInfo, time}` envelope with HTTP 200 for business errors; X-BAPI-* 
 HMAC-SHA256 over timestamp + key + recvWindow + (query | body) checked (10003 / 10004 / 10002);
 instruments-info, kline (newest first), mark-price-kline, tickers, funding/history, order
 create/cancel/realtime with `orderLinkId` (a duplicate of an open order's id: 110072),
-position/list, set-leverage (110043 when unchanged), switch-isolated, wallet-balance; public
+position/list, set-leverage (110043 when unchanged), switch-isolated, wallet-balance,
+account/fee-rate (the account's maker/taker rates: the simulator's own fees); public
 websocket `/v5/public/linear` (publicTrade, kline topics, op subscribe / ping) and private
 `/v5/private` (op auth, then order / execution / position / wallet topics). Spot is not served.
 """
@@ -348,6 +349,22 @@ class BybitSim(BinanceFuturesSim):
             ]
         }  # fmt: skip
 
+    def fee_rate(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The account's fee tier per symbol (v5 account/fee-rate): the fees fills pay here."""
+        category = params.get("category") or "linear"
+        if category != "linear":
+            raise BybitError(10001, "category only support linear in this simulator")
+        symbol = params.get("symbol")
+        if symbol and symbol not in self.markets:
+            raise BybitError(10001, "params error: symbol invalid")
+        rows = [
+            {"symbol": m.symbol, "baseCoin": "", "takerFeeRate": f"{self.opt.taker_fee:g}",
+             "makerFeeRate": f"{self.opt.maker_fee:g}"}
+            for m in self.markets.values()
+            if not symbol or m.symbol == symbol
+        ]  # fmt: skip
+        return {"list": rows}
+
     def wallet_balance(self, params: dict[str, Any]) -> dict[str, Any]:
         upnl = sum(self._upnl(s) for s in self.positions)
         wallet = f"{self.wallet:.8f}"
@@ -518,6 +535,7 @@ class BybitSim(BinanceFuturesSim):
             ("POST", "/v5/position/switch-isolated", b(self.switch_isolated, signed=True)),
             ("GET", "/v5/asset/coin/query-info", b(self.coins, signed=True)),
             ("GET", "/v5/account/wallet-balance", b(self.wallet_balance, signed=True)),
+            ("GET", "/v5/account/fee-rate", b(self.fee_rate, signed=True)),
             ("GET", "/v5/public/linear", self.ws_public),
             ("GET", "/v5/private", self.ws_private),
             ("POST", "/sim/{action}", self.sim_control),
