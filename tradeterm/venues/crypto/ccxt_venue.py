@@ -901,6 +901,8 @@ class CcxtExecClient:
 
     async def positions(self) -> list[VenuePosition]:
         ex = await self.session.open()
+        if self.session.profile.kind is ContractKind.SPOT:
+            return await self._spot_holdings(ex)
         rows = await self.session.call(5, ex.fetch_positions)
         out = []
         for p in rows:
@@ -912,6 +914,19 @@ class CcxtExecClient:
             out.append(
                 VenuePosition(market["id"], side, contracts, float(p.get("entryPrice") or 0.0))
             )
+        return out
+
+    async def _spot_holdings(self, ex: Any) -> list[VenuePosition]:
+        """Spot "positions": each market's base coin held, from one step of its lot up (dust
+        below a lot is not a position)."""
+        bal = await self.session.call(5, ex.fetch_balance)
+        total = bal.get("total") or {}
+        out = []
+        for market in self.session.markets.values():
+            held = float(total.get(market.get("base", "")) or 0.0)
+            step = float((market.get("precision") or {}).get("amount") or 0.0)
+            if held > 0.0 and held >= step:
+                out.append(VenuePosition(market["id"], Side.BUY, held, 0.0))
         return out
 
     async def position_details(self) -> list[dict[str, Any]]:
