@@ -3,11 +3,22 @@ on the real matching model and real SQLite."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.unit.execution.conftest import MakeRig
-from tests.unit.execution.kit import MIN, PAPER_SYN, R100, decision, signal
-from tradeterm.config.models import FillModelConfig
+from tests.unit.execution.kit import (
+    BTC_SPOT,
+    LIVE_SPOT,
+    MIN,
+    PAPER_SYN,
+    R100,
+    RecordingVenue,
+    decision,
+    signal,
+)
+from tradeterm.config.models import ExecutionConfig, FillModelConfig
 from tradeterm.storage import slippage as slip_db
 
 SLIPPY = FillModelConfig(taker_fee_rate=0.0, maker_fee_rate=0.0, slippage_bps=5.0)
@@ -67,3 +78,36 @@ async def test_a_replayed_fill_records_its_slippage_once(make_rig: MakeRig) -> N
     await rig.engine.router.book(PAPER_SYN, [fill])  # the same fill reported again
     assert len(slip_db.load_samples(store)) == 1
     assert store.count("slippage") == store.count("fills") == 1
+
+
+async def test_a_live_fill_records_its_slippage_in_the_live_database(make_rig: MakeRig) -> None:
+    venue = RecordingVenue()
+    rig = await make_rig(config=ExecutionConfig(confirm="never"), wallets=(PAPER_SYN,),
+                         live={LIVE_SPOT: venue})  # fmt: skip
+    btc = signal(BTC_SPOT, entry=60_000.0, stop=59_000.0, target=63_000.0, atr=300.0)
+    await rig.engine.on_decision(decision(btc, LIVE_SPOT, 0.01))
+    (order,) = venue.submitted
+    await venue.fill(order.client_order_id, 0.01, 60_012.0, fee=0.24)
+    for _ in range(100):
+        if rig.stores.live is not None and slip_db.load_samples(rig.stores.live):
+            break
+        await asyncio.sleep(0)
+    assert rig.stores.live is not None
+    (sample,) = slip_db.load_samples(rig.stores.live)
+    assert (sample.wallet_id, sample.venue, sample.symbol) == (LIVE_SPOT, "binance", "BTCUSDT")
+    assert sample.ref_price == 60_000.0 and sample.bps == pytest.approx(2.0)
+    assert sample.vol_bps == pytest.approx(50.0) and sample.notional == pytest.approx(600.12)
+    assert slip_db.load_samples(rig.stores.paper) == []  # live rows never touch paper.db
+
+
+async def test_flatten_fills_record_slippage_against_the_mark(make_rig: MakeRig) -> None:
+    rig = await make_rig(model=SLIPPY)
+    await rig.tick(R100, 0, 100.0, spread=0.2)
+    await rig.engine.on_decision(decision(signal(entry=100.0, stop=98.0, target=106.0)))
+    await rig.tick(R100, 1 * MIN, 102.0, spread=0.2)
+    await rig.engine.flatten_all(by="test")
+    flat = [s for s in slip_db.load_samples(rig.stores.paper) if s.purpose == "flatten"]
+    assert len(flat) == 1
+    sell = 101.9 * (1 - 5 / 10_000)
+    assert flat[0].ref_price == 102.0 and flat[0].fill_price == pytest.approx(sell)
+    assert flat[0].bps == pytest.approx((102.0 - sell) / 102.0 * 1e4)
