@@ -70,3 +70,43 @@ def test_bybit_download_fills_the_store_resumably(tmp_path: Path, bybit_server) 
     assert "resumed" in second.stdout
     again = store.read("bybit", "BTCUSDT", "1h")
     assert len(again) - len(bars) <= 1 and len(set(again.open_ms.tolist())) == len(again)
+
+
+def test_node_trades_bybit_spot_on_paper_from_a_shell(tmp_path: Path, bybit_server) -> None:  # type: ignore[no-untyped-def]
+    """The shipped Bybit config switched to spot: the node loads the spot markets, streams
+    their trades and runs a paper spot wallet (no refusal at start)."""
+    import json
+
+    rest, ws = bybit_server
+    config = tmp_path / "bybit-spot.toml"
+    text = CONFIG.read_text(encoding="utf-8")
+    text = text.replace('category = "linear"', 'category = "spot"').replace(
+        "crypto_perp", "crypto_spot"
+    )
+    config.write_text(text, encoding="utf-8")
+    sets = ["--set", f"venues.bybit.rest_url={rest}", "--set", f"venues.bybit.ws_url={ws}"]
+    env = {**os.environ, "BYBIT_API_KEY": "any-key", "BYBIT_API_SECRET": "any-secret"}
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "tradeterm", "run", "--no-ui", "--config", str(config), *sets],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "daemon.err").open("w"), text=True,
+    )  # fmt: skip
+    try:
+
+        def ticking() -> dict[str, object] | None:
+            res = run_cli(tmp_path, "status", "--json", "--config", str(config))
+            if res.returncode != 0:
+                return None
+            doc = json.loads(res.stdout)
+            venues = doc["venues"]
+            ok = any(v["connected"] and v["extra"].get("ticks", 0) > 10 for v in venues)
+            return doc if ok else None
+
+        doc = wait_for(ticking, timeout=120)
+        assert doc is not None
+        assert "paper:crypto_spot" in json.dumps(doc["wallets"]), doc["wallets"]
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=60)
+    log = (tmp_path / "daemon.err").read_text()
+    assert "node started" in log and "Traceback" not in log, log[-2000:]
