@@ -64,5 +64,6 @@ MIGRATIONS: tuple[str, ...] = (
         venue TEXT NOT NULL, symbol TEXT NOT NULL, fitted_ms INTEGER NOT NULL, n INTEGER NOT NULL,
         params TEXT NOT NULL, residual REAL NOT NULL);
     CREATE INDEX IF NOT EXISTS slippage_fits_pair ON slippage_fits (venue, symbol, fitted_ms);
+    CREATE INDEX IF NOT EXISTS orders_signal ON orders (signal_id);
     """,
 )
