@@ -190,7 +190,8 @@ class Node:
                     self.markets[inst.key] = Market(name, symbol, domain)
             if self.config.costs.fees == "venue" and handle.load_fees is not None:
                 try:  # the account's fee tier; the venue's market defaults when refused
-                    count = await handle.load_fees()
+                    mine = [m.symbol for m in self.markets.values() if m.venue == name]
+                    count = await handle.load_fees(mine)
                     log.info("%s: fee tier of %d markets from the venue", name, count)
                 except VenueError as exc:
                     log.warning("%s: fee tier not loaded (%s): market defaults", name, exc)

@@ -41,7 +41,7 @@ async def test_fee_tier_from_the_venue_prices_the_pair(
     try:
         await handle.data.connect()
         assert handle.fee_rates("BTCUSDT") == (0.0001, 0.0006)  # ccxt's market defaults
-        assert await handle.load_fees() == len(server.markets)
+        assert await handle.load_fees([]) == len(server.markets)
         assert ("GET", "/v5/account/fee-rate") in server.requests
         assert handle.fee_rates("BTCUSDT") == (MAKER, TAKER)
         assert handle.fee_rates("BTC/USDT:USDT") == (MAKER, TAKER)

@@ -90,3 +90,12 @@ async def test_spot_buy_once_hold_sell_and_refusals(sim, session: CcxtSession) -
     await wait_for(lambda: server.spot_coins.get("BTC") == 0.0, "the coins sold")
     assert await client.positions() == []
     await client.close()
+
+
+async def test_spot_fee_tier_per_market(sim, session: CcxtSession) -> None:  # type: ignore[no-untyped-def]
+    server, _, _ = sim
+    await session.open()
+    assert session.fee_rates("BTCUSDT") != (server.opt.maker_fee, server.opt.taker_fee)
+    assert await session.load_trading_fees(["BTCUSDT"]) == 1  # spot: one call per market
+    assert session.fee_rates("BTCUSDT") == (server.opt.maker_fee, server.opt.taker_fee)
+    assert server.requests.count(("GET", "/v5/account/fee-rate")) == 1

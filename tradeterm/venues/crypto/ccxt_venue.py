@@ -293,14 +293,26 @@ class CcxtSession:
             return None
         return float(market["maker"]), float(market["taker"])
 
-    async def load_trading_fees(self) -> int:
-        """Ask the venue for this account's fee tier (ccxt fetch_trading_fees) and keep it on
-        the markets; returns how many markets got a rate. Needs keys; a venue without the call
-        keeps the market defaults."""
+    async def load_trading_fees(self, symbols: Sequence[str] = ()) -> int:
+        """Ask the venue for this account's fee tier and keep it on the markets; returns how
+        many markets got a rate. Derivatives: one `fetch_trading_fees`; spot (Bybit serves no
+        bulk call there): `fetch_trading_fee` per market of `symbols`. Needs keys;
+        PermanentVenueError when the venue refuses (the markets keep ccxt's defaults)."""
         ex = await self.open()
-        if not ex.has.get("fetchTradingFees"):
-            return 0
-        fees = await self.call(1, ex.fetch_trading_fees)
+        ccxt = _ccxt_errors()
+        fees: dict[str, Any] = {}
+        try:
+            if self.profile.market_type == "spot":
+                for symbol in symbols:
+                    unified = self.market(symbol)["symbol"]
+                    fees[unified] = await self.call(
+                        1,
+                        lambda u=unified: ex.fetch_trading_fee(u),  # type: ignore[misc]
+                    )
+            elif ex.has.get("fetchTradingFees"):
+                fees = await self.call(1, ex.fetch_trading_fees)
+        except ccxt.BaseError as exc:
+            raise PermanentVenueError(f"{self.name}: fee tier: {exc}", venue=self.name) from exc
         count = 0
         for market in self.markets.values():
             got = fees.get(market["symbol"])

@@ -447,9 +447,7 @@ class BybitSim(BinanceFuturesSim):
 
     def fee_rate(self, params: dict[str, Any]) -> dict[str, Any]:
         """The account's fee tier per symbol (v5 account/fee-rate): the fees fills pay here."""
-        category = params.get("category") or "linear"
-        if category != "linear":
-            raise BybitError(10001, "category only support linear in this simulator")
+        self._category(params)
         symbol = params.get("symbol")
         if symbol and symbol not in self.markets:
             raise BybitError(10001, "params error: symbol invalid")
