@@ -73,8 +73,8 @@ def test_bybit_download_fills_the_store_resumably(tmp_path: Path, bybit_server) 
 
 
 def test_node_trades_bybit_spot_on_paper_from_a_shell(tmp_path: Path, bybit_server) -> None:  # type: ignore[no-untyped-def]
-    """The shipped Bybit config switched to spot: the node loads the spot markets, streams
-    their trades and runs a paper spot wallet (no refusal at start)."""
+    """The shipped Bybit config switched to spot: the node loads the spot markets and the
+    account's fee tier of its markets, streams their trades and runs a paper spot wallet."""
     import json
 
     rest, ws = bybit_server
@@ -84,7 +84,8 @@ def test_node_trades_bybit_spot_on_paper_from_a_shell(tmp_path: Path, bybit_serv
         "crypto_perp", "crypto_spot"
     )
     config.write_text(text, encoding="utf-8")
-    sets = ["--set", f"venues.bybit.rest_url={rest}", "--set", f"venues.bybit.ws_url={ws}"]
+    sets = ["--set", f"venues.bybit.rest_url={rest}", "--set", f"venues.bybit.ws_url={ws}",
+            "--set", "costs.fees=venue"]  # fmt: skip
     env = {**os.environ, "BYBIT_API_KEY": "any-key", "BYBIT_API_SECRET": "any-secret"}
     daemon = subprocess.Popen(
         [sys.executable, "-m", "tradeterm", "run", "--no-ui", "--config", str(config), *sets],
@@ -110,3 +111,4 @@ def test_node_trades_bybit_spot_on_paper_from_a_shell(tmp_path: Path, bybit_serv
         daemon.wait(timeout=60)
     log = (tmp_path / "daemon.err").read_text()
     assert "node started" in log and "Traceback" not in log, log[-2000:]
+    assert "bybit: fee tier of 2 markets from the venue" in log, log[-2000:]
