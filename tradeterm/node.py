@@ -24,7 +24,12 @@ from typing import Any
 from tradeterm.allocator.engine import Allocator
 from tradeterm.bus import Bus
 from tradeterm.clock import Clock
-from tradeterm.config.models import SimVenueConfig, StrategyConfig, TradetermConfig
+from tradeterm.config.models import (
+    FillModelConfig,
+    SimVenueConfig,
+    StrategyConfig,
+    TradetermConfig,
+)
 from tradeterm.domain import events as ev
 from tradeterm.domain.costs import CostModel
 from tradeterm.domain.enums import Domain, TradingState, WalletMode
@@ -34,9 +39,10 @@ from tradeterm.domain.market import Tick
 from tradeterm.domain.series import BarSeries
 from tradeterm.domain.timeframes import timeframe_ms
 from tradeterm.domain.wallets import wallet_id
-from tradeterm.errors import ConfigError, StorageError, UserError
+from tradeterm.errors import ConfigError, StorageError, UserError, VenueError
 from tradeterm.execution.engine import ExecutionEngine
 from tradeterm.execution.executors import Executor, FundingRate, LiveExecutor, PaperExecutor
+from tradeterm.execution.slippage import SlippageBook
 from tradeterm.marketdata.store import CandleStore
 from tradeterm.marketdata.streams import StreamManager
 from tradeterm.portfolio.book import Portfolio
@@ -114,6 +120,8 @@ class Node:
     """Drift alerts of arms trading promoted configs (None in event backtests)."""
     recal: RecalSchedule | None = None
     """Scheduled re-calibration (None unless calibration.schedule.enabled)."""
+    slippage: SlippageBook | None = None
+    """Fitted per-pair slippage and venue fee tiers (config [costs]); refitted on a timer."""
     started: bool = False
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _metrics_server: Any = None
@@ -186,6 +194,13 @@ class Node:
                         )
                     self.instruments[inst.key] = inst
                     self.markets[inst.key] = Market(name, symbol, domain)
+            if self.config.costs.fees == "venue" and handle.load_fees is not None:
+                try:  # the account's fee tier; the venue's market defaults when refused
+                    mine = [m.symbol for m in self.markets.values() if m.venue == name]
+                    count = await handle.load_fees(mine)
+                    log.info("%s: fee tier of %d markets from the venue", name, count)
+                except VenueError as exc:
+                    log.warning("%s: fee tier not loaded (%s): market defaults", name, exc)
 
     def _restore_state(self) -> None:
         home = self.stores.home
@@ -270,6 +285,7 @@ class Node:
                 funding=self.config.execution.funding,
                 funding_rate=self.funding_rate,
                 funded_until=funded_until,
+                model_for=self._paper_model,
             )
         else:
             account = self.config.wallets.live.accounts.get(domain)
@@ -314,6 +330,8 @@ class Node:
         loop = asyncio.get_running_loop()
         self.tasks.append(loop.create_task(self.streams.run(), name="marketdata"))
         self.tasks.append(loop.create_task(self._housekeeping(), name="node:housekeeping"))
+        if self.slippage is not None:
+            self.tasks.append(loop.create_task(self.slippage.run(), name="node:slippage-refit"))
 
     async def _warm_market_data(self) -> list[str]:
         """Event backtest: warm the windows from the venues' history (as `_start_market_data`
@@ -369,6 +387,13 @@ class Node:
                 pass  # the storage health reports a failing disk once (issue 9)
             except Exception:
                 log.exception("node housekeeping failed")
+
+    def _paper_model(self, venue: str, symbol: str) -> FillModelConfig | None:
+        """A paper market's own fill model: fitted slippage / venue fees ([costs])."""
+        handle = self.venues.get(venue)
+        if self.slippage is None or handle is None:
+            return None
+        return self.slippage.fill_model(venue, symbol, handle.fill_model)
 
     def persist_state(self) -> None:
         home = self.stores.home
@@ -571,11 +596,18 @@ def build_node(
         live_store=stores.live,
     )
 
+    def fee_rates(venue: str, symbol: str) -> tuple[float, float] | None:
+        handle = venues.get(venue)
+        return handle.fee_rates(symbol) if handle is not None and handle.fee_rates else None
+
+    slippage = SlippageBook(config.costs, clock, stores.all(), fee_rates=fee_rates)
+
     def cost_model(instrument: Instrument) -> CostModel:
         handle = venues.get(instrument.venue)
-        return (
+        model = (
             handle.cost_model(instrument) if handle is not None else default_cost_model(instrument)
         )
+        return slippage.cost_model(instrument.venue, instrument.symbol, model)
 
     ex = config.execution
     risk = RiskEngine(
@@ -658,6 +690,7 @@ def build_node(
         metrics=Metrics(),
         live=live,
         funding_rate=funding_rate,
+        slippage=slippage,
         _lock=state_lock,
     )
     risk.commitments = execution

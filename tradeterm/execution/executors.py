@@ -128,9 +128,12 @@ class PaperExecutor:
         funding: bool = True,
         funding_rate: FundingRate | None = None,
         funded_until: Callable[[str], int | None] | None = None,
+        model_for: Callable[[str, str], FillModelConfig | None] | None = None,
     ) -> None:
         self._wallet_id = wallet_id
         self._model = model
+        self._model_for = model_for
+        """A market's own fill model (venue, symbol): fitted slippage, the venue's fee tier."""
         self._clock = clock
         self._instruments = dict(instruments or {})
         self._seed = seed
@@ -162,11 +165,17 @@ class PaperExecutor:
         engine = self._engines.get(venue)
         if engine is None:
             mine = [i for i in self._instruments.values() if i.venue == venue]
+            own = self._model_for
+
+            def model_for(symbol: str) -> FillModelConfig | None:
+                return own(venue, symbol) if own is not None else None
+
             engine = MatchingEngine(
                 self._model,
                 seed=self._seed,
                 lot_steps={i.symbol: i.lot_step for i in mine},
                 contract_sizes={i.symbol: i.contract_size for i in mine},
+                model_for=model_for,
             )
             self._engines[venue] = engine
         return engine

@@ -372,6 +372,10 @@ class Portfolio:
             raise ValueError(f"unknown wallet '{wallet_id}' (not activated)")
         return wallet
 
+    def contract_size(self, key: str) -> float:
+        """Units of the underlying per contract of a market (1 when unknown)."""
+        return self._contract_size(key)
+
     def _contract_size(self, key: str) -> float:
         instrument = self._instruments.get(key)
         return instrument.contract_size if instrument is not None else 1.0
