@@ -190,6 +190,9 @@ class ExecutionEngine:
     def has_executor(self, wallet_id: str) -> bool:
         return wallet_id in self._executors
 
+    def executor(self, wallet_id: str) -> Executor | None:
+        return self._executors.get(wallet_id)
+
     def add_executor(self, executor: Executor) -> None:
         """Attach a newly activated wallet's executor (at start, or when a stage adds wallets).
         The router shares this mapping, so orders route to it at once."""

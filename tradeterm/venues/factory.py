@@ -49,6 +49,9 @@ class VenueHandle:
     fill_model: FillModelConfig = field(default_factory=FillModelConfig)
     close: Callable[[], object] | None = None
     cost_factory: Callable[[Instrument], CostModel] | None = None
+    live_cash_from_venue: bool = False
+    """A live wallet opened on this venue for the first time starts with the account's
+    balance (Deriv), not the configured one."""
 
     def exec_client(self, account: str) -> ExecClient:
         return self.exec_factory(account)
