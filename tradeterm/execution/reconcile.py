@@ -220,8 +220,12 @@ class Reconciler:
         found: _Findings,
         flying: Mapping[str, str] | None = None,
     ) -> None:
-        at_venue = {o.client_order_id: o for o in await executor.venue_open_orders()}
         skip = flying or {}
+        at_venue = {
+            o.client_order_id: o
+            for o in await executor.venue_open_orders()
+            if o.client_order_id not in skip
+        }
         ours = {
             o.client_order_id: o for o in self._ledger.working(wid) if o.client_order_id not in skip
         }
