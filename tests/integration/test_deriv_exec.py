@@ -61,6 +61,8 @@ async def test_entry_exit_idempotency_and_positions() -> None:
         ack = await client.submit(order("e1", Side.BUY, 1.0))  # ~1200 notional at x10: stake ~120
         assert ack.status is OrderStatus.FILLED
         assert client.in_flight() == {"e1": "R_100"}  # until the stream hands the outcome over
+        ack_event = await anext(events)
+        assert isinstance(ack_event, OrderUpdate) and ack_event.status is OrderStatus.SUBMITTED
         fill = await anext(events)
         done = await anext(events)
         assert isinstance(fill, Fill) and fill.fee > 0 and fill.last
@@ -81,6 +83,7 @@ async def test_entry_exit_idempotency_and_positions() -> None:
         await fresh.close()
         exit_ack = await client.submit(order("x1", Side.SELL, fill.qty, reduce_only=True))
         assert exit_ack.status is OrderStatus.FILLED
+        await anext(events)  # x1 acknowledged
         exit_fill = await anext(events)
         assert isinstance(exit_fill, Fill) and exit_fill.side is Side.SELL and exit_fill.last
         assert client.in_flight() == {"x1": "R_100"}  # e1's outcome was taken: booked

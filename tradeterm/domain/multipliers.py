@@ -169,3 +169,25 @@ def held_cash(qty: float, price: float, multiplier: float, fee: float) -> float:
     (qty x price / multiplier) less the commission, which is booked as the fill's fee, so the
     wallet's cash falls by exactly the stake, as the venue's balance does."""
     return max(qty * price / multiplier - fee, 0.0)
+
+
+def held_terms(
+    sign: int,
+    entry_spot: float,
+    multiplier: float,
+    held: float,
+    commission: float,
+    stop_price: float = 0.0,
+    target_price: float = 0.0,
+) -> MultiplierTerms | None:
+    """The contract a booked multiplier position stands for: its stake is the cash it holds
+    plus the commission paid; its stop loss and take profit in currency are the profit at the
+    position's stop and target prices (0: none). None when it holds no stake."""
+    stake = held + commission
+    if stake <= 0 or multiplier <= 0 or entry_spot <= 0:
+        return None
+    way = MultiplierDirection.UP if sign > 0 else MultiplierDirection.DOWN
+    bare = MultiplierTerms(way, stake, multiplier, entry_spot, commission)
+    sl = round(-bare.profit(stop_price), 2) if stop_price > 0 else None
+    tp = round(bare.profit(target_price), 2) if target_price > 0 else None
+    return MultiplierTerms(way, stake, multiplier, entry_spot, commission, tp, sl)

@@ -139,6 +139,8 @@ class Fill:
     last: bool = False
     """The venue says this fill completes its order, whatever its quantity (a Deriv contract's
     quantity is its stake x multiplier / entry spot, known only once it is open)."""
+    venue_ref: str = ""
+    """The venue's id of what this fill opened (a Deriv contract id), shown with the position."""
 
     @property
     def notional(self) -> float:

@@ -60,6 +60,8 @@ class Position:
     """Cash the position holds out of the wallet's balance (a Deriv multiplier's stake less its
     commission), returned with the PnL when it closes; its loss is floored at losing it.
     0: PnL is booked on the balance alone (spot, perps)."""
+    venue_ref: str = ""
+    """The venue's id of what the position holds (a Deriv contract id), when it has one."""
 
     @property
     def key(self) -> str:

@@ -79,6 +79,7 @@ def open_position(
         ideal_entry=ideal,
         last_funding_ms=fill.ts_ms,
         margin=held_cash(qty, fill.price * contract_size, multiplier, fee) if multiplier else 0.0,
+        venue_ref=fill.venue_ref,
     )
 
 

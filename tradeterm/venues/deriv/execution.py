@@ -285,6 +285,12 @@ class DerivExecClient:
         the last fill completes the order."""
         now = self._clock.now_ms()
         total = paid = fees = 0.0
+        # acknowledged first (with the contract id), so the fill books against a sent order
+        self._events.put_nowait(
+            OrderUpdate(
+                order.client_order_id, OrderStatus.SUBMITTED, now, venue_order_id=str(fills[0][0])
+            )
+        )
         for n, (contract_id, qty, price, fee) in enumerate(fills, 1):
             self._events.put_nowait(
                 Fill(
@@ -299,6 +305,7 @@ class DerivExecClient:
                     fee,
                     now,
                     last=n == len(fills),
+                    venue_ref=str(contract_id),
                 )
             )
             total, paid, fees = total + qty, paid + qty * price, fees + fee
