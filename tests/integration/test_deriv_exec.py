@@ -199,3 +199,36 @@ async def _wait(done: Callable[[], bool], timeout_s: float = 120.0) -> None:
     while not done():
         assert loop.time() < deadline, "state not reached"
         await asyncio.sleep(0.05)
+
+
+async def test_a_moved_stop_is_put_on_the_contract(tmp_path: Path) -> None:
+    """The node tightens the stop (a trailing stop, the operator): the contract's stop loss
+    follows (contract_update), so the venue holds the new level while the node is away."""
+    async with DerivSimulator(speed=2, history_s=600) as sim:
+        spot = sim.market.spot("R_100")
+        assert spot is not None
+        plan = EntryPlan(spot.quote * 0.99, spot.quote * 1.03, "t", "t|deriv:R_100", "s", "1m")
+        client = DerivExecClient(
+            "deriv",
+            "live",
+            DerivVenueConfig(endpoint=sim.url),
+            "tok",
+            LiveClock(),
+            plans=lambda coid: plan,
+        )
+        books = Books(tmp_path, sim.balance)
+        entry = order("e1", Side.BUY, 1.0)
+        await client.submit(entry)
+        await books.book(client, entry)
+        (contract,) = sim.contracts.values()
+        (pos,) = books.portfolio.positions(WALLET)
+        tighter = pos.entry_price * 0.995
+        moved = books.portfolio.tighten_stop(WALLET, pos.key, tighter)
+        await client.rest_limits(moved)
+        level = contract.terms.stop_loss_price()
+        assert level is not None and abs(level - tighter) / tighter < 1e-4, (level, tighter)
+        sent = [r for r in sim.requests_seen if "contract_update" in r]
+        assert sent
+        await client.rest_limits(moved)  # unchanged: nothing sent again
+        assert len([r for r in sim.requests_seen if "contract_update" in r]) == len(sent)
+        await client.close()

@@ -23,6 +23,7 @@ from tradeterm.domain.funding import FUNDING_INTERVAL_MS, funding_slot
 from tradeterm.domain.instruments import Instrument
 from tradeterm.domain.market import Tick
 from tradeterm.domain.orders import EntryPlan, Fill, Order
+from tradeterm.domain.positions import Position
 from tradeterm.errors import PermanentVenueError, TemporaryVenueError
 from tradeterm.venues.base import (
     ExecClient,
@@ -257,6 +258,14 @@ class TakesPlans(Protocol):
     own contract (Deriv's limit_order) reads them from the stored plans."""
 
     plans: Callable[[str], EntryPlan | None] | None
+
+
+@runtime_checkable
+class RestsLimits(Protocol):
+    """Optional ExecClient extra: the venue holds a position's stop and target on the position
+    itself (Deriv's contract limit_order), so moving them is an update, not resting orders."""
+
+    async def rest_limits(self, position: Position) -> None: ...
 
 
 @runtime_checkable

@@ -4,7 +4,8 @@ An entry (a market order that is not reduce-only) becomes one multiplier contrac
 buy, MULTDOWN for a sell, at the symbol's smallest allowed multiplier, with the stake that gives
 the order's notional (qty x spot / multiplier, at least the venue's minimum stake). The entry's
 stop and target (its EntryPlan, looked up through `plans`) rest on the contract as its
-`limit_order` stop loss and take profit in currency, so a stop does not depend on the node.
+`limit_order` stop loss and take profit in currency, so a stop does not depend on the node;
+when the node moves them (a trailing stop, the operator), `rest_limits` sends contract_update.
 
 The fill is booked as Deriv books the contract (domain/multipliers.py): quantity = stake x
 multiplier / entry spot at the entry spot, the commission as its fee; the Portfolio holds the
@@ -35,10 +36,12 @@ from tradeterm.domain.multipliers import (
     MultiplierDirection,
     commission_for,
     contract_qty,
+    held_terms,
     payout_price,
     tp_sl_amounts,
 )
 from tradeterm.domain.orders import EntryPlan, Fill, Order
+from tradeterm.domain.positions import Position
 from tradeterm.errors import PermanentVenueError, TemporaryVenueError
 from tradeterm.venues.base import ExecEvent, OrderUpdate, VenueBalance, VenuePosition
 from tradeterm.venues.deriv.data import deriv_capabilities
@@ -127,6 +130,8 @@ class DerivExecClient:
         """Contracts of this account seen open (id -> symbol): one a TP/SL closed at the venue
         is still found when the node comes to close its position."""
         self._booked_closed: set[int] = set()
+        self._limits: dict[int, tuple[float | None, float | None]] = {}
+        """The stop loss and take profit (currency) each contract holds, as last sent."""
         self._events: asyncio.Queue[ExecEvent | None] = asyncio.Queue()
 
     async def connect(self) -> None:
@@ -232,6 +237,7 @@ class DerivExecClient:
             params["limit_order"] = limit_order
         contract_id = await self.trader.buy(params)
         self._contract_of[order.client_order_id] = contract_id
+        self._limits[contract_id] = (limits.stop_loss, limits.take_profit)
         self._seen[contract_id] = order.symbol
         self._update(order, OrderStatus.SUBMITTED, venue_id=str(contract_id))
         opened = await self.trader.wait_open(contract_id)
@@ -321,6 +327,47 @@ class DerivExecClient:
         self._known[order.client_order_id] = done  # in flight until the stream hands it over
         self._events.put_nowait(done)
         return done
+
+    async def rest_limits(self, position: Position) -> None:
+        """Put the position's stop and target on its contract (contract_update) when they
+        changed: amounts whose trigger prices are the levels at the contract's entry spot. Only
+        a position that is one contract (what the node opens) is updated."""
+        held = [
+            cid
+            for cid, symbol in self._seen.items()
+            if symbol == position.symbol and cid not in self._booked_closed
+        ]
+        if len(held) != 1 or position.margin <= 0:
+            return
+        (cid,) = held
+        offer = await self._offer(position.symbol)
+        terms = held_terms(
+            position.side.sign,
+            position.entry_price,
+            float(offer.multipliers[0]),
+            position.margin,
+            position.fees,
+            position.stop_loss,
+            position.take_profit,
+        )
+        if terms is None:
+            return
+        sl = terms.stop_loss
+        if sl is not None and not terms.commission < sl < terms.stake:
+            sl = None  # at or beyond the stake: the stop-out protects
+        tp = terms.take_profit if terms.take_profit and terms.take_profit > 0 else None
+        wanted = (sl, tp)
+        if self._limits.get(cid) == wanted or wanted == (None, None):
+            return
+        limit = {k: v for k, v in (("stop_loss", sl), ("take_profit", tp)) if v is not None}
+        try:
+            await self.trader.conn.request(
+                {"contract_update": 1, "contract_id": cid, "limit_order": limit}
+            )
+        except PermanentVenueError as exc:  # sold meanwhile: the exit books what it paid
+            log.info("%s: contract %s not updated: %s", self.name, cid, exc)
+            return
+        self._limits[cid] = wanted
 
     async def cancel(self, client_order_id: str) -> OrderUpdate:
         known = self._known.get(client_order_id)
