@@ -41,7 +41,13 @@ from tradeterm.domain.timeframes import timeframe_ms
 from tradeterm.domain.wallets import wallet_id
 from tradeterm.errors import ConfigError, StorageError, UserError, VenueError
 from tradeterm.execution.engine import ExecutionEngine
-from tradeterm.execution.executors import Executor, FundingRate, LiveExecutor, PaperExecutor
+from tradeterm.execution.executors import (
+    Executor,
+    FundingRate,
+    LiveExecutor,
+    PaperExecutor,
+    TakesPlans,
+)
 from tradeterm.execution.slippage import SlippageBook
 from tradeterm.marketdata.store import CandleStore
 from tradeterm.marketdata.streams import StreamManager
@@ -126,6 +132,8 @@ class Node:
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _metrics_server: Any = None
     _lock: StateLock | None = None
+    _fresh_live: list[str] = field(default_factory=list)
+    """Live wallets opened this run on venues whose accounts say what cash they start with."""
 
     # ---- start-up ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -140,6 +148,7 @@ class Node:
         self._check_live()
         await self._attach()
         self._activate_wallets()
+        await self._fund_live_wallets()
         restore = await self.execution.restore()
         log.info(
             "restored %d working orders (%d re-armed), %d pending confirmations (%d expired while"
@@ -253,6 +262,22 @@ class Node:
             tel = self.config.telemetry
             self._metrics_server = self.metrics.serve(tel.prometheus_host, tel.prometheus_port)
 
+    async def _fund_live_wallets(self) -> None:
+        """A live wallet opened for the first time on a venue that keeps the account's cash
+        (Deriv) starts with the account's balance, so the first reconcile agrees."""
+        fresh, self._fresh_live = self._fresh_live, []
+        for wid in fresh:
+            executor = self.execution.executor(wid)
+            if not isinstance(executor, LiveExecutor):
+                continue
+            try:
+                venue = await executor.venue_balance()
+            except VenueError as exc:
+                log.warning("%s: opening balance not read from the venue: %s", wid, exc)
+                continue
+            self.portfolio.fund_from_venue(wid, venue.total)
+            log.info("%s opened with the venue's balance %.2f %s", wid, venue.total, venue.currency)
+
     def _activate_wallets(self) -> None:
         for mode, domain in self.rollout.active_wallets():
             self._ensure_wallet(mode, domain)
@@ -291,6 +316,8 @@ class Node:
             account = self.config.wallets.live.accounts.get(domain)
             venue = self.venues[account.venue] if account else handle
             acct_name = account.account if account else "live"
+            if venue.live_cash_from_venue and self.portfolio.wallet(wid) is None:
+                self._fresh_live.append(wid)
             self.portfolio.activate_wallet(
                 mode,
                 domain,
@@ -298,9 +325,13 @@ class Node:
                 venue=venue.name,
                 account=acct_name,
             )
+            client = venue.exec_client(acct_name)
+            if isinstance(client, TakesPlans):
+                ledger = self.execution.ledger
+                client.plans = lambda coid, w=wid: ledger.plan(coid, w)
             executor = LiveExecutor(
                 wid,
-                venue.exec_client(acct_name),
+                client,
                 self.clock,
                 max_retries=self.config.execution.max_retries,
                 cost_rate=venue.fill_model.taker_fee_rate + venue.fill_model.slippage_bps / 1e4,

@@ -22,7 +22,8 @@ from tradeterm.domain.enums import ContractKind, OrderStatus, OrderType
 from tradeterm.domain.funding import FUNDING_INTERVAL_MS, funding_slot
 from tradeterm.domain.instruments import Instrument
 from tradeterm.domain.market import Tick
-from tradeterm.domain.orders import Fill, Order
+from tradeterm.domain.orders import EntryPlan, Fill, Order
+from tradeterm.domain.positions import Position
 from tradeterm.errors import PermanentVenueError, TemporaryVenueError
 from tradeterm.venues.base import (
     ExecClient,
@@ -260,6 +261,31 @@ class OrderQuery(Protocol):
     async def order_status(self, client_order_id: str) -> OrderUpdate | None: ...
 
 
+@runtime_checkable
+class TakesPlans(Protocol):
+    """Optional ExecClient extra: a client that rests an entry's stop and target on the venue's
+    own contract (Deriv's limit_order) reads them from the stored plans."""
+
+    plans: Callable[[str], EntryPlan | None] | None
+
+
+@runtime_checkable
+class RestsLimits(Protocol):
+    """Optional ExecClient extra: the venue holds a position's stop and target on the position
+    itself (Deriv's contract limit_order), so moving them is an update, not resting orders."""
+
+    async def rest_limits(self, position: Position) -> None: ...
+
+
+@runtime_checkable
+class InFlight(Protocol):
+    """Optional ExecClient extra: orders sent whose outcome is not booked yet (client order id
+    -> symbol). Reconciliation leaves them, their positions and the balance alone meanwhile: a
+    contract the venue opened for an order whose fill is on its way is ours, not an orphan."""
+
+    def in_flight(self) -> Mapping[str, str]: ...
+
+
 class LiveExecutor:
     """A live wallet's orders on a venue account (an ExecClient).
 
@@ -371,6 +397,12 @@ class LiveExecutor:
 
     async def venue_balance(self) -> VenueBalance:
         return await self.client.balance()
+
+    def in_flight(self) -> Mapping[str, str]:
+        """Orders on their way at the venue (client order id -> symbol), when the client says."""
+        if isinstance(self.client, InFlight):
+            return self.client.in_flight()
+        return {}
 
     async def query(self, client_order_id: str) -> OrderUpdate | None:
         """The venue's state of one order, when the client can look orders up."""

@@ -33,7 +33,13 @@ from tradeterm.domain.orders import EntryPlan, Fill, Order, OrderEvent, OrderPur
 from tradeterm.domain.positions import Position
 from tradeterm.domain.slippage import SlippageSample, slippage_bps
 from tradeterm.errors import InvalidTransition, VenueError
-from tradeterm.execution.executors import Executor, ExecutorEvent, FundingCharge
+from tradeterm.execution.executors import (
+    Executor,
+    ExecutorEvent,
+    FundingCharge,
+    LiveExecutor,
+    RestsLimits,
+)
 from tradeterm.execution.lifecycle import OrderLedger
 from tradeterm.execution.monitor import ExitCall, PositionMonitor
 from tradeterm.portfolio.book import Portfolio
@@ -228,7 +234,10 @@ class OrderRouter:
         if position is None:
             await self.unprotect(slot, "position closed")
             return
-        if slot in self.exits or not self._can_rest(wallet_id):
+        if slot in self.exits:
+            return
+        await self._rest_on_contract(wallet_id, position)
+        if not self._can_rest(wallet_id):
             return
         levels = {
             OrderPurpose.STOP_LOSS: position.stop_loss,
@@ -246,6 +255,18 @@ class OrderRouter:
             if self._portfolio.position(wallet_id, key) is None:
                 return  # the other leg filled while this one was being replaced
             await self._place_protective(position, purpose, level)
+
+    async def _rest_on_contract(self, wallet_id: str, position: Position) -> None:
+        """Venues that hold the stop and target on the position itself (Deriv contracts) get
+        the position's levels whenever they change (a failure is logged; the monitor remains)."""
+        executor = self._executors.get(wallet_id)
+        client = executor.client if isinstance(executor, LiveExecutor) else None
+        if not self.resting_stops or not isinstance(client, RestsLimits):
+            return
+        try:
+            await client.rest_limits(position)
+        except VenueError as exc:
+            log.warning("%s: stop/target not updated on %s: %s", wallet_id, position.key, exc)
 
     def _resting(self, slot: Slot, purpose: OrderPurpose) -> Order | None:
         coid = self.protection.get(slot, {}).get(purpose)

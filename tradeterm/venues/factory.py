@@ -54,6 +54,9 @@ class VenueHandle:
     load_fees: Callable[[Sequence[str]], Awaitable[int]] | None = None
     """Ask the venue for the account's fee tier of these markets (needs keys); returns the
     markets updated."""
+    live_cash_from_venue: bool = False
+    """A live wallet opened on this venue for the first time starts with the account's
+    balance (Deriv), not the configured one."""
 
     def exec_client(self, account: str) -> ExecClient:
         return self.exec_factory(account)
