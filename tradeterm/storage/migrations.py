@@ -51,4 +51,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE equity (wallet_id TEXT NOT NULL, ts_ms INTEGER NOT NULL, equity REAL NOT NULL,
         balance REAL NOT NULL, unrealized REAL NOT NULL, PRIMARY KEY (wallet_id, ts_ms));
     """,
+    # 2: reconciliation differences (issue 13); IF NOT EXISTS so the order of appended
+    # migrations from parallel branches cannot break an existing database
+    """
+    CREATE TABLE IF NOT EXISTS reconcile_diffs (id TEXT PRIMARY KEY, wallet_id TEXT NOT NULL,
+        status TEXT NOT NULL, last_seen_ms INTEGER NOT NULL, data TEXT NOT NULL);
+    CREATE INDEX IF NOT EXISTS reconcile_diffs_status ON reconcile_diffs (status, last_seen_ms);
+    """,
 )

@@ -831,6 +831,15 @@ class CcxtExecClient:
             return update
         return OrderUpdate(client_order_id, OrderStatus.REJECTED, now, reason="unknown order")
 
+    def track(self, order: Order) -> None:
+        """Follow an order placed elsewhere (a reconciliation orphan adopted as ours): its
+        updates and fills on the user stream are ours from now on (OrderTracking)."""
+        market = self.session.market(order.symbol)
+        known = _Known(order, market["id"], order.stop_price is not None)
+        known.filled = order.filled_qty
+        known.cost = order.avg_fill_price * order.filled_qty
+        self._known[order.client_order_id] = known
+
     async def open_orders(self) -> list[Order]:
         ex = await self.session.open()
         profile = self.session.profile
