@@ -93,7 +93,9 @@ class ReconcileActions:
 
     def _name(self, diff: Difference) -> str:
         inst = self._instruments.get(f"{diff.venue}:{diff.symbol}")
-        return inst.display_name if inst is not None and inst.display_name else diff.symbol
+        if inst is not None and "/" in inst.display_name:
+            return inst.display_name  # ccxt's unified name: BTC/USDT:USDT
+        return diff.symbol
 
     async def _gone(self, diff: Difference) -> ControlError:
         await self._book.set_status(diff, "resolved", by="venue", note="gone from the venue")
