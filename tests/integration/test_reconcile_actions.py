@@ -176,7 +176,7 @@ async def test_the_gate_refuses_an_adoption_with_its_reason(tmp_path: Path) -> N
         await advance(clock, 1)
         await control.reconcile_now(source="cli")
         diff = of_kind(node, "orphan_position")
-        with pytest.raises(ControlError, match="refused by the risk gate: .*pair exposure cap"):
+        with pytest.raises(ControlError, match=r"refused by the risk gate: .*pair exposure cap"):
             await control.reconcile_adopt(diff.id, source="cli")
         after = of_kind(node, "orphan_position")
         assert after.status == "open" and "pair exposure cap" in after.note
