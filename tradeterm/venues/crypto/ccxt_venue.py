@@ -954,6 +954,11 @@ class CcxtExecClient:
 
     # ---- events ---------------------------------------------------------------------------
     def events(self) -> AsyncIterator[ExecEvent]:
+        """Order updates and fills. Starts the user-stream watch when nobody called `connect`
+        (the node only reads `events()`: without this a live wallet never heard of its fills)."""
+        if self._watch is None or self._watch.done():
+            self._events.reopen()
+            self._watch = asyncio.create_task(self._watch_orders(), name=f"{self.name}.orders")
         return self._events.stream()
 
     async def _watch_orders(self) -> None:
