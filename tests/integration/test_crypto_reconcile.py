@@ -202,3 +202,99 @@ async def test_orphans_on_binance_are_listed_in_r_closed_and_adopted_through_the
             "the adopted order's cancel booked from the user stream",
         )
         await app.workers.wait_for_complete()
+
+
+def test_reconcile_from_the_shell_against_a_daemon_trading_the_simulator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`tradeterm reconcile list|close|adopt|ignore` against `tradeterm run --no-ui` trading
+    `tradeterm sim-server binance-futures` (both their own processes)."""
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.integration.daemon_kit import Daemon, cli, rows
+    from tests.integration.daemon_kit import wait_for as wait_sync
+
+    monkeypatch.setenv("BINANCE_API_KEY", "any-key")
+    monkeypatch.setenv("BINANCE_API_SECRET", "any-secret")
+    out = tmp_path / "sim.out"
+    with out.open("w") as sink:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "tradeterm", "sim-server", "binance-futures", "--port", "0"]
+            + ["--history-days", "6", "--balance", "1000"],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    daemon: Daemon | None = None
+    try:
+
+        def urls() -> list[str] | None:
+            lines = out.read_text().splitlines()
+            return lines[:2] if len(lines) >= 2 else None
+
+        rest, ws = wait_sync(urls, 120)
+
+        async def by_hand() -> None:
+            ex = stranger(rest, ws)
+            try:
+                last = (await ex.fetch_ohlcv("ETH/USDT:USDT", "1m", limit=1))[-1][4]
+                price = round(last * 0.97, 2)
+                await ex.create_order(
+                    "ETH/USDT:USDT", "limit", "buy", qty_for(40, price), price,
+                    {"clientOrderId": "by-hand-1"},
+                )  # fmt: skip
+            finally:
+                await ex.close()
+
+        async def venue_orders() -> set[str]:
+            ex = stranger(rest, ws)
+            try:
+                return {o["clientOrderId"] for o in await ex.fetch_open_orders("ETH/USDT:USDT")}
+            finally:
+                await ex.close()
+
+        asyncio.run(by_hand())
+        config = tmp_path / "binance-futures.toml"
+        shutil.copy(CONFIG, config)
+        sets = [
+            f"venues.binance_futures.rest_url={rest}",
+            f"venues.binance_futures.ws_url={ws}",
+            "wallets.live.approved=true",
+            "wallets.live.accounts.crypto_perp.venue=binance_futures",
+            "wallets.live.accounts.crypto_perp.account=main",
+            "rollout.initial_stage=2",
+            "marketdata.warmup_bars=60",
+        ]
+        args = [sys.executable, "-m", "tradeterm", "run", "--no-ui", "--confirm"]
+        args += ["--config", str(config)] + [x for s in sets for x in ("--set", s)]
+        daemon = Daemon(args, tmp_path, tmp_path / "daemon.err")
+        wait_sync(lambda: "daemon running" in daemon.log_path.read_text(), timeout=120)  # type: ignore[union-attr]
+
+        listed = cli(config, "reconcile", "list")
+        assert listed.returncode == 0, listed.stderr
+        line = next(x for x in listed.stdout.splitlines() if "by-hand-1" in x)
+        diff_id = line.split()[0]
+        assert "open" in line and "orphan order" in line and "ETHUSDT" in line
+        closed = cli(config, "reconcile", "close", diff_id, "--yes")
+        assert closed.returncode == 0, closed.stderr
+        assert "cancel order by-hand-1 ETH/USDT:USDT at the venue" in closed.stdout
+        assert f"{diff_id} closed: cancelled by-hand-1 at the venue by cli" in closed.stdout
+        assert "by-hand-1" not in asyncio.run(venue_orders())
+        again = cli(config, "reconcile", "adopt", diff_id, "--yes")
+        assert again.returncode == 1 and "already closed" in again.stderr, again.stderr
+        bad = cli(config, "reconcile", "ignore", "no such id!")
+        assert bad.returncode == 2 and "id" in bad.stderr and "Traceback" not in bad.stderr
+        as_json = cli(config, "reconcile", "list", "--json")
+        assert '"status": "closed"' in as_json.stdout
+    finally:
+        if daemon is not None:
+            daemon.terminate()
+            daemon.communicate(timeout=60)
+        server.terminate()
+        server.wait(timeout=30)
+    audit = rows(
+        tmp_path / "state" / "paper.db",
+        "SELECT source, action, ok FROM audit WHERE action LIKE 'reconcile%' ORDER BY ts_ms",
+    )
+    assert audit == [("cli", "reconcile_close", 1), ("cli", "reconcile_adopt", 0)]
