@@ -221,8 +221,10 @@ def test_reconcile_from_the_shell_against_a_daemon_trading_the_simulator(
     out = tmp_path / "sim.out"
     with out.open("w") as sink:
         server = subprocess.Popen(
-            [sys.executable, "-m", "tradeterm", "sim-server", "binance-futures", "--port", "0"]
-            + ["--history-days", "6", "--balance", "1000"],
+            [
+                *(sys.executable, "-m", "tradeterm", "sim-server", "binance-futures"),
+                *("--port", "0", "--history-days", "6", "--balance", "1000"),
+            ],
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
