@@ -49,6 +49,7 @@ from tradeterm.venues.base import (
     VenueHealth,
     VenuePosition,
 )
+from tradeterm.venues.crypto.frames import FrameGuard, guard_exchange
 from tradeterm.venues.sim.channel import Channel
 
 log = logging.getLogger(__name__)
@@ -233,6 +234,8 @@ class CcxtSession:
         self._options = dict(options or {})
         self.throttle = WeightThrottle(profile.weight_per_minute)
         self.health = VenueHealth(venue=name)
+        self.frames = FrameGuard(name, self.health)
+        """Bad websocket frames: counted in health.bad_frames, logged once per kind, skipped."""
         self._args = (api_key, secret, testnet, rest_url, ws_url)
         self.exchange: Any = None
         self.markets: dict[str, dict[str, Any]] = {}
@@ -244,7 +247,9 @@ class CcxtSession:
     async def open(self) -> Any:
         async with self._lock:
             if self.exchange is None:
-                self.exchange = _make_exchange(self.profile, *self._args, self._options)
+                self.exchange = guard_exchange(
+                    _make_exchange(self.profile, *self._args, self._options), self.frames
+                )
             if not self.markets:
                 ex = self.exchange
                 await self.call(1, ex.load_markets)
@@ -381,12 +386,11 @@ class CcxtDataClient:
             while True:
                 trades = await ex.watch_trades(unified)
                 for trade in trades:
-                    price = float(trade["price"])
-                    ts = int(trade["timestamp"])
-                    health.last_message_ms = ts
-                    self._ticks.put(
-                        Tick(self.name, sid, ts, price, price, price, float(trade["amount"] or 0))
-                    )
+                    tick = self._tick_of(sid, trade)
+                    if tick is None:
+                        continue  # counted and logged by the frame guard
+                    health.last_message_ms = tick.ts_ms
+                    self._ticks.put(tick)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -394,6 +398,21 @@ class CcxtDataClient:
             health.errors += 1
             health.detail = f"trade stream {sid}: {exc}"
             self._ticks.close()
+
+    def _tick_of(self, sid: str, trade: Any) -> Tick | None:
+        """A trade as a tick, or None (counted as a bad frame) when ccxt parsed a frame with a
+        missing or unusable price, size or time."""
+        try:
+            price = float(trade["price"])
+            ts = int(trade["timestamp"])
+            amount = float(trade.get("amount") or 0.0)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            self.session.frames.bad("trade: bad values", f"{type(exc).__name__}: {exc}")
+            return None
+        if not (math.isfinite(price) and price > 0 and ts > 0 and math.isfinite(amount)):
+            self.session.frames.bad("trade: bad values", f"price {price} ts {ts} qty {amount}")
+            return None
+        return Tick(self.name, sid, ts, price, price, price, max(0.0, amount))
 
     def ticks(self) -> AsyncIterator[Tick]:
         return self._ticks.stream()
@@ -475,6 +494,9 @@ class CcxtDataClient:
                         yield bar
                 continue
             for row in rows:
+                if not _row_ok(row, tf_ms):
+                    self.session.frames.bad("kline: bad values", repr(row)[:120])
+                    continue
                 if pending is not None and row[0] > pending[0] and pending[0] > last_open:
                     contiguous = row[0] == pending[0] + tf_ms and (
                         last_open < 0 or pending[0] == last_open + tf_ms
@@ -977,7 +999,10 @@ class CcxtExecClient:
                 await self._resync()
                 continue
             for placed in orders:
-                self._on_order(placed)
+                try:
+                    self._on_order(placed)
+                except (TypeError, ValueError, KeyError, AttributeError) as exc:
+                    self.session.frames.bad("order update: bad values", f"{exc}")
 
     async def _resync(self) -> None:
         for coid, known in list(self._known.items()):
@@ -1023,6 +1048,20 @@ class CcxtExecClient:
             known.order = _with_status(known.order, update.status)
             if update.status is not OrderStatus.FILLED:
                 self._events.put(update)
+
+
+def _row_ok(row: Any, tf_ms: int) -> bool:
+    """A kline row ccxt handed over is usable: [open time, o, h, l, c, volume], all finite
+    numbers, prices positive and consistent, the open time on the timeframe's grid."""
+    try:
+        ts, o, h, lo, c, v = (float(x) for x in row[:6])
+    except (TypeError, ValueError):
+        return False
+    if not all(math.isfinite(x) for x in (ts, o, h, lo, c, v)):
+        return False
+    if min(o, h, lo, c) <= 0 or v < 0 or h < max(o, c, lo) or lo > min(o, c):
+        return False
+    return ts > 0 and int(ts) % tf_ms == 0
 
 
 def _with_status(order: Order, status: OrderStatus) -> Order:

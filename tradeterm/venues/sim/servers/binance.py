@@ -1418,6 +1418,18 @@ class BinanceFuturesSim:
                 if key in body:
                     setattr(self.opt, key, type(getattr(self.opt, key))(body[key]))
             return web.json_response({"ok": True})
+        if action == "inject":
+            # hostile frames, sent as they are (text, not JSON-encoded) to every market or user
+            # websocket: the client must log, skip and carry on (fuzz tests)
+            frames = [str(f) for f in body.get("frames", [])]
+            targets = list(self.user_ws) if body.get("to") == "user" else list(self.market_ws)
+            sent = 0
+            for ws in targets:
+                for frame in frames:
+                    if not ws.closed:
+                        await ws.send_str(frame)
+                        sent += 1
+            return web.json_response({"sent": sent, "sockets": len(targets)})
         if action == "state":
             return web.json_response(
                 {
