@@ -1441,7 +1441,7 @@ class BinanceFuturesSim:
         return web.json_response({"error": "unknown action"}, status=404)
 
     def app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(client_max_size=64 * 1024 * 1024)  # /sim/inject carries big frames
         h = self._handler
         routes = [
             ("GET", "/fapi/v1/ping", h(lambda r, p: {})),
