@@ -1,6 +1,6 @@
-"""Hostile websocket frames on the crypto streams: thousands injected through the Binance
-simulator (POST /sim/inject writes them raw onto the market and user websockets) while ccxt's
-binanceusdm -- through our adapter -- streams trades, klines and order updates.
+"""Hostile websocket frames on the crypto streams: thousands injected through the Binance and
+Bybit simulators (POST /sim/inject writes them raw onto the market and user websockets) while
+ccxt's binanceusdm / bybit -- through our adapter -- stream trades, klines and order updates.
 
 Truncated JSON, wrong types in every field, unknown events, non-objects, deep nesting and
 payloads over a megabyte: each must be logged (once per kind) and skipped while the stream
@@ -31,9 +31,16 @@ from tradeterm.domain.enums import OrderType, Side
 from tradeterm.domain.market import Bar, Tick
 from tradeterm.domain.orders import Fill, Order
 from tradeterm.venues.crypto.binance import BINANCE_FUTURES
-from tradeterm.venues.crypto.ccxt_venue import CcxtDataClient, CcxtExecClient, CcxtSession
+from tradeterm.venues.crypto.bybit import bybit_profile
+from tradeterm.venues.crypto.ccxt_venue import (
+    CcxtDataClient,
+    CcxtExecClient,
+    CcxtProfile,
+    CcxtSession,
+)
 from tradeterm.venues.crypto.frames import MAX_FRAME_CHARS
 from tradeterm.venues.sim.servers.binance import BinanceFuturesSim, BinanceSimOptions
+from tradeterm.venues.sim.servers.bybit import BybitSim
 
 SEED = int(os.environ.get("TRADETERM_FUZZ_SEED", "20261203"))
 MARKET_FRAMES = 3000
@@ -55,7 +62,7 @@ class Frame:
     ignored by ccxt (unknown events, other symbols)."""
 
 
-def market_templates(now: int) -> list[dict[str, Any]]:
+def binance_market(now: int) -> list[dict[str, Any]]:
     t = now // 60_000 * 60_000
     return [
         {"e": "aggTrade", "E": now, "s": "BTCUSDT", "a": 5, "p": "43000.1", "q": "0.010",
@@ -69,7 +76,7 @@ def market_templates(now: int) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def user_templates(now: int) -> list[dict[str, Any]]:
+def binance_user(now: int) -> list[dict[str, Any]]:
     return [
         {"e": "ORDER_TRADE_UPDATE", "E": now, "T": now, "o": {
             "s": "BTCUSDT", "c": "someone-else", "S": "BUY", "o": "MARKET", "f": "GTC",
@@ -82,20 +89,81 @@ def user_templates(now: int) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def bybit_market(now: int) -> list[dict[str, Any]]:
+    t = now // 60_000 * 60_000
+    return [
+        {"topic": "publicTrade.BTCUSDT", "type": "snapshot", "ts": now, "data": [
+            {"T": now, "s": "BTCUSDT", "S": "Buy", "v": "0.010", "p": "43000.1", "L": "PlusTick",
+             "i": "5", "BT": False}]},
+        {"topic": "kline.1.BTCUSDT", "type": "snapshot", "ts": now, "data": [
+            {"start": t, "end": t + 59_999, "interval": "1", "open": "43000.0",
+             "close": "43001.0", "high": "43002.0", "low": "42999.0", "volume": "1.0",
+             "turnover": "43000.0", "confirm": False, "timestamp": now}]},
+    ]  # fmt: skip
+
+
+def bybit_user(now: int) -> list[dict[str, Any]]:
+    return [
+        {"topic": "order", "id": f"o{now}", "creationTime": now, "data": [
+            {"category": "linear", "symbol": "BTCUSDT", "orderId": "99",
+             "orderLinkId": "someone-else", "side": "Buy", "orderType": "Market", "price": "0",
+             "qty": "0.010", "orderStatus": "Filled", "cumExecQty": "0.010",
+             "avgPrice": "43000.0", "cumExecFee": "0.2", "createdTime": str(now),
+             "updatedTime": str(now), "reduceOnly": False, "triggerPrice": ""}]},
+        {"topic": "execution", "id": f"e{now}", "creationTime": now, "data": [
+            {"category": "linear", "symbol": "BTCUSDT", "orderId": "99",
+             "orderLinkId": "someone-else", "side": "Buy", "execId": "x", "execPrice": "43000",
+             "execQty": "0.01", "execFee": "0.2", "execType": "Trade", "execTime": str(now),
+             "isMaker": False, "orderType": "Market", "feeRate": "0.00055"}]},
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Venue:
+    name: str
+    sim: type[BinanceFuturesSim]
+    profile: CcxtProfile
+    market: Callable[[int], list[dict[str, Any]]]
+    user: Callable[[int], list[dict[str, Any]]]
+
+
+VENUES = [
+    Venue("binance_futures", BinanceFuturesSim, BINANCE_FUTURES, binance_market, binance_user),
+    Venue("bybit", BybitSim, bybit_profile("linear"), bybit_market, bybit_user),
+]
+BAD_TIMES: tuple[Any, ...] = (None, "abc", -60_000, 1_700_000_000_007, 1.5, [], {})
+
+
+def _spoil_open_time(rng: random.Random, frame: dict[str, Any]) -> dict[str, Any]:
+    """A kline frame whose bar open time is never valid (see `hostile_frames`)."""
+    if isinstance(frame.get("k"), dict):  # Binance
+        return {**frame, "k": {**frame["k"], "t": rng.choice(BAD_TIMES)}}
+    data = frame.get("data")
+    if str(frame.get("topic", "")).startswith("kline") and isinstance(data, list):  # Bybit
+        rows = [{**r, "start": rng.choice(BAD_TIMES)} if isinstance(r, dict) else r for r in data]
+        return {**frame, "data": rows}
+    return frame
+
+
+def _is_kline(frame: dict[str, Any]) -> bool:
+    return frame.get("e") == "kline" or str(frame.get("topic", "")).startswith("kline")
+
+
 def _mutate(rng: random.Random, value: Any, protect_time: bool) -> Any:
     """`value` with one field somewhere replaced by a hostile value."""
     if isinstance(value, dict) and value:
         out = dict(value)
         key = rng.choice(sorted(out))
-        if protect_time and key == "k" and isinstance(out[key], dict):
-            inner = dict(out[key])
-            inner["t"] = rng.choice([None, "abc", -60_000, 1_700_000_000_007, 1.5, [], {}])
-            out[key] = _mutate(rng, inner, False)
-        elif isinstance(out[key], dict) and rng.random() < 0.6:
+        if isinstance(out[key], dict | list) and rng.random() < 0.6:
             out[key] = _mutate(rng, out[key], protect_time)
         else:
             out[key] = rng.choice(HOSTILE_VALUES)
         return out
+    if isinstance(value, list) and value and rng.random() < 0.8:
+        out_list = list(value)
+        i = rng.randrange(len(out_list))
+        out_list[i] = _mutate(rng, out_list[i], protect_time)
+        return out_list
     return rng.choice(HOSTILE_VALUES)
 
 
@@ -111,13 +179,11 @@ def hostile_frames(rng: random.Random, templates: list[dict[str, Any]], n: int) 
             cut = rng.randrange(2, len(good) - 1)
             out.append(Frame(good[:cut], "truncated", True))
         elif pick < 0.70:  # wrong types, anywhere (several fields)
-            bad = base
+            bad: Any = base
             for _k in range(rng.randint(1, 4)):
-                bad = _mutate(rng, bad, protect_time=base.get("e") == "kline")
-            if base.get("e") == "kline" and isinstance(bad.get("k"), dict):
-                k = dict(bad["k"])
-                k["t"] = rng.choice([None, "abc", -60_000, 1.5, [], {}])
-                bad = {**bad, "k": k}
+                bad = _mutate(rng, bad, protect_time=False)
+            if _is_kline(base) and isinstance(bad, dict):
+                bad = _spoil_open_time(rng, bad)
             out.append(Frame(json.dumps(bad), "wrong types", False))
         elif pick < 0.80:  # unknown events and shapes
             event = rng.choice(
@@ -154,23 +220,26 @@ async def wait_for(predicate: Callable[[], Any], what: str, timeout_s: float = 6
         await asyncio.sleep(0.05)
 
 
-@pytest.fixture
-async def sim() -> AsyncIterator[tuple[BinanceFuturesSim, str, str]]:
-    server = BinanceFuturesSim(
+@pytest.fixture(params=VENUES, ids=[v.name for v in VENUES])
+async def sim(
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[tuple[Venue, BinanceFuturesSim, str, str]]:
+    venue: Venue = request.param
+    server = venue.sim(
         BinanceSimOptions(speed=60.0, history_days=1, api_key=KEY, api_secret=SECRET, tick_ms=100)
     )
     rest, ws = await server.start()
-    yield server, rest, ws
+    yield venue, server, rest, ws
     await server.stop()
 
 
 async def test_thousands_of_hostile_frames_are_skipped_and_the_streams_carry_on(
-    sim: tuple[BinanceFuturesSim, str, str], caplog: pytest.LogCaptureFixture
+    sim: tuple[Venue, BinanceFuturesSim, str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    server, rest, ws = sim
+    venue, server, rest, ws = sim
     caplog.set_level(logging.WARNING, logger="tradeterm.venues.crypto.frames")
     session = CcxtSession(
-        "binance_futures", BINANCE_FUTURES, api_key=KEY, secret=SECRET, rest_url=rest, ws_url=ws
+        venue.name, venue.profile, api_key=KEY, secret=SECRET, rest_url=rest, ws_url=ws
     )
     data = CcxtDataClient(session)
     orders = CcxtExecClient(session, "live")
@@ -198,10 +267,10 @@ async def test_thousands_of_hostile_frames_are_skipped_and_the_streams_carry_on(
     rng = random.Random(SEED)
     try:
         await wait_for(lambda: len(ticks) >= 5 and len(bars) >= 2, "the streams to start")
-        await wait_for(lambda: server.user_ws, "the user stream to connect")
+        await wait_for(lambda: server.inject_targets("user"), "the user stream to connect")
         now = server.now_ms()
-        market = hostile_frames(rng, market_templates(now), MARKET_FRAMES)
-        user = hostile_frames(rng, user_templates(now), USER_FRAMES)
+        market = hostile_frames(rng, venue.market(now), MARKET_FRAMES)
+        user = hostile_frames(rng, venue.user(now), USER_FRAMES)
         before_ticks, before_bars = len(ticks), len(bars)
         async with aiohttp.ClientSession() as http:
             for to, frames in (("market", market), ("user", user)):
@@ -219,7 +288,7 @@ async def test_thousands_of_hostile_frames_are_skipped_and_the_streams_carry_on(
             Order(
                 client_order_id="tt-after-fuzz",
                 wallet_id="live",
-                venue="binance_futures",
+                venue=venue.name,
                 symbol="BTCUSDT",
                 side=Side.BUY,
                 order_type=OrderType.MARKET,

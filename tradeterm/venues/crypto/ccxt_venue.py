@@ -472,6 +472,11 @@ class CcxtDataClient:
         tf_ms = timeframe_ms(timeframe)
         last_open = -1
         pending: list[Any] | None = None
+        health = self.session.health
+        bad_since = health.bad_frames
+        """Bad frames counted when the pending bar was first seen: if more came during its
+        life, its last update may have been lost among them (ccxt's cache of rows is shared
+        with the junk), so the closed bar is taken from REST."""
         while True:
             ex = await self.session.open()
             try:
@@ -501,7 +506,17 @@ class CcxtDataClient:
                     contiguous = row[0] == pending[0] + tf_ms and (
                         last_open < 0 or pending[0] == last_open + tf_ms
                     )
-                    if contiguous:
+                    if contiguous and health.bad_frames != bad_since:
+                        fetched = await self.klines(
+                            market["id"], timeframe, start_ms=pending[0], end_ms=pending[0]
+                        )
+                        last_open = int(pending[0])
+                        yield (
+                            fetched[0]
+                            if fetched
+                            else _bar(self.name, market["id"], timeframe, pending)
+                        )
+                    elif contiguous:
                         last_open = int(pending[0])
                         yield _bar(self.name, market["id"], timeframe, pending)
                     else:
@@ -514,6 +529,8 @@ class CcxtDataClient:
                             last_open = bar.open_ms
                             yield bar
                 if pending is None or row[0] >= pending[0]:
+                    if pending is None or row[0] > pending[0]:
+                        bad_since = health.bad_frames
                     pending = list(row)
 
     async def funding_rate(self, symbol: str) -> tuple[float, float, int]:

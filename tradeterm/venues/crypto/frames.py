@@ -22,6 +22,9 @@ the venue's `health.bad_frames` and logs the first of each kind (then every 1000
 of hostile frames is one line per kind, not thousands. What ccxt does accept but is still unfit
 (a trade or kline with a missing or non-finite price) is checked where the adapter turns ccxt's
 values into ours (ccxt_venue.py: `_tick_of`, `_row_ok`, `_on_order`) and counted here too.
+Junk kline rows share ccxt's per-symbol cache with the real ones and can push a bar's last
+update out of what `watch_ohlcv` returns, so `closed_bars` takes a bar from REST when bad frames
+arrived during its life (seen with Bybit under the fuzz test: a closed bar one update stale).
 """
 
 from __future__ import annotations

@@ -1406,6 +1406,10 @@ class BinanceFuturesSim:
         return ws
 
     # ---- test control (not Binance's) -----------------------------------------------------
+    def inject_targets(self, to: str) -> list[web.WebSocketResponse]:
+        """The websockets `/sim/inject` writes to: "user" (private) or "market" (public)."""
+        return list(self.user_ws) if to == "user" else list(self.market_ws)
+
     async def sim_control(self, request: web.Request) -> web.StreamResponse:
         action = request.match_info["action"]
         body = await request.json() if request.can_read_body else {}
@@ -1422,7 +1426,7 @@ class BinanceFuturesSim:
             # hostile frames, sent as they are (text, not JSON-encoded) to every market or user
             # websocket: the client must log, skip and carry on (fuzz tests)
             frames = [str(f) for f in body.get("frames", [])]
-            targets = list(self.user_ws) if body.get("to") == "user" else list(self.market_ws)
+            targets = self.inject_targets(str(body.get("to", "market")))
             sent = 0
             for ws in targets:
                 for frame in frames:
