@@ -503,35 +503,41 @@ class CcxtDataClient:
                     self.session.frames.bad("kline: bad values", repr(row)[:120])
                     continue
                 if pending is not None and row[0] > pending[0] and pending[0] > last_open:
-                    contiguous = row[0] == pending[0] + tf_ms and (
-                        last_open < 0 or pending[0] == last_open + tf_ms
-                    )
-                    if contiguous and health.bad_frames != bad_since:
-                        fetched = await self.klines(
-                            market["id"], timeframe, start_ms=pending[0], end_ms=pending[0]
-                        )
-                        last_open = int(pending[0])
-                        yield (
-                            fetched[0]
-                            if fetched
-                            else _bar(self.name, market["id"], timeframe, pending)
-                        )
-                    elif contiguous:
-                        last_open = int(pending[0])
-                        yield _bar(self.name, market["id"], timeframe, pending)
-                    else:
-                        # the stream skipped (a reconnect it did not report): the last update
-                        # seen of a bar may not be its final state, so take them from REST
-                        first = pending[0] if last_open < 0 else last_open + tf_ms
-                        for bar in await self.klines(
-                            market["id"], timeframe, start_ms=first, end_ms=row[0] - tf_ms
-                        ):
-                            last_open = bar.open_ms
-                            yield bar
+                    clean = health.bad_frames == bad_since
+                    for bar in await self._closed(
+                        market["id"], timeframe, pending, row, last_open, clean=clean
+                    ):
+                        last_open = bar.open_ms
+                        yield bar
                 if pending is None or row[0] >= pending[0]:
                     if pending is None or row[0] > pending[0]:
                         bad_since = health.bad_frames
                     pending = list(row)
+
+    async def _closed(
+        self,
+        sid: str,
+        timeframe: str,
+        pending: list[Any],
+        row: Any,
+        last_open: int,
+        *,
+        clean: bool,
+    ) -> list[Bar]:
+        """The bars closed when the stream moved from the `pending` bar to `row`'s."""
+        tf_ms = timeframe_ms(timeframe)
+        contiguous = row[0] == pending[0] + tf_ms and (
+            last_open < 0 or pending[0] == last_open + tf_ms
+        )
+        if contiguous and clean:
+            return [_bar(self.name, sid, timeframe, pending)]
+        if contiguous:  # bad frames during the bar: its last update may be lost, ask REST
+            fetched = await self.klines(sid, timeframe, start_ms=pending[0], end_ms=pending[0])
+            return fetched[:1] or [_bar(self.name, sid, timeframe, pending)]
+        # the stream skipped (a reconnect it did not report): the last update seen of a bar
+        # may not be its final state, so take them from REST
+        first = pending[0] if last_open < 0 else last_open + tf_ms
+        return await self.klines(sid, timeframe, start_ms=first, end_ms=row[0] - tf_ms)
 
     async def funding_rate(self, symbol: str) -> tuple[float, float, int]:
         """(current funding rate, mark price, next funding time ms)."""
