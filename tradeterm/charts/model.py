@@ -91,6 +91,8 @@ class Chart:
     x_label: str = ""
     y_label: str = ""
     x_is_time: bool = False
+    x_ticks: tuple[tuple[float, str], ...] = ()
+    """Named x positions (axes of a parallel-coordinates chart); none: the renderer's own."""
 
     def __post_init__(self) -> None:
         for bar_set in self.bars:

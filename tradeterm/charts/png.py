@@ -47,7 +47,10 @@ def render_png(
     for line in chart.hlines:
         ax.axhline(line.y, color=_color(line.color), label=line.label or None,
                    linestyle="--" if line.style == "dashed" else "-", linewidth=1.0)  # fmt: skip
-    if chart.x_is_time:
+    if chart.x_ticks:
+        ax.set_xticks([t[0] for t in chart.x_ticks], [t[1] for t in chart.x_ticks],
+                      rotation=30 if len(chart.x_ticks) > 6 else 0)  # fmt: skip
+    elif chart.x_is_time:
         bounds = span([s.x for s in chart.series] + [m.x for m in chart.markers])
         if bounds is not None:
             positions, labels = time_ticks(*bounds)

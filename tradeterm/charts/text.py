@@ -54,7 +54,9 @@ def _draw(fig: Any, chart: Chart) -> None:
         _draw_markers(fig, markers)
     for line in chart.hlines:
         fig.line(line.y, label=line.label or None, pixel=_pixel(line.color))
-    if chart.x_is_time:
+    if chart.x_ticks:
+        fig.ruler("x").ticks([t[0] for t in chart.x_ticks], labels=[t[1] for t in chart.x_ticks])
+    elif chart.x_is_time:
         bounds = span([s.x for s in chart.series] + [m.x for m in chart.markers])
         if bounds is not None:
             positions, labels = time_ticks(*bounds)
