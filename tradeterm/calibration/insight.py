@@ -145,7 +145,14 @@ def history_chart(trials: Sequence[FrozenTrial], study: str = "") -> Chart:
         ),
         x_label="trial",
         y_label="value",
+        x_ticks=_trial_ticks(max((t.number for t in trials), default=0)),
     )
+
+
+def _trial_ticks(last: int, count: int = 8) -> tuple[tuple[float, str], ...]:
+    """Whole trial numbers on the x axis (at most `count` of them)."""
+    marks = np.unique(np.linspace(0, last, min(last + 1, count)).round().astype(int))
+    return tuple((float(m), str(m)) for m in marks)
 
 
 def _kind(trial: FrozenTrial) -> str:
