@@ -123,3 +123,20 @@ def test_png_written_for_every_chart(run: BacktestResult, tmp_path: Path, builde
 def test_too_small_refused(run: BacktestResult) -> None:
     with pytest.raises(ValueError, match="too small"):
         render_text(equity_chart(run), 10, 4)
+
+
+def test_named_x_ticks_label_both_renderers(tmp_path: Path) -> None:
+    from tradeterm.charts import Series
+
+    axes = (("alpha_axis", 0.0), ("beta_axis", 1.0), ("value", 2.0))
+    chart = Chart(
+        title="axes",
+        series=(Series("t", np.arange(3.0), np.asarray([0.2, 0.9, 0.5])),),
+        x_ticks=tuple((x, name) for name, x in axes),
+    )
+    text = render_text(chart, 80, 12, color=False)
+    assert all(name in text for name, _x in axes)
+    plain = render_text(Chart(title="axes", series=chart.series), 80, 12, color=False)
+    assert "alpha_axis" not in plain
+    out = render_png(chart, tmp_path / "axes.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

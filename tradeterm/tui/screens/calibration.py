@@ -635,6 +635,7 @@ class CalibrationScreen(Screen[None]):
         from tradeterm.calibration.insight import eta_s
 
         seen: tuple[Any, ...] | None = None
+        last: StudyView | None = None
         study = ""
         for received in job.messages():
             message = received
@@ -645,19 +646,22 @@ class CalibrationScreen(Screen[None]):
             if message[0] == "progress" and study:
                 p = message[1]
                 key = (tuple(sorted(p.by_state.items())), p.best_number)
-                live = Live(p, None, None, None)
+                view: StudyView | None = None
+                rows: list[dict[str, Any]] | None = None
                 if key != seen:
-                    seen = key
                     try:
                         view = load_view(job.storage_url, study)
                         rows = study_rows(job.storage_url)
-                    except Exception:  # a busy storage: keep the last picture
+                    except Exception:  # a busy storage: keep the last picture, try again
                         view, rows = None, None
-                    eta = (
-                        eta_s(view.trials, p.target, job.spec.workers, datetime.now(UTC))
-                        if view is not None else None
-                    )  # fmt: skip
-                    live = Live(p, rows, view, eta)
+                    else:
+                        seen, last = key, view
+                # the ETA counts down between trials too (the running trials' elapsed time)
+                eta = (
+                    eta_s(last.trials, p.target, job.spec.workers, datetime.now(UTC))
+                    if last is not None else None
+                )  # fmt: skip
+                live = Live(p, rows, view, eta)
                 message = ("live", live)
             self.app.call_from_thread(self._message, job, message)
 
@@ -693,7 +697,7 @@ class CalibrationScreen(Screen[None]):
         self.job_text = f"{p.done}/{p.target} trials, {p.liquidated} liquidated, best {best}"
         if live.view is None:
             if self.live is not None:
-                self.live = replace(self.live, progress=p)
+                self.live = replace(self.live, progress=p, eta_s=live.eta_s)
             self._show_progress()
             return
         self.live = live
