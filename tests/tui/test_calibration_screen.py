@@ -325,3 +325,42 @@ async def test_a_running_study_shows_live_progress_eta_memory_and_fills_the_tabl
         assert await until(pilot, lambda: screen.live_updates > before, 2400)
         screen.job.cancel()
     assert not job.alive()
+
+
+async def test_the_form_launches_walk_forward_calmar_on_both_margins_from_a_data_folder(
+    new_console: Any, shared_data: Path
+) -> None:
+    app: ConsoleUnderTest = new_console()
+    async with app.run_test(size=WIDE) as pilot:
+        await started(pilot)
+        await press(pilot, "c")
+        screen = screen_of(pilot)
+        await press(pilot, "n")
+        form = pilot.app.screen
+        assert isinstance(form, LaunchModal)
+        values = {"symbols": "BTCUSDT", "days": "", "data": str(shared_data / "crypto"),
+                  "splits": "2", "leverage": "5", "trials": "3", "seed": "7", "study": "wf"}  # fmt: skip
+        for field, value in values.items():
+            form.query_one(f"#{field}", Input).value = value
+        form.query_one("#strategy", Select).value = "breakout"
+        form.query_one("#objective", Select).value = "calmar"
+        form.query_one("#margin", Select).value = "both"
+        form.query_one("#walk-forward", Checkbox).value = True
+        await pilot.pause()
+        form.query_one("#trials", Input).focus()
+        await press(pilot, "enter")
+        assert isinstance(pilot.app.screen, CalibrationScreen)
+        assert await until(pilot, lambda: screen.job is not None and screen.job.finished, 2400)
+        await settle(pilot)
+        assert screen.error == "", screen.error
+    study = load(f"sqlite:///{state_of(app) / 'optuna.db'}", "wf")
+    attrs = study.user_attrs
+    assert (attrs["strategy"], attrs["objective"], attrs["splits"]) == ("breakout", "calmar", 2)
+    rows = (shared_data / "crypto" / "usdm_BTCUSDT_15m_2024-02.csv").read_text().count("\n") - 1
+    assert attrs["symbols"] == ["BTCUSDT"] and attrs["bars"] == rows  # days empty: the whole file
+    assert len(study.trials) == 3
+    assert "margin_mode" in study.trials[0].distributions  # margin searched: both modes
+    assert set(study.trials[0].distributions["margin_mode"].choices) == {"isolated", "cross"}
+    assert study.trials[0].distributions["leverage"].high == 5
+    done = [t for t in study.trials if "split_scores" in t.user_attrs]
+    assert done and all(len(t.user_attrs["split_scores"]) <= 2 for t in done)
