@@ -5,8 +5,15 @@
   trials done / pruned / liquidated, best score (never a liquidated trial).
 - The trials of the study under the cursor: number, state, score, leverage, margin, key metrics
   from the trial's user attrs; a liquidated trial is flagged LIQ and never marked best.
-- `n` launches a small study (strategy, symbols, timeframe, days, trials, jobs) in a child
-  process (`CalibrationJob`); a thread watches it and the screen shows its progress.
+- `n` opens the launch form (the CLI's options: strategy, symbols, timeframe, days, data folder,
+  objective, walk-forward + splits, margin, leverage max, trials, jobs, seed, study) and runs the
+  study in a child process (`CalibrationJob`). A thread watches it; each time a trial finishes it
+  re-reads the study off the event loop, and the screen refreshes the tables, the charts and the
+  progress line (trials by state, best so far and its parameters, ETA, workers' RSS).
+- `v` switches between the tables and the charts, `g` cycles the charts (optimisation history,
+  PED-ANOVA parameter importances, the best trials in parallel coordinates; see
+  `tradeterm.calibration.insight`); `x` exports them as PNG with a trials CSV into
+  `reports/{ts}_calibration_{study}/`.
 - `p` promotes the study's best trial, `P` the trial under the cursor, after a y/n confirm,
   through `tradeterm.calibration.promote.promote` (the CLI's function: active_configs in
   research.db, audited in calibration_audit); the screen shows what was promoted.
@@ -261,11 +268,11 @@ class CalibrationScreen(Screen[None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "launch", "New study"),
-        Binding("v", "toggle_view", "Charts/tables"),
-        Binding("g", "next_chart", "Next chart"),
-        Binding("x", "export", "Export PNG+CSV"),
         Binding("p", "promote_best", "Promote best"),
         Binding("P", "promote_chosen", "Promote trial"),
+        Binding("v", "toggle_view", "Charts"),
+        Binding("g", "next_chart", "Next chart"),
+        Binding("x", "export", "Export"),
         Binding("r", "refresh", "Refresh"),
         Binding("escape", "leave", "Back"),
     ]
