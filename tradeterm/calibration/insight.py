@@ -204,8 +204,8 @@ def importance_chart(found: dict[str, float], study: str = "", complete: int = 0
         title=title,
         categories=names,
         bars=(BarSet("importance", _a([found[n] for n in names]), "cyan"),),
-        x_label="parameter",
-        y_label="share",
+        x_label="share of the objective's variation",
+        horizontal=True,
     )
 
 

@@ -69,6 +69,14 @@ def _draw_bars(ax: Any, chart: Chart) -> None:
     n = len(chart.bars)
     width = 0.8 / n
     centres = np.arange(len(chart.categories), dtype=np.float64)
+    if chart.horizontal:
+        for i, bar_set in enumerate(chart.bars):
+            offset = -0.4 + width / 2 + i * width
+            ax.barh(centres + offset, bar_set.values, height=width, color=_color(bar_set.color),
+                    label=bar_set.name if n > 1 else None)  # fmt: skip
+        ax.set_yticks(centres, list(chart.categories))
+        ax.invert_yaxis()  # the first category on top
+        return
     for i, bar_set in enumerate(chart.bars):
         offset = -0.4 + width / 2 + i * width
         ax.bar(centres + offset, bar_set.values, width=width, label=bar_set.name if n > 1 else None,
