@@ -65,6 +65,8 @@ class ChildJob:
     LOG_NAME: ClassVar[str] = "child-job.log"
     WHAT: ClassVar[str] = "job"
     EARLY_EXIT: ClassVar[str] = "without a result"
+    KEEP_STDIN: ClassVar[bool] = False
+    """Keep the child's stdin open after the payload (for `send_line`)."""
 
     def __init__(self, *, state_dir: str | Path) -> None:
         self.state_dir = Path(state_dir)
@@ -99,6 +101,8 @@ class ChildJob:
         assert self._proc.stdin is not None
         self._proc.stdin.write(pickle.dumps(self.payload()))
         self._proc.stdin.flush()
+        if not self.KEEP_STDIN:
+            self._proc.stdin.close()
         name = f"{self.WHAT.replace(' ', '-')}-job-reader"
         threading.Thread(target=self._read, name=name, daemon=True).start()
 

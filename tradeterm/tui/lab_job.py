@@ -98,6 +98,7 @@ class LabJob(ChildJob):
     CHILD_MODULE = "tradeterm.tui.lab_job"
     LOG_NAME = "lab-worker.log"
     WHAT = "backtest"
+    KEEP_STDIN = True  # a held run waits for its go line
 
     def __init__(
         self,
