@@ -1,8 +1,9 @@
-"""Snapshots of the calibration lab (studies + trials, the launch form, the promote question)
-at 80x24 and 160x48. The study is made by the real calibration API on the generated history
-with a fixed seed, so scores and metrics repeat. Nothing on these screens depends on the wall
-clock (the study list shows no times; the running view's progress is covered by Pilot tests
-instead of a picture, and input cursors do not blink)."""
+"""Snapshots of the calibration lab (studies + trials with the progress line, the launch form, the
+promote question, the three charts: history, importances, best trials) at 80x24 and 160x48. The
+study is made by the real calibration API on the generated history with a fixed seed, so scores,
+metrics and charts repeat. Nothing on these screens depends on the wall clock (the study list
+shows no times; the running view's progress and ETA are covered by Pilot tests instead of a
+picture, and input cursors do not blink)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,12 @@ SCENES: dict[str, Scene] = {
     "studies": calibration_scene(),
     "launch_form": calibration_scene(["n"]),
     "promote_question": calibration_scene(["p"]),
+    "chart_history": calibration_scene(["v"]),
+    "chart_importance": calibration_scene(["v", "g"]),
+    "chart_parallel": calibration_scene(["v", "g", "g"]),
 }
+RICH = {"chart_importance", "chart_parallel"}
+"""Scenes drawn from a 14-trial study (importances need complete trials); the others from 4."""
 
 
 @pytest.fixture(params=SIZES, ids=IDS)
@@ -53,5 +59,5 @@ def test_calibration_screens(
     snap_compare: SnapCompare, new_console: Factory, size: tuple[int, int], name: str
 ) -> None:
     app = new_console()
-    make_study(state_of(app))
+    make_study(state_of(app), 14 if name in RICH else 4)
     assert snap_compare(app, terminal_size=size, run_before=SCENES[name])

@@ -91,6 +91,10 @@ class Chart:
     x_label: str = ""
     y_label: str = ""
     x_is_time: bool = False
+    x_ticks: tuple[tuple[float, str], ...] = ()
+    """Named x positions (axes of a parallel-coordinates chart); none: the renderer's own."""
+    horizontal: bool = False
+    """Bars drawn sideways, the first category on top (long category names stay readable)."""
 
     def __post_init__(self) -> None:
         for bar_set in self.bars:

@@ -47,7 +47,10 @@ def render_png(
     for line in chart.hlines:
         ax.axhline(line.y, color=_color(line.color), label=line.label or None,
                    linestyle="--" if line.style == "dashed" else "-", linewidth=1.0)  # fmt: skip
-    if chart.x_is_time:
+    if chart.x_ticks:
+        ax.set_xticks([t[0] for t in chart.x_ticks], [t[1] for t in chart.x_ticks],
+                      rotation=30 if len(chart.x_ticks) > 6 else 0)  # fmt: skip
+    elif chart.x_is_time:
         bounds = span([s.x for s in chart.series] + [m.x for m in chart.markers])
         if bounds is not None:
             positions, labels = time_ticks(*bounds)
@@ -66,6 +69,14 @@ def _draw_bars(ax: Any, chart: Chart) -> None:
     n = len(chart.bars)
     width = 0.8 / n
     centres = np.arange(len(chart.categories), dtype=np.float64)
+    if chart.horizontal:
+        for i, bar_set in enumerate(chart.bars):
+            offset = -0.4 + width / 2 + i * width
+            ax.barh(centres + offset, bar_set.values, height=width, color=_color(bar_set.color),
+                    label=bar_set.name if n > 1 else None)  # fmt: skip
+        ax.set_yticks(centres, list(chart.categories))
+        ax.invert_yaxis()  # the first category on top
+        return
     for i, bar_set in enumerate(chart.bars):
         offset = -0.4 + width / 2 + i * width
         ax.bar(centres + offset, bar_set.values, width=width, label=bar_set.name if n > 1 else None,

@@ -6,6 +6,7 @@ plotext draws on one process-wide figure, so renders are serialised by a lock.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any
 
 import plotext as plt
@@ -25,6 +26,15 @@ def render_text(chart: Chart, width: int = 100, height: int = 24, *, color: bool
     """The chart drawn in `width` x `height` terminal cells; `color=False` leaves out ANSI codes."""
     if width < 20 or height < 6:
         raise ValueError(f"chart '{chart.title}': {width}x{height} is too small (>= 20x6)")
+    rows = max(1, (height - 5) * 2 // 3)  # title, frame, ticks, label; denser bars alias
+    if chart.horizontal and len(chart.categories) > rows:
+        # one text row per sideways bar at least: the first categories that fit
+        chart = replace(
+            chart,
+            title=f"{chart.title} (first {rows} of {len(chart.categories)})",
+            categories=chart.categories[:rows],
+            bars=tuple(replace(b, values=b.values[:rows]) for b in chart.bars),
+        )
     with _LOCK:
         fig = plt.figure
         fig.clear()
@@ -54,7 +64,9 @@ def _draw(fig: Any, chart: Chart) -> None:
         _draw_markers(fig, markers)
     for line in chart.hlines:
         fig.line(line.y, label=line.label or None, pixel=_pixel(line.color))
-    if chart.x_is_time:
+    if chart.x_ticks:
+        fig.ruler("x").ticks([t[0] for t in chart.x_ticks], labels=[t[1] for t in chart.x_ticks])
+    elif chart.x_is_time:
         bounds = span([s.x for s in chart.series] + [m.x for m in chart.markers])
         if bounds is not None:
             positions, labels = time_ticks(*bounds)
@@ -83,13 +95,23 @@ def _draw_markers(fig: Any, markers: Markers) -> None:
 def _draw_bars(fig: Any, chart: Chart) -> None:
     n = len(chart.bars)
     width = 0.8 / n
-    centres = [float(i + 1) for i in range(len(chart.categories))]
+    count = len(chart.categories)
+    # sideways bars count from the bottom: the first category goes on top
+    centres = [float(count - i if chart.horizontal else i + 1) for i in range(count)]
+    orientation = "horizontal" if chart.horizontal else None
     for i, bar_set in enumerate(chart.bars):
         offset = -0.4 + width / 2 + i * width
         positions = [c + offset for c in centres]
         marker = plt.marker("full", _pixel(bar_set.color))
-        signal = fig.bar(positions, bar_set.values.tolist(), width=width, marker=marker)
+        signal = fig.bar(
+            positions, bar_set.values.tolist(), width=width, marker=marker, orientation=orientation
+        )
         if n > 1:
             signal.label(bar_set.name)
         fig.draw(signal)
-    fig.ruler("x").ticks(centres, labels=list(chart.categories))
+    fig.ruler("y" if chart.horizontal else "x").ticks(centres, labels=list(chart.categories))
+    if chart.horizontal:
+        values = [v for b in chart.bars for v in b.values.tolist()]
+        low, high = min(0.0, *values), max(0.0, *values)
+        fig.ruler("x").lim(low * 1.05, high * 1.05 if high > low else 1.0)
+        fig.ruler("y").lim(0.5, count + 0.5)  # whole rows per category, labels on their bars

@@ -13,18 +13,15 @@ with the same storage, so the study shows up in the screen's list and in `calibr
 
 from __future__ import annotations
 
-import os
-import pickle
-import queue as queue_mod
-import subprocess
-import sys
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tradeterm.config.models import TradetermConfig
+from tradeterm.tui.child_job import ChildJob, child_channel, failure_text
+
+Objective = Literal["score", "calmar", "sharpe", "sortino"]
+Margin = Literal["isolated", "cross", "both"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +37,19 @@ class LaunchSpec:
     leverage_max: int = 1
     study: str = ""
     seed: int = 42
+    objective: Objective = "score"
+    walk_forward: bool = False
+    splits: int = 3
+    margin: Margin = "isolated"
+    data_dir: str = ""
+    """A folder of *_SYMBOL_TF_*.csv files (`--data`); empty: the candle store / sim history."""
+
+    @property
+    def workers(self) -> int:
+        """Worker processes the study runs on (`-1` = cores)."""
+        import os
+
+        return (os.cpu_count() or 1) if self.jobs == -1 else max(1, self.jobs)
 
 
 def build_run(config: TradetermConfig, spec: LaunchSpec, storage_url: str, state_dir: str) -> Any:
@@ -52,12 +62,13 @@ def build_run(config: TradetermConfig, spec: LaunchSpec, storage_url: str, state
 
     data = resolve(
         list(spec.symbols), spec.timeframe, config=config, strategy=spec.strategy,
-        state_dir=state_dir, days=spec.days,
+        data_dir=spec.data_dir or None, state_dir=state_dir, days=spec.days,
     )  # fmt: skip
-    space = build_space(spec.strategy, leverage_max=spec.leverage_max, margin="isolated")
+    space = build_space(spec.strategy, leverage_max=spec.leverage_max, margin=spec.margin)
     task = CalibrationTask(
         spec.strategy, spec.timeframe, data.bars, space, config=config, funding=data.funding,
-        domain=data.domain, markets=data.markets,
+        domain=data.domain, markets=data.markets, objective=spec.objective,
+        splits=spec.splits if spec.walk_forward else 0,
     )  # fmt: skip
     settings = StudySettings(
         storage_url=storage_url,
@@ -75,109 +86,46 @@ def child_main() -> None:  # pragma: no cover - runs in the child process (Pilot
     """Reads (config, spec, storage_url, state_dir) pickled on stdin, runs the study and writes
     pickled messages to its original stdout (anything printed goes to stderr)."""
     import logging
+    import sys
 
     import optuna
 
     from tradeterm.calibration.study import run_study
 
-    out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
-    config, spec, storage_url, state_dir = pickle.load(sys.stdin.buffer)
+    (config, spec, storage_url, state_dir), send, _stdin = child_channel()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-    def send(*message: Any) -> None:
-        pickle.dump(message, out)
-        out.flush()
-
     try:
         task, settings = build_run(config, spec, storage_url, state_dir)
         send("started", settings.study_name, settings.n_trials)
-
-        def progress(p: Any) -> None:
-            send("progress", p.done, p.target, p.best_value, p.liquidated, p.rss_bytes)
-
-        report = run_study(task, settings, on_progress=progress, poll_s=0.2)
-        p = report.progress
-        send("progress", p.done, p.target, p.best_value, p.liquidated, report.peak_rss_bytes)
+        report = run_study(task, settings, on_progress=lambda p: send("progress", p), poll_s=0.2)
+        send("progress", report.progress)
         best = report.best.number if report.best is not None else None
-        send("done", report.study, best)
+        send("done", report.study, best, report.peak_rss_bytes)
     except Exception as exc:  # every failure goes back as one message
-        from tradeterm.errors import TradetermError
-
-        user = isinstance(exc, TradetermError)
-        send("error", str(exc) if user else f"{type(exc).__name__}: {exc}")
+        send("error", failure_text(exc))
 
 
-class CalibrationJob:
-    """One study run in a child process; its messages are read by a thread into a queue."""
+class CalibrationJob(ChildJob):
+    """One study run in a child process; messages: ("started", study, target),
+    ("progress", Progress), ("done", study, best number, peak RSS) or ("error", text)."""
+
+    CHILD_MODULE = "tradeterm.tui.calib_job"
+    LOG_NAME = "calibration-worker.log"
+    WHAT = "calibration"
+    EARLY_EXIT = "early"
 
     def __init__(
         self, config: TradetermConfig, spec: LaunchSpec, *, storage_url: str, state_dir: str | Path
     ) -> None:
+        super().__init__(state_dir=state_dir)
         self.config = config
         self.spec = spec
         self.storage_url = storage_url
-        self.state_dir = Path(state_dir)
-        self._queue: queue_mod.Queue[tuple[Any, ...]] = queue_mod.Queue()
-        self._proc: subprocess.Popen[bytes] | None = None
-        self.finished = False
-        self.cancelled = False
 
-    def start(self) -> None:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.state_dir / "calibration-worker.log", "ab")  # noqa: SIM115 - child's
-        self._proc = subprocess.Popen(
-            [sys.executable, "-c",
-             "from tradeterm.tui.calib_job import child_main; child_main()"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, close_fds=True,
-        )  # fmt: skip
-        log.close()
-        assert self._proc.stdin is not None
-        job = (self.config, self.spec, self.storage_url, str(self.state_dir))
-        self._proc.stdin.write(pickle.dumps(job))
-        self._proc.stdin.close()
-        threading.Thread(target=self._read, name="calibration-job-reader", daemon=True).start()
-
-    def _read(self) -> None:
-        assert self._proc is not None and self._proc.stdout is not None
-        while True:
-            try:
-                message = pickle.load(self._proc.stdout)
-            except (EOFError, OSError, pickle.UnpicklingError):
-                return
-            self._queue.put(message)
-
-    def alive(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    def messages(self, timeout: float = 0.2) -> Iterator[tuple[Any, ...]]:
-        """Messages until done/error (or the child is gone); ("tick",) when nothing came."""
-        while not self.finished:
-            try:
-                message = self._queue.get(timeout=timeout)
-            except queue_mod.Empty:
-                if self.cancelled:
-                    self.finished = True
-                    return
-                if self._proc is not None and self._proc.poll() is not None and self._queue.empty():
-                    self.finished = True
-                    code = self._proc.returncode
-                    yield ("error", f"the calibration process exited (code {code}) early")
-                    return
-                yield ("tick",)
-                continue
-            if message[0] in ("done", "error"):
-                self.finished = True
-            yield message
+    def payload(self) -> Any:
+        return (self.config, self.spec, self.storage_url, str(self.state_dir))
 
     def cancel(self) -> None:
         """Stop the child (finished trials stay in the study; `--resume` continues it)."""
-        self.cancelled = True
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(5)
+        self.stop_child()

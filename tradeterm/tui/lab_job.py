@@ -8,21 +8,13 @@
 The child runs `BacktestService(config).run(options)` (data, run, report folder, index: the same
 entry point as `tradeterm backtest`) and sends back the outcome and the charts of the run
 (`tradeterm.charts` descriptions), so the terminal picture and the exported PNGs are drawn from
-one description. A child process (subprocess, pickles over its pipes; multiprocessing cannot
-spawn under Textual, whose stderr has no file descriptor), not a thread: the numba work holds no
-console lock, a cancel really stops it, and its CPU is measured apart from the console's.
+one description. The process plumbing (a subprocess with pickles over its pipes, not a thread:
+the numba work holds no console lock, a cancel really stops it) is `tradeterm.tui.child_job`'s
+`ChildJob`, shared with the calibration lab's job.
 """
 
 from __future__ import annotations
 
-import os
-import pickle
-import queue as queue_mod
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +23,7 @@ from tradeterm.backtest.index import RunIndex
 from tradeterm.backtest.service import BacktestOptions, RunOutcome
 from tradeterm.charts import Chart
 from tradeterm.config.models import TradetermConfig
+from tradeterm.tui.child_job import ChildJob, child_channel, failure_text
 
 CANCELLED = "cancelled by the operator in the console lab"
 
@@ -81,15 +74,7 @@ def child_main() -> None:  # pragma: no cover - runs in the child process (Pilot
     (anything the run prints goes to stderr instead)."""
     from tradeterm.backtest.service import BacktestService
 
-    out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
-    stdin = sys.stdin.buffer
-    config, options, state_dir, reports_dir, hold = pickle.load(stdin)
-
-    def send(*message: Any) -> None:
-        pickle.dump(message, out)
-        out.flush()
-
+    (config, options, state_dir, reports_dir, hold), send, stdin = child_channel()
     try:
         if hold:
             stdin.readline()
@@ -103,18 +88,17 @@ def child_main() -> None:  # pragma: no cover - runs in the child process (Pilot
         outcomes = service.run(options)
         send("done", [LabRun(o, run_charts(service, options, o)) for o in outcomes])
     except Exception as exc:  # every failure goes back as one message
-        send("error", str(exc) if _user(exc) else f"{type(exc).__name__}: {exc}")
+        send("error", failure_text(exc))
 
 
-def _user(exc: BaseException) -> bool:
-    from tradeterm.errors import TradetermError
-
-    return isinstance(exc, TradetermError)
-
-
-class LabJob:
+class LabJob(ChildJob):
     """One backtest in a spawned process; `hold=True` keeps it waiting until `release()`
     (tests use it to act while a run is certainly in progress)."""
+
+    CHILD_MODULE = "tradeterm.tui.lab_job"
+    LOG_NAME = "lab-worker.log"
+    WHAT = "backtest"
+    KEEP_STDIN = True  # a held run waits for its go line
 
     def __init__(
         self,
@@ -125,91 +109,30 @@ class LabJob:
         reports_dir: str | Path,
         hold: bool = False,
     ) -> None:
+        super().__init__(state_dir=state_dir)
         self.config = config
         self.options = options
-        self.state_dir = Path(state_dir)
         self.reports_dir = Path(reports_dir)
         self.hold = hold
-        self._queue: queue_mod.Queue[tuple[Any, ...]] = queue_mod.Queue()
-        self._proc: subprocess.Popen[bytes] | None = None
-        self.started_at = 0.0
-        self.finished = False
-        self.cancelled = False
         self._first_id = 0
 
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
+    def payload(self) -> Any:
+        return (self.config, self.options, str(self.state_dir), str(self.reports_dir), self.hold)
 
     def start(self) -> None:
         with RunIndex.open(self.state_dir) as index:
             runs = index.list(limit=1)
             self._first_id = runs[0].id + 1 if runs else 1
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.state_dir / "lab-worker.log", "ab")  # noqa: SIM115 - the child owns it
-        self.started_at = time.monotonic()
-        self._proc = subprocess.Popen(
-            [sys.executable, "-c", "from tradeterm.tui.lab_job import child_main; child_main()"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, close_fds=True,
-        )  # fmt: skip
-        log.close()
-        assert self._proc.stdin is not None
-        job = (self.config, self.options, str(self.state_dir), str(self.reports_dir), self.hold)
-        self._proc.stdin.write(pickle.dumps(job))
-        self._proc.stdin.flush()
-        threading.Thread(target=self._read, name="lab-job-reader", daemon=True).start()
-
-    def _read(self) -> None:
-        assert self._proc is not None and self._proc.stdout is not None
-        stream = self._proc.stdout
-        while True:
-            try:
-                message = pickle.load(stream)
-            except (EOFError, OSError, pickle.UnpicklingError):
-                return
-            self._queue.put(message)
+        super().start()
 
     def release(self) -> None:
         """Let a held run go."""
-        if self._proc is not None and self._proc.stdin is not None and not self._proc.stdin.closed:
-            self._proc.stdin.write(b"go\n")
-            self._proc.stdin.flush()
-
-    def alive(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    def messages(self, timeout: float = 0.2) -> Iterator[tuple[Any, ...]]:
-        """Messages from the child until it is done (or gone); blocks up to `timeout` per poll
-        and yields ("tick",) when nothing came, so a watcher can notice a cancel."""
-        while not self.finished:
-            try:
-                message = self._queue.get(timeout=timeout)
-            except queue_mod.Empty:
-                if self.cancelled:
-                    self.finished = True
-                    return
-                if self._proc is not None and self._proc.poll() is not None and self._queue.empty():
-                    self.finished = True
-                    code = self._proc.returncode
-                    yield ("error", f"the backtest process exited (code {code}) without a result")
-                    return
-                yield ("tick",)
-                continue
-            if message[0] in ("done", "error"):
-                self.finished = True
-            yield message
+        self.send_line(b"go\n")
 
     def cancel(self) -> list[int]:
         """Stop the child; runs it had indexed and not finished are marked failed. Returns
         their ids."""
-        self.cancelled = True
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(5)
+        self.stop_child()
         failed: list[int] = []
         with RunIndex.open(self.state_dir) as index:
             for record in index.list():

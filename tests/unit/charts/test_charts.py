@@ -123,3 +123,41 @@ def test_png_written_for_every_chart(run: BacktestResult, tmp_path: Path, builde
 def test_too_small_refused(run: BacktestResult) -> None:
     with pytest.raises(ValueError, match="too small"):
         render_text(equity_chart(run), 10, 4)
+
+
+def test_named_x_ticks_label_both_renderers(tmp_path: Path) -> None:
+    from tradeterm.charts import Series
+
+    axes = (("alpha_axis", 0.0), ("beta_axis", 1.0), ("value", 2.0))
+    chart = Chart(
+        title="axes",
+        series=(Series("t", np.arange(3.0), np.asarray([0.2, 0.9, 0.5])),),
+        x_ticks=tuple((x, name) for name, x in axes),
+    )
+    text = render_text(chart, 80, 12, color=False)
+    assert all(name in text for name, _x in axes)
+    plain = render_text(Chart(title="axes", series=chart.series), 80, 12, color=False)
+    assert "alpha_axis" not in plain
+    out = render_png(chart, tmp_path / "axes.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sideways_bars_put_the_first_category_on_top_and_keep_to_the_rows(
+    tmp_path: Path,
+) -> None:
+    from tradeterm.charts import BarSet
+
+    names = tuple(f"param_{i:02d}" for i in range(12))
+    values = np.linspace(1.0, 0.1, 12)
+    chart = Chart(
+        title="imp", categories=names, bars=(BarSet("i", values, "cyan"),), horizontal=True
+    )
+    lines = render_text(chart, 80, 30, color=False).splitlines()
+    rows = [next(i for i, line in enumerate(lines) if name in line) for name in names]
+    assert rows == sorted(rows)  # the first category on top, in order
+    bar = [lines[r].split("┤", 1)[1].count("█") for r in rows]
+    assert bar == sorted(bar, reverse=True) and bar[0] > bar[-1]  # longer bar, larger value
+    small = render_text(chart, 80, 14, color=False)
+    assert "imp (first 6 of 12)" in small and "param_05" in small and "param_06" not in small
+    out = render_png(chart, tmp_path / "imp.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
