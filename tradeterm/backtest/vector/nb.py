@@ -883,8 +883,9 @@ def research_nb(
                     low_first = pos > 0
                 for step in range(2):
                     price = lo[i] if low_first == (step == 0) else h[i]
-                    hit_stop = not np.isnan(stop) and (price - stop) * pos <= 0
-                    hit_target = not np.isnan(target) and (price - target) * pos >= 0
+                    # a NaN level (no stop or target) compares false: never hit
+                    hit_stop = (price - stop) * pos <= 0
+                    hit_target = (price - target) * pos >= 0
                     if hit_stop or hit_target:
                         level = stop if hit_stop else target
                         beyond = (
