@@ -9,8 +9,6 @@ import threading
 from dataclasses import replace
 from typing import Any
 
-import plotext as plt
-
 from tradeterm.charts.model import Chart, Markers, Series
 from tradeterm.charts.ticks import span, time_ticks
 
@@ -18,8 +16,15 @@ _LOCK = threading.Lock()
 _SYMBOLS = {"up": "▲", "down": "▼", "x": "✕", "dot": "●", "dash": "━"}
 
 
+def _plt() -> Any:
+    """plotext, imported on the first chart drawn (~0.2 s: a `--json` run never pays it)."""
+    import plotext
+
+    return plotext
+
+
 def _pixel(color: str) -> Any:
-    return plt.pixel(color)
+    return _plt().pixel(color)
 
 
 def render_text(chart: Chart, width: int = 100, height: int = 24, *, color: bool = True) -> str:
@@ -36,6 +41,7 @@ def render_text(chart: Chart, width: int = 100, height: int = 24, *, color: bool
             bars=tuple(replace(b, values=b.values[:rows]) for b in chart.bars),
         )
     with _LOCK:
+        plt = _plt()
         fig = plt.figure
         fig.clear()
         plt.terminal.limit(False, False)
@@ -76,7 +82,7 @@ def _draw(fig: Any, chart: Chart) -> None:
 def _draw_series(fig: Any, series: Series) -> None:
     if not series.x.size:
         return
-    marker = plt.marker("braille", _pixel(series.color))
+    marker = _plt().marker("braille", _pixel(series.color))
     signal = fig.signal(series.x.tolist(), series.y.tolist(), marker=marker)
     signal.lines(True).label(series.name)
     if series.fill:
@@ -87,7 +93,7 @@ def _draw_series(fig: Any, series: Series) -> None:
 def _draw_markers(fig: Any, markers: Markers) -> None:
     if not markers.x.size:
         return
-    marker = plt.marker(_SYMBOLS[markers.shape], _pixel(markers.color))
+    marker = _plt().marker(_SYMBOLS[markers.shape], _pixel(markers.color))
     signal = fig.signal(markers.x.tolist(), markers.y.tolist(), marker=marker)
     fig.draw(signal.lines(False).label(markers.name))
 
@@ -102,7 +108,7 @@ def _draw_bars(fig: Any, chart: Chart) -> None:
     for i, bar_set in enumerate(chart.bars):
         offset = -0.4 + width / 2 + i * width
         positions = [c + offset for c in centres]
-        marker = plt.marker("full", _pixel(bar_set.color))
+        marker = _plt().marker("full", _pixel(bar_set.color))
         signal = fig.bar(
             positions, bar_set.values.tolist(), width=width, marker=marker, orientation=orientation
         )

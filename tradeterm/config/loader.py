@@ -23,7 +23,6 @@ from tradeterm.config.files import (
     read_limited,
 )
 from tradeterm.config.models import PROBLEM_SEPARATOR, VENUE_KINDS, TradetermConfig
-from tradeterm.config.secrets import SECRET_CONTEXTS, looks_secret, secret_env_vars
 from tradeterm.errors import ConfigError
 
 MAX_PROBLEM_CHARS = 300
@@ -162,6 +161,9 @@ def _secret_problems(data: Any, prefix: str = "", context: str = "") -> list[str
     """Every secret-looking key (any spelling, tables inside lists too). The message names the
     key and the environment variable it belongs in, and never the value. `context` is the venue
     kind or section (`deriv`, `telegram`) the key sits under, to name the right variable."""
+    # here, not at the top: pydantic-settings (~0.1 s) loads only when a config is read
+    from tradeterm.config.secrets import SECRET_CONTEXTS, looks_secret, secret_env_vars
+
     problems: list[str] = []
     if isinstance(data, list):
         for i, item in enumerate(data):

@@ -118,6 +118,26 @@ def sma_nb(x, n):
 
 
 @njit(cache=True)
+def ema_step_nb(x, prev, k):
+    """One step of the EMA recursion past its seed: prev + k * (x - prev), one rounding."""
+    return _fma(x - prev, k, prev)
+
+
+@njit(cache=True)
+def ema_stream_nb(i, x, n, k, total, prev):
+    """The EMA of `ema_nb` one value at a time, for kernels that fuse it into their own loop:
+    bar i (counted from the first value, none missing) of value x; `total` is the running seed
+    sum, `prev` the last EMA (NaN before the seed). Returns (EMA at i or NaN, total). Equals
+    `ema_nb` bit for bit for n >= 2 on a series without leading NaNs."""
+    if i < n:
+        total += x
+        if i == n - 1:
+            return total / n, total
+        return np.nan, total
+    return ema_step_nb(x, prev, k), total
+
+
+@njit(cache=True)
 def _ema_into(x, n, out):
     if not _warm_up(out, n - 1):
         return
@@ -132,7 +152,7 @@ def _ema_into(x, n, out):
     out[n - 1] = prev
     tail, o = x[n:], out[n:]
     for i in range(tail.shape[0]):
-        prev = _fma(tail[i] - prev, k, prev)
+        prev = ema_step_nb(tail[i], prev, k)
         o[i] = prev
 
 

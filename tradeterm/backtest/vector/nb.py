@@ -37,6 +37,7 @@ from numba.extending import register_jitable
 from tradeterm.allocator import bandit
 from tradeterm.backtest.vector import records as rec
 from tradeterm.domain import calendar, costs, funding, instruments, margin, positions, signals
+from tradeterm.indicators.nb import ema_stream_nb
 from tradeterm.portfolio import wallets
 from tradeterm.risk import killswitch, limits, memory, sizing
 from tradeterm.venues.sim import matching, tape
@@ -812,18 +813,33 @@ def _signal_exit(pos, qty, entry, price, fee_rate, cash, trades, n, entry_bar, b
 
 
 @njit(cache=True)
-def simulate_signals_nb(
-    o, h, lo, c, long_entry, long_exit, short_entry, short_exit, stop_dist, target_dist,
-    cash, fee_rate, slip, fraction, worst, trades, equity,
+def research_nb(
+    o, h, lo, c, fast_line, slow_line, fast_n, slow_n, long_short, long_entry, long_exit,
+    short_entry, short_exit, stop_dist, stop_mult, target_dist, target_mult, cash,
+    fee_rate, slip, fraction, worst, trades, equity,
 ):  # fmt: skip
-    """Research mode (no risk gate): signals decided at a bar's close act at the next open
-    (exit first, then entry; an exit and an opposite entry on one bar reverse), sized at
-    `fraction` of the cash (fee included: all-in is 1.0). A stop and a target `stop_dist` and
-    `target_dist` (of the signal bar; NaN: none) from the fill rest from the entry on; inside
-    a bar the price walks open -> low/high -> high/low -> close (a bullish bar dips first) or,
+    """Research mode (no risk gate), one run. Its signals come from four boolean arrays
+    (`long_entry`, `long_exit`, `short_entry`, `short_exit`; the other three must be given with
+    the first) or, when `long_entry` is None, from a cross of two lines: `fast_line` and
+    `slow_line` as given, or when those are None the EMAs of periods `fast_n`, `slow_n` >= 2 of
+    the closes computed in this loop (`ema_stream_nb`, the indicator's own step; closes with no
+    leading NaN). A long entry when fast - slow turns > 0 from <= 0, a long exit when it turns
+    < 0 from >= 0 and, with `long_short`, the reverse for shorts (the comparisons of
+    `(spread > 0) & (before <= 0)`; NaN compares false): no signal array is materialised.
+
+    Signals decided at a bar's close act at the next open (exit first, then entry; an exit and
+    an opposite entry on one bar reverse), sized at `fraction` of the cash (fee included:
+    all-in is 1.0). With `stop_dist`/`target_dist` (else None), a stop and a target
+    `mult * dist` (of the signal bar; NaN: none) from the fill rest from the entry on; inside a
+    bar the price walks open -> low/high -> high/low -> close (a bullish bar dips first) or,
     with `worst`, against the position first; a level the bar opens beyond fills at the open,
-    else at the level. Fees on every fill, slippage on market fills. Returns the trade count;
-    writes `trades` (entry fees are in the next exit's record as part of pnl) and `equity`."""
+    else at the level. Fees on every fill, slippage on market fills. Writes `trades` (up to its
+    length; entry fees are in the next exit's record as part of pnl) and, unless None, `equity`
+    per bar. Returns (trade count, which may exceed `trades`' length; final equity).
+
+    Every optional input is None or an array, never a flag: numba compiles one variant per
+    combination with the unused branches pruned, so a feature a run does not use costs nothing
+    (a runtime flag here cost ~2x on the W1 loop)."""
     n_bars = o.shape[0]
     pos = 0
     qty = 0.0
@@ -832,17 +848,23 @@ def simulate_signals_nb(
     target = np.nan
     entry_bar = 0
     n = 0
+    go_long = exit_long = go_short = exit_short = False
+    before = np.nan
+    kf = 2.0 / (fast_n + 1)
+    ks = 2.0 / (slow_n + 1)
+    ef = es = np.nan
+    tf = ts = 0.0
     for i in range(n_bars):
         if i > 0:
             px = o[i]
-            if pos != 0 and ((pos > 0 and long_exit[i - 1]) or (pos < 0 and short_exit[i - 1])):
+            if pos != 0 and ((pos > 0 and exit_long) or (pos < 0 and exit_short)):
                 fill = px * (1.0 - pos * slip)
                 cash = _signal_exit(pos, qty, entry, fill, fee_rate, cash, trades, n, entry_bar,
                                     i, rec.R_SIGNAL)  # fmt: skip
                 n += 1
                 pos = 0
             if pos == 0:
-                side = 1 if long_entry[i - 1] else (-1 if short_entry[i - 1] else 0)
+                side = 1 if go_long else (-1 if go_short else 0)
                 if side != 0:
                     fill = px * (1.0 + side * slip)
                     qty = fraction * cash / (fill * (1.0 + fee_rate))
@@ -850,46 +872,97 @@ def simulate_signals_nb(
                     pos = side
                     entry = fill
                     entry_bar = i
-                    stop = fill - side * stop_dist[i - 1]
-                    target = fill + side * target_dist[i - 1]
-        if pos != 0:
-            low_first = c[i] >= o[i]
-            if worst:
-                low_first = pos > 0
-            first = lo[i] if low_first else h[i]
-            second = h[i] if low_first else lo[i]
-            for price in (first, second):
-                if pos == 0:
-                    break
-                hit_stop = not np.isnan(stop) and (price - stop) * pos <= 0
-                hit_target = not np.isnan(target) and (price - target) * pos >= 0
-                if hit_stop or hit_target:
-                    level = stop if hit_stop else target
-                    beyond = (o[i] - level) * pos <= 0 if hit_stop else (o[i] - level) * pos >= 0
-                    fill = o[i] if beyond and i != entry_bar else level
-                    reason = rec.R_STOP if hit_stop else rec.R_TARGET
-                    cash = _signal_exit(pos, qty, entry, fill, fee_rate, cash, trades, n,
-                                        entry_bar, i, reason)  # fmt: skip
-                    n += 1
-                    pos = 0
-        equity[i] = cash + (linear_pnl_nb(pos, entry, c[i], qty, 1.0) if pos != 0 else 0.0)
+                    if stop_dist is not None:
+                        stop = fill - side * (stop_mult * stop_dist[i - 1])
+                    if target_dist is not None:
+                        target = fill + side * (target_mult * target_dist[i - 1])
+        if stop_dist is not None or target_dist is not None:
+            if pos != 0:
+                low_first = c[i] >= o[i]
+                if worst:
+                    low_first = pos > 0
+                for step in range(2):
+                    price = lo[i] if low_first == (step == 0) else h[i]
+                    # a NaN level (no stop or target) compares false: never hit
+                    hit_stop = (price - stop) * pos <= 0
+                    hit_target = (price - target) * pos >= 0
+                    if hit_stop or hit_target:
+                        level = stop if hit_stop else target
+                        beyond = (
+                            (o[i] - level) * pos <= 0 if hit_stop else (o[i] - level) * pos >= 0
+                        )
+                        fill = o[i] if beyond and i != entry_bar else level
+                        reason = rec.R_STOP if hit_stop else rec.R_TARGET
+                        cash = _signal_exit(pos, qty, entry, fill, fee_rate, cash, trades, n,
+                                            entry_bar, i, reason)  # fmt: skip
+                        n += 1
+                        pos = 0
+                        break
+        if equity is not None:
+            equity[i] = cash + (linear_pnl_nb(pos, entry, c[i], qty, 1.0) if pos != 0 else 0.0)
+        if long_entry is not None:
+            go_long = long_entry[i]
+            exit_long = long_exit[i]
+            go_short = short_entry[i]
+            exit_short = short_exit[i]
+        else:
+            if fast_line is not None:
+                spread = fast_line[i] - slow_line[i]
+            else:
+                ef, tf = ema_stream_nb(i, c[i], fast_n, kf, tf, ef)
+                es, ts = ema_stream_nb(i, c[i], slow_n, ks, ts, es)
+                spread = ef - es
+            up = spread > 0 and before <= 0
+            down = spread < 0 and before >= 0
+            before = spread
+            go_long = up
+            exit_long = down
+            go_short = long_short and down
+            exit_short = up
     if pos != 0:
         cash = _signal_exit(pos, qty, entry, c[n_bars - 1], fee_rate, cash, trades, n, entry_bar,
                             n_bars - 1, rec.R_END)  # fmt: skip
         n += 1
-        equity[n_bars - 1] = cash
-    return n
+        if equity is not None:
+            equity[n_bars - 1] = cash
+    return n, cash
 
 
 @njit(cache=True)
-def simulate_signals_grid_nb(
-    o, h, lo, c, long_entry, long_exit, short_entry, short_exit, stop_dist, target_dist,
-    cash, fee_rate, slip, fraction, worst, trades, equity, counts,
+def research_grid_nb(
+    o, h, lo, c, fasts, slows, long_short, long_entry, long_exit, short_entry, short_exit,
+    stop_dist, stop_mult, target_dist, target_mult, cash, fee_rate, slip, fraction, worst,
+    trades, equity, counts, finals,
 ):  # fmt: skip
-    """`simulate_signals_nb` for every row of the signal matrices in one call."""
-    for k in range(long_entry.shape[0]):
-        counts[k] = simulate_signals_nb(
-            o, h, lo, c, long_entry[k], long_exit[k], short_entry[k], short_exit[k],
-            stop_dist[k], target_dist[k], cash, fee_rate, slip, fraction, worst, trades[k],
-            equity[k],
-        )  # fmt: skip
+    """`research_nb` for every parameter set in one call: row i of the boolean matrices
+    (`long_entry` given) or, when `long_entry` is None, the EMA cross of periods fasts[i] over
+    slows[i], each set's EMAs computed in its own pass (no signal or EMA arrays held). Stops
+    and targets are shared by every set. Writes trades[i], counts[i], finals[i] and, unless
+    None, equity[i]."""
+    for i in range(counts.shape[0]):
+        if long_entry is not None:
+            if equity is not None:
+                counts[i], finals[i] = research_nb(
+                    o, h, lo, c, None, None, 2, 2, False, long_entry[i], long_exit[i],
+                    short_entry[i], short_exit[i], stop_dist, stop_mult, target_dist,
+                    target_mult, cash, fee_rate, slip, fraction, worst, trades[i], equity[i],
+                )  # fmt: skip
+            else:
+                counts[i], finals[i] = research_nb(
+                    o, h, lo, c, None, None, 2, 2, False, long_entry[i], long_exit[i],
+                    short_entry[i], short_exit[i], stop_dist, stop_mult, target_dist,
+                    target_mult, cash, fee_rate, slip, fraction, worst, trades[i], None,
+                )  # fmt: skip
+        else:
+            if equity is not None:
+                counts[i], finals[i] = research_nb(
+                    o, h, lo, c, None, None, fasts[i], slows[i], long_short, None, None, None,
+                    None, stop_dist, stop_mult, target_dist, target_mult, cash, fee_rate, slip,
+                    fraction, worst, trades[i], equity[i],
+                )  # fmt: skip
+            else:
+                counts[i], finals[i] = research_nb(
+                    o, h, lo, c, None, None, fasts[i], slows[i], long_short, None, None, None,
+                    None, stop_dist, stop_mult, target_dist, target_mult, cash, fee_rate, slip,
+                    fraction, worst, trades[i], None,
+                )  # fmt: skip

@@ -8,6 +8,7 @@ at `start + (ts_i - ts_first) / speed` on the venue clock, so replayed ticks car
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,48 @@ class CandleFile:
 
     def __len__(self) -> int:
         return int(self.ts.shape[0])
+
+
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_FAST_CSV_BYTES = 4_000_000
+
+
+def _plain_csv(path: Path) -> dict[str, F64] | None:
+    """The columns of a small, plain CSV (no quotes, every row as wide as the header, every
+    value a plain decimal number) read without pandas, whose import costs more than the read;
+    None for anything else, which then takes the pandas path and its messages. Python's float()
+    rounds correctly, as pandas' parser does for these numbers."""
+    if path.suffix.lower() != ".csv":
+        return None
+    try:
+        if path.stat().st_size > _FAST_CSV_BYTES:
+            return None
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if '"' in text or "\r" in text.replace("\r\n", "\n"):
+        return None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if len(lines) < 2:
+        return None
+    header = lines[0].split(",")
+    if len(set(header)) != len(header) or any(c not in header for c in COLUMNS):
+        return None
+    at = [header.index(c) for c in COLUMNS]
+    width = len(header)
+    values: list[list[float]] = [[] for _ in COLUMNS]
+    for line in lines[1:]:
+        fields = line.rstrip("\r").split(",")
+        if len(fields) != width:
+            return None
+        for out, i in zip(values, at, strict=True):
+            field = fields[i]
+            if _PLAIN_NUMBER.fullmatch(field) is None:
+                return None
+            out.append(float(field))
+    return {c: np.asarray(v, dtype=np.float64) for c, v in zip(COLUMNS, values, strict=True)}
 
 
 def _read_frame(path: Path) -> tuple[pd.DataFrame, str]:
@@ -106,6 +149,9 @@ def load_candles(path: str | Path) -> CandleFile:
     """Read a candle file (CSV or parquet, columns ts,open,high,low,close,volume; ts = bar open,
     epoch ms UTC). DataError names the file and the offending row or column in one line."""
     file = Path(path)
+    plain = _plain_csv(file)
+    if plain is not None:
+        return _candles(file, plain, "line")
     frame, kind = _read_frame(file)
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
@@ -113,13 +159,23 @@ def load_candles(path: str | Path) -> CandleFile:
             f"{file}: missing column '{missing[0]}' (need {','.join(COLUMNS)}; "
             f"found {','.join(map(str, frame.columns))})"
         )
-    ts = _numeric(frame, "ts", file, kind)
+    ts = _whole_ms(_numeric(frame, "ts", file, kind), file, kind)
+    return _candles(file, {c: ts if c == "ts" else _numeric(frame, c, file, kind)
+                           for c in COLUMNS}, kind)  # fmt: skip
+
+
+def _whole_ms(ts: F64, file: Path, kind: str) -> F64:
     fractional = ts != np.floor(ts)
     if bool(fractional.any()):
         i = int(np.argmax(fractional))
         raise DataError(f"{file}: {_row_label(kind, i)}: column 'ts' is not whole epoch ms")
-    cols = {c: _numeric(frame, c, file, kind) for c in COLUMNS[1:]}
-    candles = CandleFile(str(file), ts.astype(np.int64), **cols)
+    return ts
+
+
+def _candles(file: Path, cols: dict[str, F64], kind: str) -> CandleFile:
+    ts = _whole_ms(cols["ts"], file, kind)
+    candles = CandleFile(str(file), ts.astype(np.int64),
+                         **{c: cols[c] for c in COLUMNS[1:]})  # fmt: skip
     _check_bars(candles, file, kind)
     return candles
 

@@ -152,3 +152,38 @@ def test_the_sim_venue_loads_without_pandas() -> None:
     code = "import sys, tradeterm.venues.sim.venue; print('pandas' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_plain_csv_reads_without_pandas_and_equals_the_pandas_read(shared_data: Path) -> None:
+    """Small plain CSVs skip pandas' import (most of a first backtest's start-up); the numbers
+    are the pandas path's, bit for bit, on every candle file of the shared data."""
+    from tradeterm.venues.sim import replay
+
+    files = sorted((shared_data / "crypto").glob("*_[0-9]*m_*.csv"))
+    assert files
+    for path in files:
+        plain = replay._plain_csv(path)
+        assert plain is not None, path
+        frame, kind = replay._read_frame(path)
+        for column in replay.COLUMNS:
+            assert np.array_equal(plain[column], replay._numeric(frame, column, path, kind))
+    code = (
+        "import sys; from tradeterm.venues.sim.replay import load_candles; "
+        f"c = load_candles({str(files[0])!r}); print(len(c), 'pandas' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split()[1] == "False"
+
+
+def test_plain_csv_takes_columns_by_name_and_leaves_odd_files_to_pandas(tmp_path: Path) -> None:
+    from tradeterm.venues.sim import replay
+
+    path = write(tmp_path / "wide.csv", f"volume,close,extra,ts,open,low,high\n"
+                 f"4,98,x,{T0},92,91,99\n7,90,y,{T0 + 60_000},98,89,99\n")  # fmt: skip
+    candles = load_candles(path)
+    assert candles.ts.tolist() == [T0, T0 + 60_000]
+    assert candles.high.tolist() == [99.0, 99.0] and candles.low.tolist() == [91.0, 89.0]
+    assert candles.volume.tolist() == [4.0, 7.0]
+    for body in (HEADER + f'"{T0}",1,2,0.5,1,1\n', HEADER + f"{T0},1,2,0.5,1, 1\n",
+                 HEADER + f"{T0},1,2,0.5,1,1_0\n", "\ufeff" + HEADER + f"{T0},1,2,0.5,1,1\n"):  # fmt: skip
+        assert replay._plain_csv(write(tmp_path / "odd.csv", body)) is None
