@@ -108,6 +108,10 @@ def _default_rate(_key: str, _ts_ms: int) -> float:
     return DEFAULT_FUNDING_RATE
 
 
+PAPER_ORDER_TYPES = frozenset({OrderType.MARKET, OrderType.LIMIT, OrderType.STOP})
+"""What the paper matching model fills (no stop-limit or trailing orders)."""
+
+
 class PaperExecutor:
     """A paper wallet's orders, filled by the sim matching model against live ticks.
 
@@ -157,6 +161,11 @@ class PaperExecutor:
     def supports_resting_stops(self) -> bool:
         """Paper matching takes stop-market and limit orders."""
         return True
+
+    @property
+    def order_types(self) -> frozenset[OrderType]:
+        """The order types paper matching takes (the router refuses others)."""
+        return PAPER_ORDER_TYPES
 
     def _engine(self, venue: str) -> MatchingEngine:
         engine = self._engines.get(venue)
@@ -301,6 +310,11 @@ class LiveExecutor:
     @property
     def venue(self) -> str:
         return self.client.name
+
+    @property
+    def order_types(self) -> frozenset[OrderType]:
+        """The order types the venue takes (its capabilities; the router refuses others)."""
+        return self.client.capabilities.order_types
 
     async def submit(self, order: Order) -> list[ExecutorEvent]:
         last = ""

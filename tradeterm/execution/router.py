@@ -298,6 +298,10 @@ class OrderRouter:
         if executor is None:
             await self.refuse(order, f"no executor for wallet {order.wallet_id}")
             return
+        unsupported = unsupported_type(executor, order)
+        if unsupported:
+            await self.refuse(order, unsupported)
+            return
         try:
             events = await executor.submit(order)
         except VenueError as exc:
@@ -443,6 +447,20 @@ class OrderRouter:
         if booked is not None:
             await self._publish(topics.POSITION, booked[0])
             await self._publish(topics.WALLET, booked[1])
+
+
+def unsupported_type(executor: Executor, order: Order) -> str:
+    """Why `executor` cannot take `order`'s type ('' when it can, or does not say): the
+    venue's capabilities are data (`order_types`)."""
+    offered = getattr(executor, "order_types", None)
+    if offered is None or order.order_type in offered:
+        return ""
+    venue = getattr(executor, "venue", "") or order.venue
+    takes = ", ".join(sorted(t.value for t in offered))
+    return (
+        f"order type '{order.order_type.value}' is not supported by venue '{venue}'"
+        f" for wallet {order.wallet_id} (it takes: {takes})"
+    )
 
 
 def _matches(order: Order, position: Position, level: float) -> bool:
