@@ -281,4 +281,13 @@ async def test_the_adapter_refuses_to_widen_a_resting_stop(binance) -> None:  # 
     assert not placed(server, "tt-tw-3") and placed(server, "tt-tw-2")[0].status == "NEW"
     unknown = await fresh.replace_stop("tt-nope", _stop("tt-tw-4", tighter))
     assert unknown.status is OrderStatus.REJECTED and "no resting stop tt-nope" in unknown.reason
+    tightest = round(last * 0.99, 1)
+    moved = await fresh.replace_stop("tt-tw-2", _stop("tt-tw-5", tightest))
+    assert moved.status is OrderStatus.SUBMITTED, moved.reason
+    assert placed(server, "tt-tw-2")[0].status == "CANCELED"
+    # a tighter stop the venue no longer holds (gone without a report reaching us) is asked
+    # about at the venue and does not block a new one
+    placed(server, "tt-tw-5")[0].status = "CANCELED"
+    renewed = await fresh.submit(_stop("tt-tw-6", level))
+    assert renewed.status is OrderStatus.SUBMITTED, renewed.reason
     await fresh.close()

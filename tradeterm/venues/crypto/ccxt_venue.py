@@ -735,7 +735,7 @@ class CcxtExecClient:
             if found is not None:
                 return found
         market, refusal, qty, price, stop = self.prepare(order)
-        refusal = refusal or self._widens(order, market["id"], stop)
+        refusal = refusal or await self._widens(order, market["id"], stop)
         if refusal:
             return OrderUpdate(coid, OrderStatus.REJECTED, now, reason=refusal)
         otype, params, conditional = self._request(order, qty, price, stop)
@@ -777,10 +777,11 @@ class CcxtExecClient:
         return self._update(placed, now, ack=True)
 
     # ---- stops are tightened, never widened ---------------------------------------------------
-    def _widens(self, order: Order, venue_symbol: str, stop: float | None) -> str:
+    async def _widens(self, order: Order, venue_symbol: str, stop: float | None) -> str:
         """Why a protective stop may not go ('' if it may): one of this client's stop losses
         on the same market and side still rests at a tighter level (a replacement must not
-        widen it)."""
+        widen it). A tighter one this client believes working is checked with the venue
+        first (its fill or expiry may not have been reported yet: then it does not count)."""
         if not _is_stop_loss(order) or stop is None:
             return ""
         for coid, known in self._known.items():
@@ -795,6 +796,13 @@ class CcxtExecClient:
             ):
                 continue
             if _wider(order.side, known.stop, stop):
+                with contextlib.suppress(TemporaryVenueError, PermanentVenueError):
+                    found = await self._fetch(coid, venue_symbol, known.conditional)
+                    current = self._update(found, 0) if found is not None else None
+                    if current is None or current.status.is_terminal:
+                        status = current.status if current else OrderStatus.EXPIRED
+                        known.order = _with_status(held, status)
+                        continue
                 return (
                     f"stop {stop:g} on {venue_symbol} would widen the resting stop {coid}"
                     f" at {known.stop:g}: a stop is only ever tightened"
