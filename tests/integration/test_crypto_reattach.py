@@ -92,7 +92,7 @@ def _stored(state: Path) -> dict[str, tuple[str, str]]:
     return {coid: (purpose, status) for coid, purpose, status in found}
 
 
-def _node(tmp_path: Path, config: Path, rest: str, ws: str, n: int) -> Daemon:
+def _node(tmp_path: Path, config: Path, rest: str, ws: str, n: int, policy: str) -> Daemon:
     sets = [
         f"venues.binance_futures.rest_url={rest}",
         f"venues.binance_futures.ws_url={ws}",
@@ -100,7 +100,7 @@ def _node(tmp_path: Path, config: Path, rest: str, ws: str, n: int) -> Daemon:
         "wallets.live.accounts.crypto_perp.venue=binance_futures",
         "wallets.live.accounts.crypto_perp.account=main",
         "rollout.initial_stage=2",
-        "execution.reconcile=adopt",  # the hand-opened position becomes the node's
+        f"execution.reconcile={policy}",
     ]
     args = [sys.executable, "-m", "tradeterm", "run", "--no-ui", "--confirm"]
     args += ["--config", str(config)] + [x for s in sets for x in ("--set", s)]
@@ -126,7 +126,7 @@ def test_a_restarted_node_reattaches_the_missing_leg_and_keeps_the_other(
     _at_venue(rest, ws, open_long)
 
     # the first run adopts the long and rests its stop and target at the venue
-    node = _node(tmp_path, config, rest, ws, 1)
+    node = _node(tmp_path, config, rest, ws, 1, "adopt")  # the hand-opened long becomes ours
     try:
         wait_for(lambda: "node started" in node.log_path.read_text(), timeout=180)
         first = wait_for(
@@ -154,7 +154,7 @@ def test_a_restarted_node_reattaches_the_missing_leg_and_keeps_the_other(
     assert set(_resting(rest, ws)) == {kept_id}
 
     # the second run reconciles and re-attaches the missing leg; the other is left alone
-    node = _node(tmp_path, config, rest, ws, 2)
+    node = _node(tmp_path, config, rest, ws, 2, "halt")  # the shipped policy
     try:
         wait_for(lambda: "node started" in node.log_path.read_text(), timeout=180)
         after = _resting(rest, ws)
@@ -162,6 +162,7 @@ def test_a_restarted_node_reattaches_the_missing_leg_and_keeps_the_other(
         node.send_signal(signal.SIGTERM)
         _, log2 = node.communicate(timeout=60)
     assert "Traceback" not in log2
+    assert "halted" not in log2  # a missing leg of our own is no orphan: trading goes on
     assert after.get(kept_id) == (kept_type, kept_level)  # untouched
     assert len(after) == 2, after  # one stop, one target: nothing doubled
     ((new_id, (new_type, new_level)),) = ((c, v) for c, v in after.items() if c != kept_id)
