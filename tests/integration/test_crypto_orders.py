@@ -260,14 +260,18 @@ async def test_the_adapter_refuses_to_widen_a_resting_stop(binance) -> None:  # 
     wider = await client.submit(_stop("tt-tw-wide", round(last * 0.97, 1)))
     assert wider.status is OrderStatus.REJECTED and "only ever tightened" in wider.reason
     # a replacement to a wider level: refused, the old stop still rests
-    replaced = await client.replace_stop("tt-tw-1", _stop("tt-tw-wide2", round(last * 0.97, 1)))
+    replaced, old = await client.replace_stop(
+        "tt-tw-1", _stop("tt-tw-wide2", round(last * 0.97, 1))
+    )
+    assert old is None  # nothing cancelled
     assert replaced.status is OrderStatus.REJECTED and "would widen" in replaced.reason
     assert client.submissions == sent
     assert not placed(server, "tt-tw-wide") and not placed(server, "tt-tw-wide2")
     assert placed(server, "tt-tw-1")[0].status == "NEW"
     # a tighter one: placed first, then the old one cancelled
     tighter = round(last * 0.985, 1)
-    done = await client.replace_stop("tt-tw-1", _stop("tt-tw-2", tighter))
+    done, cancelled = await client.replace_stop("tt-tw-1", _stop("tt-tw-2", tighter))
+    assert cancelled is not None and cancelled.status is OrderStatus.CANCELLED
     assert done.status is OrderStatus.SUBMITTED, done.reason
     assert placed(server, "tt-tw-1")[0].status == "CANCELED"
     (new,) = placed(server, "tt-tw-2")
@@ -276,13 +280,13 @@ async def test_the_adapter_refuses_to_widen_a_resting_stop(binance) -> None:  # 
     # a restarted process knows nothing in memory: the venue's open orders decide
     fresh = CcxtExecClient(session, "live")
     await fresh.connect()
-    again = await fresh.replace_stop("tt-tw-2", _stop("tt-tw-3", level))
+    again, _ = await fresh.replace_stop("tt-tw-2", _stop("tt-tw-3", level))
     assert again.status is OrderStatus.REJECTED and "would widen" in again.reason
     assert not placed(server, "tt-tw-3") and placed(server, "tt-tw-2")[0].status == "NEW"
-    unknown = await fresh.replace_stop("tt-nope", _stop("tt-tw-4", tighter))
+    unknown, _ = await fresh.replace_stop("tt-nope", _stop("tt-tw-4", tighter))
     assert unknown.status is OrderStatus.REJECTED and "no resting stop tt-nope" in unknown.reason
     tightest = round(last * 0.99, 1)
-    moved = await fresh.replace_stop("tt-tw-2", _stop("tt-tw-5", tightest))
+    moved, _ = await fresh.replace_stop("tt-tw-2", _stop("tt-tw-5", tightest))
     assert moved.status is OrderStatus.SUBMITTED, moved.reason
     assert placed(server, "tt-tw-2")[0].status == "CANCELED"
     # a tighter stop the venue no longer holds (gone without a report reaching us) is asked
@@ -291,3 +295,50 @@ async def test_the_adapter_refuses_to_widen_a_resting_stop(binance) -> None:  # 
     renewed = await fresh.submit(_stop("tt-tw-6", level))
     assert renewed.status is OrderStatus.SUBMITTED, renewed.reason
     await fresh.close()
+
+
+# ---- the node's stop tightening goes through the adapter ---------------------------------------
+async def test_a_tightened_stop_is_placed_before_the_old_one_is_cancelled(  # type: ignore[no-untyped-def]
+    bybit, tmp_path
+) -> None:
+    """The execution engine on a live wallet at the Bybit simulator: an entry fills, its stop
+    and target rest; moving the stop tighter has the adapter place the new stop first and then
+    cancel the old one (the position is never bare), booked in the ledger."""
+    from tests.unit.execution.kit import BTC_PERP, build_rig, decision, signal
+
+    server, session = bybit
+    wallet = "live:crypto_perp"
+    client = CcxtExecClient(session, "main")
+    await client.connect()
+    rig = await build_rig(tmp_path, wallets=(), live={wallet: client})  # type: ignore[dict-item]
+    last = server.last("BTCUSDT")
+    stop, target = round(last * 0.97, 1), round(last * 1.05, 1)
+    sig = signal(BTC_PERP, entry=last, stop=stop, target=target)
+    await rig.engine.on_decision(decision(sig, wallet, 0.01))
+    router = rig.engine.router
+    slot = (wallet, BTC_PERP.key)
+
+    def resting(purpose: OrderPurpose) -> str:
+        coid = router.protection.get(slot, {}).get(purpose, "")
+        booked = router.ledger.get(coid, wallet) if coid else None
+        return coid if booked is not None and booked.status is OrderStatus.SUBMITTED else ""
+
+    await wait_for(lambda: resting(OrderPurpose.TAKE_PROFIT), "the target to rest")
+    old_id = await wait_for(lambda: resting(OrderPurpose.STOP_LOSS), "the stop to rest")
+    (old,) = placed(server, old_id)
+    assert old.status == "NEW" and old.stop_price == pytest.approx(stop)
+    mark = len(server.requests)
+    tighter = round(last * 0.98, 1)
+    await rig.engine.move_stop(wallet, BTC_PERP.key, tighter)
+    new_id = router.protection[slot][OrderPurpose.STOP_LOSS]
+    assert new_id != old_id and router.is_protected(slot)
+    (new,) = placed(server, new_id)
+    assert new.status == "NEW" and new.stop_price == pytest.approx(tighter)
+    assert old.status == "CANCELED"
+    calls = [p for _m, p in server.requests[mark:] if p in ("/v5/order/create", "/v5/order/cancel")]
+    assert calls == ["/v5/order/create", "/v5/order/cancel"]  # new first, then the old one
+    booked = router.ledger.get(old_id, wallet)
+    assert booked is not None and booked.status is OrderStatus.CANCELLED
+    current = router.ledger.get(new_id, wallet)
+    assert current is not None and current.status is OrderStatus.SUBMITTED
+    await client.close()

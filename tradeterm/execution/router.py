@@ -239,6 +239,9 @@ class OrderRouter:
             resting = self._resting(slot, purpose)
             if resting is not None and _matches(resting, position, level):
                 continue
+            if resting is not None and self._replaces(resting):
+                await self._replace_stop(position, resting, level)
+                continue
             if resting is not None and await self.cancel(resting, "replaced") is not None:
                 continue
             if self._portfolio.position(wallet_id, key) is None:
@@ -249,14 +252,38 @@ class OrderRouter:
         coid = self.protection.get(slot, {}).get(purpose)
         return self._working(coid, slot[0]) if coid is not None else None
 
-    async def _place_protective(
-        self, position: Position, purpose: OrderPurpose, level: float
-    ) -> None:
+    def _replaces(self, resting: Order) -> bool:
+        """Whether a resting stop loss is replaced by the venue client itself (new one first,
+        then the old one cancelled; tighter only) rather than cancelled and placed again."""
+        executor = self._executors.get(resting.wallet_id)
+        return (
+            resting.purpose is OrderPurpose.STOP_LOSS
+            and resting.order_type is OrderType.STOP
+            and bool(getattr(executor, "replaces_stops", False))
+        )
+
+    async def _replace_stop(self, position: Position, resting: Order, level: float) -> None:
+        """Replace a resting stop through the venue client: the position keeps a stop at all
+        times, and the adapter refuses a wider level (alerted as a rejection; the old stop
+        stays)."""
+        slot = (position.wallet_id, position.key)
+        executor = self._executors[position.wallet_id]
+        order = self._protective_order(position, OrderPurpose.STOP_LOSS, level)
+        note = f"replaces {resting.client_order_id}: protects {position.key} at {level:g}"
+        self.ledger.create(order, None, note=note)
+        await self._publish(topics.ORDER, order)
+        events = await executor.replace_stop(resting.client_order_id, order)  # type: ignore[attr-defined]
+        placed = events[0] if events and isinstance(events[0], OrderUpdate) else None
+        if placed is not None and not placed.status.is_terminal:
+            self.protection.setdefault(slot, {})[OrderPurpose.STOP_LOSS] = order.client_order_id
+        await self.book(position.wallet_id, events)
+
+    def _protective_order(self, position: Position, purpose: OrderPurpose, level: float) -> Order:
         now = self._clock.now_ms()
         stop = purpose is OrderPurpose.STOP_LOSS
         trailed = stop and position.initial_stop > 0 and position.stop_loss != position.initial_stop
         tag = "trailing_stop" if trailed else purpose.value
-        order = Order(
+        return Order(
             client_order_id=self._derived_id(position, tag, purpose),
             wallet_id=position.wallet_id,
             venue=position.venue,
@@ -274,6 +301,11 @@ class OrderRouter:
             updated_ms=now,
             ref_price=level,
         )
+
+    async def _place_protective(
+        self, position: Position, purpose: OrderPurpose, level: float
+    ) -> None:
+        order = self._protective_order(position, purpose, level)
         self.ledger.create(order, None, note=f"protects {position.key} at {level:g}")
         self.protection.setdefault((position.wallet_id, position.key), {})[purpose] = (
             order.client_order_id

@@ -809,12 +809,16 @@ class CcxtExecClient:
                 )
         return ""
 
-    async def replace_stop(self, old_client_order_id: str, order: Order) -> OrderUpdate:
+    async def replace_stop(
+        self, old_client_order_id: str, order: Order
+    ) -> tuple[OrderUpdate, OrderUpdate | None]:
         """Replace a resting stop loss with `order` (same market and side, a tighter or equal
         level, any size): the new one is placed first, then the old one cancelled, so the
         position is never without its stop. A wider level is refused without a request; so
         is a replacement of an order that is not a resting stop of the same market and side.
-        Works for stops of an earlier run too (found among the venue's open orders)."""
+        Works for stops of an earlier run too (found among the venue's open orders).
+        Returns (the new order's acknowledgement or refusal, the old one's cancel answer or
+        None when it was not cancelled)."""
         now = int(time.time() * 1000)
         market, refusal, _, _, stop = self.prepare(order)
         old_level, old_side, old_symbol = await self._resting_stop(old_client_order_id)
@@ -833,12 +837,12 @@ class CcxtExecClient:
                 f" {old_client_order_id} at {old_level:g}: a stop is only ever tightened"
             )
         if refusal:
-            return OrderUpdate(order.client_order_id, OrderStatus.REJECTED, now, reason=refusal)
+            refused = OrderUpdate(order.client_order_id, OrderStatus.REJECTED, now, reason=refusal)
+            return refused, None
         placed = await self.submit(order)
         if placed.status in (OrderStatus.REJECTED, OrderStatus.EXPIRED, OrderStatus.CANCELLED):
-            return placed  # the old stop stays
-        await self.cancel(old_client_order_id)
-        return placed
+            return placed, None  # the old stop stays
+        return placed, await self.cancel(old_client_order_id)
 
     async def _resting_stop(self, coid: str) -> tuple[float | None, Side | None, str]:
         """(level, side, venue symbol) of a resting stop loss of ours, from what this client
