@@ -433,6 +433,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tradeterm import cli_drift
 
     cli_drift.register(sub)
+    from tradeterm import cli_slippage
+
+    cli_slippage.register(sub)
     return parser
 
 

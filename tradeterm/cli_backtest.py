@@ -129,7 +129,7 @@ def options_from_args(args: argparse.Namespace) -> BacktestOptions:
         domain=Domain(args.domain) if args.domain else None, history_bars=args.bars,
         walk_forward=args.walk_forward, splits=args.splits, is_ratio=args.is_ratio,
         wf_mode="anchored" if args.anchored else "rolling", wf_metric=args.metric,
-        report=not args.no_report,
+        report=not args.no_report, slippage=args.slippage,
     )  # fmt: skip
 
 
@@ -215,6 +215,19 @@ def fmt_metric(value: Any, kind: str) -> str:
     return f"{value:,.3f}"
 
 
+def slippage_line(used: dict[str, Any]) -> str:
+    """Which slippage model priced the run, in one line."""
+    text = f"slippage: {used['model']} ({used['fill_slippage_bps']:.2f} bps per fill)"
+    pairs = used.get("pairs") or {}
+    if pairs:
+        fits = ", ".join(
+            f"{s} {p['fixed_bps']:.2f} bps + {p['atr_coef']:.4f} x ATR (n={p['n']}, {p['pair']})"
+            for s, p in pairs.items()
+        )
+        text += f": {fits}"
+    return text
+
+
 def print_outcome(outcome: RunOutcome, *, color: bool) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -241,6 +254,8 @@ def print_outcome(outcome: RunOutcome, *, color: bool) -> None:
         print_walkforward(outcome.walkforward, console, width, color=color)
     if outcome.grid:
         print_grid(outcome, console)
+    if outcome.slippage:
+        print(slippage_line(outcome.slippage))
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if outcome.report is not None:
@@ -525,6 +540,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument(
         "--no-report", action="store_true", help="index the run but write no report folder"
+    )
+    p.add_argument(
+        "--slippage",
+        choices=("configured", "fitted"),
+        default="configured",
+        help="slippage of fills: the config's fill model, or the per-pair model fitted from "
+        "recorded fills (state DB; see `tradeterm slippage show`)",
     )
     p.add_argument(
         "--json",

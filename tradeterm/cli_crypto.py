@@ -1,5 +1,5 @@
 """Crypto venue commands: `tradeterm data download` (candles, funding and mark prices of a
-Binance USDT-M market into the candle store)."""
+Binance USDT-M or Bybit market into the candle store; spot markets have candles only)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ from pathlib import Path
 
 from tradeterm.errors import UserError
 
-VENUE_ALIASES = {"binance": "binance_futures", "binance_futures": "binance_futures"}
+VENUE_ALIASES = {
+    "binance": "binance_futures",
+    "binance_futures": "binance_futures",
+    "bybit": "bybit",
+}
 MAX_DAYS = 3650
 
 
@@ -43,8 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     dp.add_argument(
         "--venue",
         required=True,
-        help="a configured crypto venue name, or 'binance' (the first binance_futures venue,"
-        " else Binance's public API)",
+        help="a configured crypto venue name, or 'binance' / 'bybit' (the first venue of that"
+        " kind, else the exchange's public API; Bybit: linear perpetuals)",
     )
     dp.add_argument("--symbol", required=True, help="market: BTCUSDT or BTC/USDT:USDT")
     dp.add_argument("--timeframe", required=True, help="bar timeframe, e.g. 15m")
@@ -55,38 +59,65 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _venue(cfg: object, wanted: str) -> tuple[str, object]:
-    from tradeterm.config.models import BinanceFuturesVenueConfig
+    from tradeterm.config.models import BinanceFuturesVenueConfig, BybitVenueConfig
 
     venues = getattr(cfg, "venues", {})
     if wanted in venues:
         vcfg = venues[wanted]
-        if not isinstance(vcfg, BinanceFuturesVenueConfig):
+        if not isinstance(vcfg, BinanceFuturesVenueConfig | BybitVenueConfig):
             raise UserError(
-                f"--venue: '{wanted}' is a {vcfg.kind} venue; download supports binance_futures"
+                f"--venue: '{wanted}' is a {vcfg.kind} venue; download supports"
+                " binance_futures and bybit"
             )
         return wanted, vcfg
     kind = VENUE_ALIASES.get(wanted)
     if kind is None:
         known = ", ".join(sorted(venues)) or "none"
         raise UserError(
-            f"--venue: no venue named '{wanted[:40]}' (configured: {known}; or 'binance')"
+            f"--venue: no venue named '{wanted[:40]}' (configured: {known}; or 'binance', 'bybit')"
         )
     for name, vcfg in venues.items():
-        if isinstance(vcfg, BinanceFuturesVenueConfig):
+        if getattr(vcfg, "kind", "") == kind:
             return name, vcfg
+    if kind == "bybit":
+        return "bybit", BybitVenueConfig(testnet=False)
     return "binance_futures", BinanceFuturesVenueConfig(testnet=False)
+
+
+def _session(name: str, vcfg: object) -> object:
+    """A ccxt session of the venue (keys from the environment, when set)."""
+    from tradeterm.config.models import BybitVenueConfig
+    from tradeterm.config.secrets import load_secrets
+    from tradeterm.venues.crypto.binance import BINANCE_FUTURES
+    from tradeterm.venues.crypto.bybit import bybit_profile
+    from tradeterm.venues.crypto.ccxt_venue import CcxtSession
+
+    secrets = load_secrets()
+    if isinstance(vcfg, BybitVenueConfig):
+        profile = bybit_profile(vcfg.category)
+        key_s, secret_s = secrets.bybit_api_key, secrets.bybit_api_secret
+    else:
+        profile = BINANCE_FUTURES
+        key_s, secret_s = secrets.binance_api_key, secrets.binance_api_secret
+    return CcxtSession(
+        name,
+        profile,
+        api_key=key_s.get_secret_value() if key_s else "",
+        secret=secret_s.get_secret_value() if secret_s else "",
+        testnet=vcfg.testnet,  # type: ignore[attr-defined]
+        rest_url=vcfg.rest_url,  # type: ignore[attr-defined]
+        ws_url=vcfg.ws_url,  # type: ignore[attr-defined]
+    )
 
 
 def cmd_data_download(args: argparse.Namespace) -> int:
     from tradeterm.checks import check_name
     from tradeterm.cli import _load_tree
-    from tradeterm.config.secrets import load_secrets
     from tradeterm.domain.timeframes import TIMEFRAME_MS
     from tradeterm.errors import VenueError
     from tradeterm.marketdata.download import download
     from tradeterm.marketdata.funding import FundingStore, funding_root, mark_store_root
     from tradeterm.marketdata.store import CandleStore
-    from tradeterm.venues.crypto.binance import BINANCE_FUTURES
     from tradeterm.venues.crypto.ccxt_venue import CcxtDataClient, CcxtSession
 
     if args.timeframe not in TIMEFRAME_MS:
@@ -97,18 +128,8 @@ def cmd_data_download(args: argparse.Namespace) -> int:
     check_name("--symbol", args.symbol)
     cfg = _load_tree(args)
     name, vcfg = _venue(cfg, args.venue)
-    secrets = load_secrets()
-    key = secrets.binance_api_key.get_secret_value() if secrets.binance_api_key else ""
-    secret = secrets.binance_api_secret.get_secret_value() if secrets.binance_api_secret else ""
-    session = CcxtSession(
-        name,
-        BINANCE_FUTURES,
-        api_key=key,
-        secret=secret,
-        testnet=vcfg.testnet,  # type: ignore[attr-defined]
-        rest_url=vcfg.rest_url,  # type: ignore[attr-defined]
-        ws_url=vcfg.ws_url,  # type: ignore[attr-defined]
-    )
+    session = _session(name, vcfg)
+    assert isinstance(session, CcxtSession)
     client = CcxtDataClient(session)
     state = Path(cfg.storage.state_dir)
     store = CandleStore(state / "candles")

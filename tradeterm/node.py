@@ -24,7 +24,12 @@ from typing import Any
 from tradeterm.allocator.engine import Allocator
 from tradeterm.bus import Bus
 from tradeterm.clock import Clock
-from tradeterm.config.models import SimVenueConfig, StrategyConfig, TradetermConfig
+from tradeterm.config.models import (
+    FillModelConfig,
+    SimVenueConfig,
+    StrategyConfig,
+    TradetermConfig,
+)
 from tradeterm.domain import events as ev
 from tradeterm.domain.costs import CostModel
 from tradeterm.domain.enums import Domain, TradingState, WalletMode
@@ -34,9 +39,16 @@ from tradeterm.domain.market import Tick
 from tradeterm.domain.series import BarSeries
 from tradeterm.domain.timeframes import timeframe_ms
 from tradeterm.domain.wallets import wallet_id
-from tradeterm.errors import ConfigError, StorageError, UserError
+from tradeterm.errors import ConfigError, StorageError, UserError, VenueError
 from tradeterm.execution.engine import ExecutionEngine
-from tradeterm.execution.executors import Executor, FundingRate, LiveExecutor, PaperExecutor
+from tradeterm.execution.executors import (
+    Executor,
+    FundingRate,
+    LiveExecutor,
+    PaperExecutor,
+    TakesPlans,
+)
+from tradeterm.execution.slippage import SlippageBook
 from tradeterm.marketdata.store import CandleStore
 from tradeterm.marketdata.streams import StreamManager
 from tradeterm.portfolio.book import Portfolio
@@ -114,10 +126,14 @@ class Node:
     """Drift alerts of arms trading promoted configs (None in event backtests)."""
     recal: RecalSchedule | None = None
     """Scheduled re-calibration (None unless calibration.schedule.enabled)."""
+    slippage: SlippageBook | None = None
+    """Fitted per-pair slippage and venue fee tiers (config [costs]); refitted on a timer."""
     started: bool = False
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _metrics_server: Any = None
     _lock: StateLock | None = None
+    _fresh_live: list[str] = field(default_factory=list)
+    """Live wallets opened this run on venues whose accounts say what cash they start with."""
 
     # ---- start-up ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -132,6 +148,7 @@ class Node:
         self._check_live()
         await self._attach()
         self._activate_wallets()
+        await self._fund_live_wallets()
         restore = await self.execution.restore()
         log.info(
             "restored %d working orders (%d re-armed), %d pending confirmations (%d expired while"
@@ -186,6 +203,13 @@ class Node:
                         )
                     self.instruments[inst.key] = inst
                     self.markets[inst.key] = Market(name, symbol, domain)
+            if self.config.costs.fees == "venue" and handle.load_fees is not None:
+                try:  # the account's fee tier; the venue's market defaults when refused
+                    mine = [m.symbol for m in self.markets.values() if m.venue == name]
+                    count = await handle.load_fees(mine)
+                    log.info("%s: fee tier of %d markets from the venue", name, count)
+                except VenueError as exc:
+                    log.warning("%s: fee tier not loaded (%s): market defaults", name, exc)
 
     def _restore_state(self) -> None:
         home = self.stores.home
@@ -238,6 +262,22 @@ class Node:
             tel = self.config.telemetry
             self._metrics_server = self.metrics.serve(tel.prometheus_host, tel.prometheus_port)
 
+    async def _fund_live_wallets(self) -> None:
+        """A live wallet opened for the first time on a venue that keeps the account's cash
+        (Deriv) starts with the account's balance, so the first reconcile agrees."""
+        fresh, self._fresh_live = self._fresh_live, []
+        for wid in fresh:
+            executor = self.execution.executor(wid)
+            if not isinstance(executor, LiveExecutor):
+                continue
+            try:
+                venue = await executor.venue_balance()
+            except VenueError as exc:
+                log.warning("%s: opening balance not read from the venue: %s", wid, exc)
+                continue
+            self.portfolio.fund_from_venue(wid, venue.total)
+            log.info("%s opened with the venue's balance %.2f %s", wid, venue.total, venue.currency)
+
     def _activate_wallets(self) -> None:
         for mode, domain in self.rollout.active_wallets():
             self._ensure_wallet(mode, domain)
@@ -270,11 +310,14 @@ class Node:
                 funding=self.config.execution.funding,
                 funding_rate=self.funding_rate,
                 funded_until=funded_until,
+                model_for=self._paper_model,
             )
         else:
             account = self.config.wallets.live.accounts.get(domain)
             venue = self.venues[account.venue] if account else handle
             acct_name = account.account if account else "live"
+            if venue.live_cash_from_venue and self.portfolio.wallet(wid) is None:
+                self._fresh_live.append(wid)
             self.portfolio.activate_wallet(
                 mode,
                 domain,
@@ -282,9 +325,13 @@ class Node:
                 venue=venue.name,
                 account=acct_name,
             )
+            client = venue.exec_client(acct_name)
+            if isinstance(client, TakesPlans):
+                ledger = self.execution.ledger
+                client.plans = lambda coid, w=wid: ledger.plan(coid, w)
             executor = LiveExecutor(
                 wid,
-                venue.exec_client(acct_name),
+                client,
                 self.clock,
                 max_retries=self.config.execution.max_retries,
                 cost_rate=venue.fill_model.taker_fee_rate + venue.fill_model.slippage_bps / 1e4,
@@ -314,6 +361,8 @@ class Node:
         loop = asyncio.get_running_loop()
         self.tasks.append(loop.create_task(self.streams.run(), name="marketdata"))
         self.tasks.append(loop.create_task(self._housekeeping(), name="node:housekeeping"))
+        if self.slippage is not None:
+            self.tasks.append(loop.create_task(self.slippage.run(), name="node:slippage-refit"))
 
     async def _warm_market_data(self) -> list[str]:
         """Event backtest: warm the windows from the venues' history (as `_start_market_data`
@@ -369,6 +418,13 @@ class Node:
                 pass  # the storage health reports a failing disk once (issue 9)
             except Exception:
                 log.exception("node housekeeping failed")
+
+    def _paper_model(self, venue: str, symbol: str) -> FillModelConfig | None:
+        """A paper market's own fill model: fitted slippage / venue fees ([costs])."""
+        handle = self.venues.get(venue)
+        if self.slippage is None or handle is None:
+            return None
+        return self.slippage.fill_model(venue, symbol, handle.fill_model)
 
     def persist_state(self) -> None:
         home = self.stores.home
@@ -571,11 +627,18 @@ def build_node(
         live_store=stores.live,
     )
 
+    def fee_rates(venue: str, symbol: str) -> tuple[float, float] | None:
+        handle = venues.get(venue)
+        return handle.fee_rates(symbol) if handle is not None and handle.fee_rates else None
+
+    slippage = SlippageBook(config.costs, clock, stores.all(), fee_rates=fee_rates)
+
     def cost_model(instrument: Instrument) -> CostModel:
         handle = venues.get(instrument.venue)
-        return (
+        model = (
             handle.cost_model(instrument) if handle is not None else default_cost_model(instrument)
         )
+        return slippage.cost_model(instrument.venue, instrument.symbol, model)
 
     ex = config.execution
     risk = RiskEngine(
@@ -658,6 +721,7 @@ def build_node(
         metrics=Metrics(),
         live=live,
         funding_rate=funding_rate,
+        slippage=slippage,
         _lock=state_lock,
     )
     risk.commitments = execution

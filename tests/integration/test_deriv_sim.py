@@ -4,6 +4,7 @@ fault switches reach the client as the right venue errors."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -245,4 +246,31 @@ async def test_the_new_dialect_otp_endpoint_refuses_a_bad_token() -> None:
         conn = connection_for("deriv", cfg, token="bad")
         with pytest.raises(PermanentVenueError, match="refused"):
             await conn.open()
+        await conn.close()
+
+
+async def test_a_proposal_stream_refreshes_every_tick_with_buyable_ids() -> None:
+    """A subscribed proposal is re-priced on each tick of its symbol (a new proposal id each
+    time, the subscription id unchanged), every frame validates, and the latest id buys."""
+    async with DerivSimulator(speed=30, history_s=600) as sim:
+        conn = DerivConnection(sim.url, token="tok", max_rps=0)
+        await conn.open()
+        stream = await conn.subscribe({"proposal": 1, **MULT, "symbol": "1HZ100V", "subscribe": 1})
+        check("proposal", stream.first)
+        ids = [stream.first["proposal"]["id"]]
+        spots = [stream.first["proposal"]["spot"]]
+
+        async def updates() -> None:
+            async for msg in stream:
+                check("proposal", msg)
+                assert msg["subscription"]["id"] == stream.first["subscription"]["id"]
+                ids.append(msg["proposal"]["id"])
+                spots.append(msg["proposal"]["spot"])
+                if len(ids) >= 4:
+                    return
+
+        await asyncio.wait_for(updates(), timeout=60)  # 1HZ100V ticks every sim second
+        assert len(set(ids)) == 4 and len(set(spots)) > 1  # re-priced at each new spot
+        bought = await conn.request({"buy": ids[-1], "price": 10})
+        assert bought["buy"]["contract_id"] in sim.contracts
         await conn.close()

@@ -115,6 +115,8 @@ class BacktestRequest:
     intrabar: Intrabar = "path"
     start: int | None = None
     cash_sharing: bool = True
+    slippage_bps: float | None = None
+    """Slippage of the run's fills and gate in bps (`--slippage fitted`); None: the config's."""
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -131,9 +133,10 @@ class BacktestRequest:
         chosen = venues.get(self.venue) if self.venue else None
         if chosen is None:
             chosen = next((v for v in venues.values() if isinstance(v, SimVenueConfig)), None)
-        if isinstance(chosen, SimVenueConfig):
-            return chosen.fill_model
-        return FillModelConfig()
+        model = chosen.fill_model if isinstance(chosen, SimVenueConfig) else FillModelConfig()
+        if self.slippage_bps is not None:
+            model = model.model_copy(update={"slippage_bps": self.slippage_bps})
+        return model
 
     def with_params(self, params: Mapping[str, ParamValue]) -> BacktestRequest:
         """The same request with other parameter overrides."""

@@ -38,6 +38,7 @@ from tradeterm.backtest.index import RunIndex, RunRecord
 from tradeterm.backtest.metrics import Metrics, compute_metrics, trading_period
 from tradeterm.backtest.reports import DataFingerprint, fingerprint, iso, write_report
 from tradeterm.backtest.result import BacktestResult
+from tradeterm.backtest.slippage import fitted_slippage
 from tradeterm.charts import Chart, price_chart
 from tradeterm.config.models import SimVenueConfig, TradetermConfig
 from tradeterm.domain.enums import Domain
@@ -81,6 +82,8 @@ class BacktestOptions:
     wf_mode: Literal["rolling", "anchored"] = "rolling"
     wf_metric: str = "calmar"
     report: bool = True
+    slippage: Literal["configured", "fitted"] = "configured"
+    """'fitted': price the run with the per-pair slippage fitted from recorded fills."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +121,8 @@ class RunOutcome:
     walkforward: Any = None
     metric: str = "calmar"
     """The metric that chose the grid row or the walk-forward parameters."""
+    slippage: dict[str, Any] = field(default_factory=dict)
+    """Which slippage model priced the run (configured, or fitted with its per-pair fits)."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -127,6 +132,7 @@ class RunOutcome:
             "final_equity": self.metrics.final_equity, "trade_count": self.metrics.trade_count,
             "metrics": self.metrics.to_dict(), "warnings": list(self.result.warnings),
             "report": str(self.report) if self.report else None, "data": self.data.to_dict(),
+            "slippage": self.slippage,
         }  # fmt: skip
         if self.grid:
             out["grid"] = [{"params": p, **m.to_dict()} for p, m in self.grid]
@@ -409,6 +415,9 @@ class BacktestService:
         """Plan, then run, report and index every run; a failing run is indexed as failed and
         its error raised."""
         specs = self.plan(options)
+        if options.slippage == "fitted":  # refuse (exit 2) before any run is indexed
+            for spec in specs:
+                fitted_slippage(self.state_dir, spec.data.venue, tuple(spec.data.bars))
         outcomes = []
         with RunIndex.open(self.state_dir) as index:
             for i, spec in enumerate(specs):
@@ -443,6 +452,11 @@ class BacktestService:
         self, spec: RunSpec, options: BacktestOptions, fp: DataFingerprint, run_id: int, kind: str
     ) -> RunOutcome:
         request = self.request(spec, options)
+        if options.slippage == "fitted":
+            bps, used = fitted_slippage(self.state_dir, spec.data.venue, tuple(spec.data.bars))
+            request = replace(request, slippage_bps=bps)
+        else:
+            used = {"model": "configured", "fill_slippage_bps": request.fill_model().slippage_bps}
         grid_rows: tuple[tuple[dict[str, ParamValue], Metrics], ...] = ()
         wf = None
         charts: dict[str, Chart] = {}
@@ -481,14 +495,20 @@ class BacktestService:
                                           stops=stops, targets=targets)  # fmt: skip
         report = None
         if options.report:
-            extra: dict[str, Any] = {"run_id": run_id, "source": spec.data.source}
+            extra: dict[str, Any] = {
+                "run_id": run_id,
+                "source": spec.data.source,
+                "slippage": used,
+            }
             if grid_rows:
                 extra["grid"] = [{"params": p, **m.to_dict()} for p, m in grid_rows]
             if wf is not None:
                 extra["walk_forward"] = wf.to_dict()
             report = write_report(result, metrics, self.reports_dir, config=self.config, data=fp,
                                   extra_charts=charts, kind=kind, extra=extra)  # fmt: skip
-        return RunOutcome(run_id, result, metrics, report, fp, grid_rows, wf, options.wf_metric)
+        return RunOutcome(
+            run_id, result, metrics, report, fp, grid_rows, wf, options.wf_metric, used
+        )
 
 
 def planned_levels(

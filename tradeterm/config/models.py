@@ -784,6 +784,34 @@ class RolloutConfig(Section):
         return self
 
 
+class CostsConfig(Section):
+    """Where the cost model's fees and slippage come from (the gate, paper fills, backtests)."""
+
+    slippage: Literal["configured", "fitted"] = Field(
+        "configured",
+        description=(
+            "'configured': each venue's fill_model.slippage_bps; 'fitted': the per-pair model "
+            "refitted from recorded fills (falls back to configured for pairs without a fit)."
+        ),
+    )
+    fees: Literal["configured", "venue"] = Field(
+        "configured",
+        description=(
+            "'configured': each venue's fill_model fee rates; 'venue': the maker/taker rates the "
+            "venue reports per market (ccxt markets), configured ones where it reports none."
+        ),
+    )
+    refit_every_s: float = Field(
+        3600.0, ge=10, le=7 * 86_400, description="Seconds between per-pair slippage refits."
+    )
+    min_fills: int = Field(
+        20, ge=3, le=100_000, description="Taker fills a pair needs before its slippage is fitted."
+    )
+    window_days: float = Field(
+        30.0, gt=0, le=3650, description="Fills of the last this many days feed a refit."
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # storage, notify, telemetry, ui
 # ---------------------------------------------------------------------------------------------
@@ -1028,6 +1056,7 @@ class TradetermConfig(Section):
     calibration: CalibrationConfig = Field(
         default_factory=CalibrationConfig, description="Calibration lab."
     )
+    costs: CostsConfig = Field(default_factory=CostsConfig, description="Fee and slippage sources.")
 
     @model_validator(mode="after")
     def _references(self) -> TradetermConfig:

@@ -63,6 +63,14 @@ class Instrument:
     half_spread: float = 0.0
     """Typical distance of bid and ask from the mid, in price (the cost model's default when no
     live quote is known; 0 = unknown)."""
+    multiplier: float = 0.0
+    """MULTIPLIER contracts (Deriv): the multiplier traded (exposure = stake x multiplier, the
+    stake is the cash a position holds); 0 for every other kind."""
+
+    @property
+    def is_multiplier(self) -> bool:
+        """Positions hold a stake as cash and PnL is floored at losing it (domain/multipliers.py)."""
+        return self.kind is ContractKind.MULTIPLIER and self.multiplier > 0
 
     @property
     def key(self) -> str:

@@ -145,3 +145,49 @@ def tp_sl_amounts(
     loss = abs(stop_price - entry) / entry * notional
     gain = abs(target_price - entry) / entry * notional
     return max(round(loss, 2), 0.01), max(round(gain, 2), 0.01)
+
+
+def contract_qty(stake: float, multiplier: float, entry_spot: float) -> float:
+    """A contract as a position: the units of the index its exposure (stake x multiplier) buys
+    at its entry spot, so linear PnL qty x (S - S0) is the contract's gross profit."""
+    if entry_spot <= 0:
+        raise ValueError("entry spot must be positive")
+    return stake * multiplier / entry_spot
+
+
+def payout_price(
+    sign: int, stake: float, multiplier: float, entry_spot: float, commission: float, paid: float
+) -> float:
+    """The exit price at which a position booked as (contract_qty, entry_spot, cash held
+    stake - commission) realises exactly what the venue paid on closing (`paid`: the sell price,
+    0 on a stop-out): linear PnL at this price is paid - stake + commission."""
+    return entry_spot * (1 + sign * (paid - stake + commission) / (stake * multiplier))
+
+
+def held_cash(qty: float, price: float, multiplier: float, fee: float) -> float:
+    """Cash a multiplier position holds for an opening fill of `qty` at `price`: the stake
+    (qty x price / multiplier) less the commission, which is booked as the fill's fee, so the
+    wallet's cash falls by exactly the stake, as the venue's balance does."""
+    return max(qty * price / multiplier - fee, 0.0)
+
+
+def held_terms(
+    sign: int,
+    entry_spot: float,
+    multiplier: float,
+    held: float,
+    commission: float,
+    stop_price: float = 0.0,
+    target_price: float = 0.0,
+) -> MultiplierTerms | None:
+    """The contract a booked multiplier position stands for: its stake is the cash it holds
+    plus the commission paid; its stop loss and take profit in currency are the profit at the
+    position's stop and target prices (0: none). None when it holds no stake."""
+    stake = held + commission
+    if stake <= 0 or multiplier <= 0 or entry_spot <= 0:
+        return None
+    way = MultiplierDirection.UP if sign > 0 else MultiplierDirection.DOWN
+    bare = MultiplierTerms(way, stake, multiplier, entry_spot, commission)
+    sl = round(-bare.profit(stop_price), 2) if stop_price > 0 else None
+    tp = round(bare.profit(target_price), 2) if target_price > 0 else None
+    return MultiplierTerms(way, stake, multiplier, entry_spot, commission, tp, sl)

@@ -96,21 +96,28 @@ class Order:
         status = ORDER_FSM.next_state(self.status, event)
         return replace(self, status=status, updated_ms=ts_ms, reason=reason or self.reason)
 
-    def with_fill(self, qty: float, price: float, fee: float, ts_ms: int) -> Order:
-        """The order after a fill of `qty` at `price` (partial or complete)."""
+    def with_fill(
+        self, qty: float, price: float, fee: float, ts_ms: int, *, last: bool = False
+    ) -> Order:
+        """The order after a fill of `qty` at `price` (partial or complete; `last`: the venue
+        says it completes the order, and the filled quantity is what it filled)."""
         new_filled = self.filled_qty + qty
         avg = (
             (self.avg_fill_price * self.filled_qty + price * qty) / new_filled
             if new_filled
             else 0.0
         )
-        complete = new_filled >= self.qty - 1e-12
+        complete = last or new_filled >= self.qty - 1e-12
         event = OrderEvent.FILL if complete else OrderEvent.PARTIAL_FILL
         status = ORDER_FSM.next_state(self.status, event)
         return replace(
             self,
             status=status,
-            filled_qty=min(new_filled, self.qty) if complete else new_filled,
+            filled_qty=new_filled
+            if last
+            else min(new_filled, self.qty)
+            if complete
+            else new_filled,
             avg_fill_price=avg,
             fees=self.fees + fee,
             updated_ms=ts_ms,
@@ -132,6 +139,11 @@ class Fill:
     fee: float
     ts_ms: int
     liquidity: Liquidity = Liquidity.TAKER
+    last: bool = False
+    """The venue says this fill completes its order, whatever its quantity (a Deriv contract's
+    quantity is its stake x multiplier / entry spot, known only once it is open)."""
+    venue_ref: str = ""
+    """The venue's id of what this fill opened (a Deriv contract id), shown with the position."""
 
     @property
     def notional(self) -> float:

@@ -56,6 +56,12 @@ class Position:
     """The mid price when the entry was decided (what costs are measured from)."""
     last_funding_ms: int = 0
     """The latest funding boundary booked on this position (perpetuals)."""
+    margin: float = 0.0
+    """Cash the position holds out of the wallet's balance (a Deriv multiplier's stake less its
+    commission), returned with the PnL when it closes; its loss is floored at losing it.
+    0: PnL is booked on the balance alone (spot, perps)."""
+    venue_ref: str = ""
+    """The venue's id of what the position holds (a Deriv contract id), when it has one."""
 
     @property
     def key(self) -> str:
@@ -66,7 +72,8 @@ class Position:
         return self.qty * self.entry_price * self.contract_size
 
     def unrealized_pnl(self, mark: float) -> float:
-        return linear_pnl(self.side.sign, self.entry_price, mark, self.qty, self.contract_size)
+        pnl = linear_pnl(self.side.sign, self.entry_price, mark, self.qty, self.contract_size)
+        return max(pnl, -self.margin) if self.margin > 0.0 else pnl
 
     def risk_at_stop(self) -> float:
         """What the position loses, in quote currency, if the current stop is hit."""

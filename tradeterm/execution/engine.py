@@ -44,6 +44,7 @@ from tradeterm.domain.events import (
 )
 from tradeterm.domain.instruments import Instrument
 from tradeterm.domain.market import Tick
+from tradeterm.domain.multipliers import CloseReason, held_terms
 from tradeterm.domain.orders import Order, OrderEvent, OrderPurpose
 from tradeterm.domain.perps import (
     PerpMargin,
@@ -189,6 +190,9 @@ class ExecutionEngine:
     # ---- wallets -----------------------------------------------------------------------------
     def has_executor(self, wallet_id: str) -> bool:
         return wallet_id in self._executors
+
+    def executor(self, wallet_id: str) -> Executor | None:
+        return self._executors.get(wallet_id)
 
     def add_executor(self, executor: Executor) -> None:
         """Attach a newly activated wallet's executor (at start, or when a stage adds wallets).
@@ -578,7 +582,9 @@ class ExecutionEngine:
             slot = (position.wallet_id, key)
             if slot in self.router.exits:
                 continue
-            liquidation = self._paper_liquidation(position, tick)
+            liquidation = self._paper_liquidation(position, tick) or self._paper_stop_out(
+                position, tick
+            )
             if liquidation is not None:
                 await self.router.exit(position, liquidation)
                 continue
@@ -666,6 +672,32 @@ class ExecutionEngine:
             "liquidation",
             f"liquidated at mark {tick.price:g} (isolated {view.leverage:g}x, "
             f"liquidation price {view.liquidation_price:g})",
+        )
+
+    def _paper_stop_out(self, position: Position, tick: Tick) -> ExitCall | None:
+        """A paper multiplier (Deriv) whose loss at this mark reaches its stake is closed, as
+        the venue's stop-out would (domain/multipliers.py, the simulator's own test); its loss
+        is floored at the stake in the books."""
+        executor = self._executors.get(position.wallet_id)
+        instrument = self._instruments.get(position.key)
+        if executor is None or executor.is_live or instrument is None:
+            return None  # a live venue stops its own contracts out
+        if not instrument.is_multiplier or position.margin <= 0:
+            return None
+        terms = held_terms(
+            position.side.sign,
+            position.entry_price,
+            instrument.multiplier,
+            position.margin,
+            position.fees,
+        )
+        if terms is None or terms.close_reason(tick.price) is not CloseReason.STOP_OUT:
+            return None
+        return ExitCall(
+            OrderPurpose.EXIT,
+            "stop_out",
+            f"stopped out at mark {tick.price:g} (x{instrument.multiplier:g}, stake "
+            f"{terms.stake:.2f}, stop-out price {terms.stop_out_price():g})",
         )
 
     async def _trail(self, position: Position, new_stop: float, tick: Tick) -> None:

@@ -22,7 +22,8 @@ from tradeterm.domain.enums import ContractKind, OrderStatus, OrderType
 from tradeterm.domain.funding import FUNDING_INTERVAL_MS, funding_slot
 from tradeterm.domain.instruments import Instrument
 from tradeterm.domain.market import Tick
-from tradeterm.domain.orders import Fill, Order
+from tradeterm.domain.orders import EntryPlan, Fill, Order
+from tradeterm.domain.positions import Position
 from tradeterm.errors import PermanentVenueError, TemporaryVenueError
 from tradeterm.venues.base import (
     ExecClient,
@@ -142,9 +143,12 @@ class PaperExecutor:
         funding: bool = True,
         funding_rate: FundingRate | None = None,
         funded_until: Callable[[str], int | None] | None = None,
+        model_for: Callable[[str, str], FillModelConfig | None] | None = None,
     ) -> None:
         self._wallet_id = wallet_id
         self._model = model
+        self._model_for = model_for
+        """A market's own fill model (venue, symbol): fitted slippage, the venue's fee tier."""
         self._clock = clock
         self._instruments = dict(instruments or {})
         self._seed = seed
@@ -181,11 +185,17 @@ class PaperExecutor:
         engine = self._engines.get(venue)
         if engine is None:
             mine = [i for i in self._instruments.values() if i.venue == venue]
+            own = self._model_for
+
+            def model_for(symbol: str) -> FillModelConfig | None:
+                return own(venue, symbol) if own is not None else None
+
             engine = MatchingEngine(
                 self._model,
                 seed=self._seed,
                 lot_steps={i.symbol: i.lot_step for i in mine},
                 contract_sizes={i.symbol: i.contract_size for i in mine},
+                model_for=model_for,
             )
             self._engines[venue] = engine
         return engine
@@ -268,6 +278,31 @@ class OrderQuery(Protocol):
     """Optional ExecClient extra: look one order up by client id (reconciliation)."""
 
     async def order_status(self, client_order_id: str) -> OrderUpdate | None: ...
+
+
+@runtime_checkable
+class TakesPlans(Protocol):
+    """Optional ExecClient extra: a client that rests an entry's stop and target on the venue's
+    own contract (Deriv's limit_order) reads them from the stored plans."""
+
+    plans: Callable[[str], EntryPlan | None] | None
+
+
+@runtime_checkable
+class RestsLimits(Protocol):
+    """Optional ExecClient extra: the venue holds a position's stop and target on the position
+    itself (Deriv's contract limit_order), so moving them is an update, not resting orders."""
+
+    async def rest_limits(self, position: Position) -> None: ...
+
+
+@runtime_checkable
+class InFlight(Protocol):
+    """Optional ExecClient extra: orders sent whose outcome is not booked yet (client order id
+    -> symbol). Reconciliation leaves them, their positions and the balance alone meanwhile: a
+    contract the venue opened for an order whose fill is on its way is ours, not an orphan."""
+
+    def in_flight(self) -> Mapping[str, str]: ...
 
 
 class LiveExecutor:
@@ -410,6 +445,12 @@ class LiveExecutor:
 
     async def venue_balance(self) -> VenueBalance:
         return await self.client.balance()
+
+    def in_flight(self) -> Mapping[str, str]:
+        """Orders on their way at the venue (client order id -> symbol), when the client says."""
+        if isinstance(self.client, InFlight):
+            return self.client.in_flight()
+        return {}
 
     async def query(self, client_order_id: str) -> OrderUpdate | None:
         """The venue's state of one order, when the client can look orders up."""

@@ -115,7 +115,7 @@ class OrderLedger:
         if order.status is OrderStatus.NEW:
             submitted = self.move(order, OrderEvent.SUBMIT, "filled before acknowledgement")
             order = submitted if submitted is not None else order
-        filled = order.with_fill(fill.qty, fill.price, fill.fee, fill.ts_ms)
+        filled = order.with_fill(fill.qty, fill.price, fill.fee, fill.ts_ms, last=fill.last)
         event = "fill" if filled.status is OrderStatus.FILLED else "partial_fill"
         self._record(order, filled, event, fill.fill_id)
         return filled

@@ -11,6 +11,10 @@ For every LIVE wallet (paper wallets are rebuilt from the database, so they alwa
 - the venue's balance is compared with the wallet's; a difference beyond the tolerance is an
   orphan too.
 
+An order in flight (sent, its outcome not booked yet: `LiveExecutor.in_flight`, from clients
+that know it, e.g. Deriv, whose contract exists at the venue before the buy's fill is booked)
+is left alone with its market's position and the wallet's balance until the next run.
+
 Policy (ExecutionConfig.reconcile): "halt" reports `halt=True` when anything is orphaned (the
 node then sets HALTED, at start and on every periodic run); "adopt" takes the venue's word, but
 only where the risk gate would allow it: an orphan position is adopted (with a conservative stop
@@ -183,9 +187,15 @@ class Reconciler:
             executor = executors[wid]
             found.wallets.append(wid)
             if isinstance(executor, LiveExecutor):
-                await self._orders(wid, executor, found)
-                await self._positions(wid, executor, found)
-                await self._balance(wid, executor, found)
+                flying = executor.in_flight()
+                for coid, symbol in sorted(flying.items()):
+                    found.resolved.append(f"{wid}: {coid} on {symbol} in flight: checked later")
+                await self._orders(wid, executor, found, flying)
+                await self._positions(wid, executor, found, set(flying.values()))
+                if flying:
+                    found.resolved.append(f"{wid}: balance not checked while an order is in flight")
+                else:
+                    await self._balance(wid, executor, found)
         for orphan in found.orphans:
             await self._host.publish(
                 ALERT, Alert("warning", orphan.text, self._clock.now_ms(), "reconcile")
@@ -203,9 +213,22 @@ class Reconciler:
         )
 
     # ---- orders ----------------------------------------------------------------------------
-    async def _orders(self, wid: str, executor: LiveExecutor, found: _Findings) -> None:
-        at_venue = {o.client_order_id: o for o in await executor.venue_open_orders()}
-        ours = {o.client_order_id: o for o in self._ledger.working(wid)}
+    async def _orders(
+        self,
+        wid: str,
+        executor: LiveExecutor,
+        found: _Findings,
+        flying: Mapping[str, str] | None = None,
+    ) -> None:
+        skip = flying or {}
+        at_venue = {
+            o.client_order_id: o
+            for o in await executor.venue_open_orders()
+            if o.client_order_id not in skip
+        }
+        ours = {
+            o.client_order_id: o for o in self._ledger.working(wid) if o.client_order_id not in skip
+        }
         for coid, order in at_venue.items():
             if coid in ours:
                 continue
@@ -269,10 +292,21 @@ class Reconciler:
         )
 
     # ---- positions -------------------------------------------------------------------------
-    async def _positions(self, wid: str, executor: LiveExecutor, found: _Findings) -> None:
+    async def _positions(
+        self,
+        wid: str,
+        executor: LiveExecutor,
+        found: _Findings,
+        flying: set[str] | None = None,
+    ) -> None:
         venue = executor.venue
-        at_venue = {p.symbol: p for p in await executor.venue_positions()}
-        ours = {p.symbol: p for p in self._portfolio.positions(wid) if p.venue == venue}
+        skip = flying or set()  # markets with an order in flight: their fill is on its way
+        at_venue = {p.symbol: p for p in await executor.venue_positions() if p.symbol not in skip}
+        ours = {
+            p.symbol: p
+            for p in self._portfolio.positions(wid)
+            if p.venue == venue and p.symbol not in skip
+        }
         for symbol, held in at_venue.items():
             mine = ours.get(symbol)
             if mine is not None and _same(mine, held):

@@ -31,11 +31,19 @@ from tradeterm.domain.ids import client_order_id
 from tradeterm.domain.instruments import Instrument
 from tradeterm.domain.orders import EntryPlan, Fill, Order, OrderEvent, OrderPurpose
 from tradeterm.domain.positions import Position
+from tradeterm.domain.slippage import SlippageSample, slippage_bps
 from tradeterm.errors import InvalidTransition, VenueError
-from tradeterm.execution.executors import Executor, ExecutorEvent, FundingCharge
+from tradeterm.execution.executors import (
+    Executor,
+    ExecutorEvent,
+    FundingCharge,
+    LiveExecutor,
+    RestsLimits,
+)
 from tradeterm.execution.lifecycle import OrderLedger
 from tradeterm.execution.monitor import ExitCall, PositionMonitor
 from tradeterm.portfolio.book import Portfolio
+from tradeterm.storage import slippage as slip_db
 from tradeterm.venues.base import OrderUpdate
 
 log = logging.getLogger(__name__)
@@ -226,7 +234,10 @@ class OrderRouter:
         if position is None:
             await self.unprotect(slot, "position closed")
             return
-        if slot in self.exits or not self._can_rest(wallet_id):
+        if slot in self.exits:
+            return
+        await self._rest_on_contract(wallet_id, position)
+        if not self._can_rest(wallet_id):
             return
         levels = {
             OrderPurpose.STOP_LOSS: position.stop_loss,
@@ -247,6 +258,18 @@ class OrderRouter:
             if self._portfolio.position(wallet_id, key) is None:
                 return  # the other leg filled while this one was being replaced
             await self._place_protective(position, purpose, level)
+
+    async def _rest_on_contract(self, wallet_id: str, position: Position) -> None:
+        """Venues that hold the stop and target on the position itself (Deriv contracts) get
+        the position's levels whenever they change (a failure is logged; the monitor remains)."""
+        executor = self._executors.get(wallet_id)
+        client = executor.client if isinstance(executor, LiveExecutor) else None
+        if not self.resting_stops or not isinstance(client, RestsLimits):
+            return
+        try:
+            await client.rest_limits(position)
+        except VenueError as exc:
+            log.warning("%s: stop/target not updated on %s: %s", wallet_id, position.key, exc)
 
     def _resting(self, slot: Slot, purpose: OrderPurpose) -> Order | None:
         coid = self.protection.get(slot, {}).get(purpose)
@@ -450,6 +473,7 @@ class OrderRouter:
                 if not store.save_fill(fill):
                     return
                 filled = self.ledger.fill(order, fill)
+                slip_db.save_sample(store, self._slippage(order, fill, plan))
                 outcome = self._portfolio.apply_fill(fill, filled, plan)
         except InvalidTransition as exc:
             await self.alert("error", f"fill {fill.fill_id} not booked: {exc}", topics.FILL)
@@ -466,6 +490,43 @@ class OrderRouter:
         if filled.status.is_terminal:
             self._release(filled)
         await self.protect(wid, filled.key)
+
+    def _slippage(self, order: Order, fill: Fill, plan: EntryPlan | None) -> SlippageSample:
+        """The fill's slippage against the price its decision was made at (the order's ideal
+        price: the gate's mid for an entry, the mark at an exit or flatten decision, a stop's
+        level), with the half spread quoted now and the bar's ATR of the position's entry."""
+        ref = order.ref_price if order.ref_price > 0 else fill.price
+        sign = fill.side.sign
+        quote = self._portfolio.quote(order.key)
+        half = 0.0
+        if quote is not None and quote.ask > quote.bid > 0.0 and ref > 0:
+            half = (quote.ask - quote.bid) / 2.0 / ref * 10_000.0
+        if plan is not None:
+            atr = plan.atr
+        else:
+            atr = slip_db.entry_atr(
+                self.ledger.store(fill.wallet_id), fill.wallet_id, order.signal_id
+            )
+        cs = self._portfolio.contract_size(order.key)
+        return SlippageSample(
+            fill_id=fill.fill_id,
+            client_order_id=fill.client_order_id,
+            wallet_id=fill.wallet_id,
+            venue=fill.venue,
+            symbol=fill.symbol,
+            side=sign,
+            purpose=order.purpose.value,
+            liquidity=fill.liquidity.value,
+            qty=fill.qty,
+            notional=fill.qty * fill.price * cs,
+            ref_price=ref,
+            fill_price=fill.price,
+            bps=slippage_bps(sign, ref, fill.price),
+            half_spread_bps=half,
+            atr=atr,
+            vol_bps=atr / ref * 10_000.0 if ref > 0 else 0.0,
+            ts_ms=fill.ts_ms,
+        )
 
     async def _on_funding(self, charge: FundingCharge) -> None:
         """Longs pay rate x notional, shorts receive it (the reverse for a negative rate)."""

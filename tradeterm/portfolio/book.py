@@ -154,10 +154,11 @@ class Portfolio:
         self._quotes[tick.key] = tick
 
     def equity(self, wallet_id: str) -> float:
-        """Balance plus unrealised PnL of the wallet's open positions at their marks."""
+        """Balance plus the cash held by open positions (multiplier stakes) plus their
+        unrealised PnL at their marks."""
         wallet = self._require(wallet_id)
         return wallet.balance + sum(
-            p.unrealized_pnl(self._marks.get(p.key, p.entry_price))
+            p.margin + p.unrealized_pnl(self._marks.get(p.key, p.entry_price))
             for p in self._by_wallet.get(wallet_id, {}).values()
         )
 
@@ -167,13 +168,15 @@ class Portfolio:
         day start (a rolled day is persisted at once)."""
         wallet = self._require(wallet_id)
         unrealized = 0.0
+        in_positions = 0.0
         by_symbol: dict[str, float] = {}
         held = self._by_wallet.get(wallet_id, {})
         for key, pos in held.items():
             mark = self._marks.get(key, pos.entry_price)
             unrealized += pos.unrealized_pnl(mark)
+            in_positions += pos.margin
             by_symbol[key] = abs(pos.qty * mark * pos.contract_size)
-        equity = wallet.balance + unrealized
+        equity = wallet.balance + in_positions + unrealized
         now = self._clock.now_ms()
         marked, rolled = cash.mark_equity(wallet, equity, now)
         if marked is not wallet:
@@ -228,10 +231,13 @@ class Portfolio:
             contract_size=self._contract_size(key),
             plan=plan,
             signal_id=order.signal_id,
+            multiplier=self._multiplier(key),
         )
         trade = self._closed_trade(effect, fill, order, slot)
         self._marks.setdefault(key, fill.price)
-        self._wallets[wid] = cash.book_fill(wallet, effect.realized, fill.fee, fill.ts_ms)
+        self._wallets[wid] = cash.book_fill(
+            wallet, effect.realized, fill.fee, fill.ts_ms, effect.held
+        )
         self._place(slot, effect.position, plan, new=current is None or trade is not None)
         try:
             snap = self.snapshot(wid)
@@ -350,6 +356,26 @@ class Portfolio:
         )
         return self.apply_fill(fill, order, None)
 
+    def fund_from_venue(self, wallet_id: str, balance: float) -> Wallet:
+        """A live wallet that has never traded starts with its venue account's cash: its
+        balance, starting balance, peak and day start become `balance` (persisted). A wallet
+        that has traded or holds anything is left as it is."""
+        wallet = self._require(wallet_id)
+        traded = wallet.realized_pnl or wallet.fees_paid or self._by_wallet.get(wallet_id)
+        if traded or wallet.balance == balance:
+            return wallet
+        moved = replace(
+            wallet,
+            starting_balance=balance,
+            balance=balance,
+            peak_equity=balance,
+            day_start_equity=balance,
+            updated_ms=self._clock.now_ms(),
+        )
+        self._stores.for_wallet(wallet_id).save_wallet(moved)
+        self._wallets[wallet_id] = moved
+        return moved
+
     def adjust_balance(self, wallet_id: str, balance: float, reason: str) -> WalletSnapshot:
         """Set a live wallet's cash to the venue's figure (reconciliation 'adopt'); the
         difference is booked as a fee-like adjustment and persisted at once."""
@@ -372,9 +398,18 @@ class Portfolio:
             raise ValueError(f"unknown wallet '{wallet_id}' (not activated)")
         return wallet
 
+    def contract_size(self, key: str) -> float:
+        """Units of the underlying per contract of a market (1 when unknown)."""
+        return self._contract_size(key)
+
     def _contract_size(self, key: str) -> float:
         instrument = self._instruments.get(key)
         return instrument.contract_size if instrument is not None else 1.0
+
+    def _multiplier(self, key: str) -> float:
+        """The multiplier of a multiplier market (its positions hold their stake), else 0."""
+        instrument = self._instruments.get(key)
+        return instrument.multiplier if instrument is not None and instrument.is_multiplier else 0.0
 
     def _closed_trade(
         self, effect: netting.FillEffect, fill: Fill, order: Order, slot: _PosKey

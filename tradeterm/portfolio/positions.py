@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from tradeterm.domain import costs
 from tradeterm.domain.events import ClosedTrade, arm_id
 from tradeterm.domain.ids import stable_id
+from tradeterm.domain.multipliers import held_cash
 from tradeterm.domain.orders import EntryPlan, Fill, Order, OrderPurpose
 from tradeterm.domain.positions import Position, linear_pnl
 from tradeterm.storage.db import Storage
@@ -38,12 +39,21 @@ class FillEffect:
     realized: float
     reduced_qty: float
     closed: Position | None
+    held: float = 0.0
+    """Cash this fill moved into positions (> 0: a multiplier's stake held; < 0: released)."""
 
 
 def open_position(
-    fill: Fill, qty: float, fee: float, contract_size: float, plan: EntryPlan | None, signal_id: str
+    fill: Fill,
+    qty: float,
+    fee: float,
+    contract_size: float,
+    plan: EntryPlan | None,
+    signal_id: str,
+    multiplier: float = 0.0,
 ) -> Position:
-    """A new position from (part of) a fill, protected by the plan's stop and target."""
+    """A new position from (part of) a fill, protected by the plan's stop and target. On a
+    multiplier (`multiplier` > 0) it holds its stake less the commission as cash."""
     stop = plan.stop_loss if plan is not None else 0.0
     ideal = plan.ideal_entry if plan is not None and plan.ideal_entry > 0 else fill.price
     return Position(
@@ -68,6 +78,8 @@ def open_position(
         risk_per_unit=plan.risk_per_unit if plan is not None else 0.0,
         ideal_entry=ideal,
         last_funding_ms=fill.ts_ms,
+        margin=held_cash(qty, fill.price * contract_size, multiplier, fee) if multiplier else 0.0,
+        venue_ref=fill.venue_ref,
     )
 
 
@@ -78,15 +90,19 @@ def apply_fill(
     contract_size: float,
     plan: EntryPlan | None,
     signal_id: str,
+    multiplier: float = 0.0,
 ) -> FillEffect:
-    """The effect of `fill` on `current` (see the module text for the netting rules)."""
+    """The effect of `fill` on `current` (see the module text for the netting rules). With
+    `multiplier` > 0 (Deriv multipliers) an opening fill holds the stake less its commission
+    as cash (`FillEffect.held`), a reducing one releases its share, and a loss never exceeds
+    the cash held (the contract's stop-out pays 0)."""
     if current is None:
-        opened = open_position(fill, fill.qty, fill.fee, contract_size, plan, signal_id)
-        return FillEffect(opened, 0.0, 0.0, None)
+        opened = open_position(fill, fill.qty, fill.fee, contract_size, plan, signal_id, multiplier)
+        return FillEffect(opened, 0.0, 0.0, None, opened.margin)
     if current.side is fill.side:
         qty = current.qty + fill.qty
         entry = (current.entry_price * current.qty + fill.price * fill.qty) / qty
-        fresh = open_position(fill, fill.qty, fill.fee, contract_size, plan, signal_id)
+        fresh = open_position(fill, fill.qty, fill.fee, contract_size, plan, signal_id, multiplier)
         added = replace(
             current,
             qty=qty,
@@ -95,9 +111,17 @@ def apply_fill(
             updated_ms=fill.ts_ms,
             risk_per_unit=_weighted(current, fresh, "risk_per_unit"),
             ideal_entry=_weighted(current, fresh, "ideal_entry"),
+            margin=current.margin + fresh.margin,
         )
-        return FillEffect(added, 0.0, 0.0, None)
-    return _reduce(current, fill, contract_size=contract_size, plan=plan, signal_id=signal_id)
+        return FillEffect(added, 0.0, 0.0, None, fresh.margin)
+    return _reduce(
+        current,
+        fill,
+        contract_size=contract_size,
+        plan=plan,
+        signal_id=signal_id,
+        multiplier=multiplier,
+    )
 
 
 def _weighted(held: Position, added: Position, name: str) -> float:
@@ -115,6 +139,7 @@ def _reduce(
     contract_size: float,
     plan: EntryPlan | None,
     signal_id: str,
+    multiplier: float = 0.0,
 ) -> FillEffect:
     closing = min(current.qty, fill.qty)
     share = closing / fill.qty if fill.qty > 0 else 1.0
@@ -122,22 +147,28 @@ def _reduce(
     pnl = linear_pnl(
         current.side.sign, current.entry_price, fill.price, closing, current.contract_size
     )
+    released = current.margin * closing / current.qty if current.qty > 0 else current.margin
+    if current.margin > 0.0:
+        pnl = max(pnl, -released)  # a multiplier loses at most its stake (stop-out pays 0)
     booked = replace(
         current,
         realized_pnl=current.realized_pnl + pnl,
         fees=current.fees + close_fee,
         updated_ms=fill.ts_ms,
+        margin=current.margin - released,
     )
     left = current.qty - closing
     if left > DUST:
-        return FillEffect(replace(booked, qty=left), pnl, closing, None)
+        return FillEffect(replace(booked, qty=left), pnl, closing, None, -released)
     remainder = fill.qty - closing
     reopened = None
+    held = -released
     if remainder > DUST:
         reopened = open_position(
-            fill, remainder, fill.fee - close_fee, contract_size, plan, signal_id
+            fill, remainder, fill.fee - close_fee, contract_size, plan, signal_id, multiplier
         )
-    return FillEffect(reopened, pnl, closing, booked)
+        held += reopened.margin
+    return FillEffect(reopened, pnl, closing, booked, held)
 
 
 def closed_trade(

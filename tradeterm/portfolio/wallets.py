@@ -6,7 +6,10 @@ persists the result. A wallet only ever moves its own cash: nothing here takes t
 Cash rules (the same for every contract kind, because PnL is linear, see `Position`):
 - a fill's fee is paid from the balance at once;
 - PnL is realised into the balance when a position is reduced, closed or reversed;
-- funding paid on a perpetual leaves the balance (funding received arrives in it).
+- funding paid on a perpetual leaves the balance (funding received arrives in it);
+- a multiplier position (Deriv) holds its stake less the commission as cash: it leaves the
+  balance when the contract opens and comes back, with the PnL, when it closes, so the balance
+  is the venue's `balance` at every step (equity adds the cash positions hold).
 """
 
 from __future__ import annotations
@@ -52,11 +55,12 @@ def open_wallet(
     )
 
 
-def book_fill(wallet: Wallet, realized: float, fee: float, ts_ms: int) -> Wallet:
-    """The wallet after a fill that paid `fee` and realised `realized` PnL (gross of the fee)."""
+def book_fill(wallet: Wallet, realized: float, fee: float, ts_ms: int, held: float = 0.0) -> Wallet:
+    """The wallet after a fill that paid `fee`, realised `realized` PnL (gross of the fee) and
+    moved `held` cash into positions (< 0: released from them)."""
     return replace(
         wallet,
-        balance=wallet.balance + realized - fee,
+        balance=wallet.balance + realized - fee - held,
         realized_pnl=wallet.realized_pnl + realized,
         fees_paid=wallet.fees_paid + fee,
         updated_ms=ts_ms,

@@ -483,7 +483,10 @@ class RiskEngine:
         if denial is not None:
             return self._deny(intent, now, [denial], salt, canary=canary, recheck_of=previous)
         size = instrument.contract_size
-        qty = entry_qty(equity, position_fraction, risk_fraction, econ.entry, econ.risk, size)
+        unit_risk = econ.risk
+        if instrument.is_multiplier:  # a multiplier loses at most its stake (stop-out)
+            unit_risk = min(unit_risk, econ.entry * size / instrument.multiplier)
+        qty = entry_qty(equity, position_fraction, risk_fraction, econ.entry, unit_risk, size)
         if cfg.sizing == "vol_target":
             qty = min(
                 qty,
@@ -501,7 +504,7 @@ class RiskEngine:
                 intent, now, [minimum, *notes], salt, canary=canary, recheck_of=previous
             )
         lot_qty = instrument.floor_qty(qty)
-        risk_amount = lot_qty * econ.risk
+        risk_amount = lot_qty * unit_risk
         return RiskDecision(
             id=_decision_id(intent, now, salt),
             intent=intent,
@@ -559,6 +562,8 @@ class RiskEngine:
         unit_notional = econ.entry * instrument.contract_size
         leverage = self._leverage_limit(instrument)
         entry_fee = unit_notional * model.taker_fee_rate
+        # cash an entry takes: a multiplier's stake (notional / multiplier), else the margin
+        cash_rate = instrument.multiplier if instrument.is_multiplier else leverage
         caps = (
             (unit_notional, exposure.pair, cfg.max_pair_exposure * equity,
              f"pair exposure cap {limits.pct(cfg.max_pair_exposure)} on {signal.key}", "notional "),
@@ -566,7 +571,7 @@ class RiskEngine:
              f"portfolio exposure cap {limits.pct(cfg.max_portfolio_exposure)}", "notional "),
             (unit_notional, exposure.total, leverage * equity,
              f"leverage cap {leverage:g}x", "notional "),
-            (unit_notional / leverage + entry_fee, exposure.tied, wallet.balance,
+            (unit_notional / cash_rate + entry_fee, exposure.tied, wallet.balance,
              "balance (margin + fee)", "needs "),
         )  # fmt: skip
         for per_unit, used, limit, label, unit in caps:
@@ -602,7 +607,8 @@ class RiskEngine:
                 pair += notional
             instrument = self._instruments.get(position.key)
             leverage = self._leverage_limit(instrument) if instrument is not None else 1.0
-            tied += abs(position.notional) / leverage
+            if position.margin <= 0.0:  # a multiplier's stake has left the balance already
+                tied += abs(position.notional) / leverage
             keys.add(position.key)
         if self.commitments is not None:
             for promise in self.commitments.commitments(wallet_id):

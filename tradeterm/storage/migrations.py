@@ -51,4 +51,19 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE equity (wallet_id TEXT NOT NULL, ts_ms INTEGER NOT NULL, equity REAL NOT NULL,
         balance REAL NOT NULL, unrealized REAL NOT NULL, PRIMARY KEY (wallet_id, ts_ms));
     """,
+    # 2: measured slippage of every fill and the per-pair models fitted to it
+    """
+    CREATE TABLE IF NOT EXISTS slippage (fill_id TEXT PRIMARY KEY, client_order_id TEXT NOT NULL,
+        wallet_id TEXT NOT NULL, venue TEXT NOT NULL, symbol TEXT NOT NULL, side INTEGER NOT NULL,
+        purpose TEXT NOT NULL, liquidity TEXT NOT NULL, qty REAL NOT NULL, notional REAL NOT NULL,
+        ref_price REAL NOT NULL, fill_price REAL NOT NULL, bps REAL NOT NULL,
+        half_spread_bps REAL NOT NULL, atr REAL NOT NULL, vol_bps REAL NOT NULL,
+        ts_ms INTEGER NOT NULL);
+    CREATE INDEX IF NOT EXISTS slippage_pair ON slippage (venue, symbol, ts_ms);
+    CREATE TABLE IF NOT EXISTS slippage_fits (id INTEGER PRIMARY KEY AUTOINCREMENT,
+        venue TEXT NOT NULL, symbol TEXT NOT NULL, fitted_ms INTEGER NOT NULL, n INTEGER NOT NULL,
+        params TEXT NOT NULL, residual REAL NOT NULL);
+    CREATE INDEX IF NOT EXISTS slippage_fits_pair ON slippage_fits (venue, symbol, fitted_ms);
+    CREATE INDEX IF NOT EXISTS orders_signal ON orders (signal_id);
+    """,
 )

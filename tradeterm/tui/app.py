@@ -93,6 +93,7 @@ class TradetermApp(App[int]):
         Binding("S", "move_level('stop')", "Move the selected position's stop", show=False),
         Binding("T", "move_level('target')", "Move the selected position's target", show=False),
         Binding("h", "history", "Trade history and equity", show=False),
+        Binding("f", "slippage", "Slippage per pair (fills, fitted model)", show=False),
         Binding("c", "lab('calibration')", "Calibration lab", show=False),
         Binding("P", "promote_hint", "Promote (in the stage screen, s)", show=False),
         Binding("t", "toggle_theme", "Theme", show=False),
@@ -437,6 +438,17 @@ class TradetermApp(App[int]):
         """h: closed trades (filterable) and each wallet's equity curve."""
         trades = self.control.closed_trades()
         self.push_screen(TradeHistoryScreen(trades, self.control.starting_balances()))
+
+    def action_slippage(self) -> None:
+        """f: recorded fill slippage and the fitted model per pair (`tradeterm slippage show`)."""
+        from tradeterm.execution.slippage import slippage_report
+        from tradeterm.tui.screens.slippage import SlippageScreen
+
+        stores = self.node.stores
+        books = [("paper", stores.paper)] + ([("live", stores.live)] if stores.live else [])
+        costs = self.node.config.costs
+        rows = slippage_report(books, self.node.config)
+        self.push_screen(SlippageScreen(rows, costs.slippage, costs.min_fills))
 
     def action_lab(self, name: str) -> None:
         """b opens the backtest lab, c the calibration lab."""

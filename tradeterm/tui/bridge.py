@@ -20,6 +20,8 @@ from tradeterm.bus import Bus, Overflow
 from tradeterm.control import ATR_PERIOD, Control
 from tradeterm.domain import events as ev
 from tradeterm.domain.market import Tick
+from tradeterm.domain.multipliers import held_terms
+from tradeterm.domain.positions import Position
 from tradeterm.domain.signals import Signal
 from tradeterm.tui import views as v
 from tradeterm.tui.messages import AlertRaised, ViewChanged
@@ -276,33 +278,35 @@ class Bridge:
         for p in st.positions:
             mark = self.control.mark(p.key) or p.entry_price
             perp = self.control.perp_margin(p)
-            by_wallet.setdefault(p.wallet_id, []).append(
-                v.PositionRow(
-                    p.key,
-                    p.symbol,
-                    p.side.value,
-                    p.qty,
-                    p.entry_price,
-                    mark,
-                    p.unrealized_pnl(mark),
-                    p.stop_loss,
-                    p.take_profit,
-                    max(0.0, (now - p.opened_ms) / 1000),
-                    p.strategy,
-                    self.decimals(p.key),
-                    *(
-                        (
-                            perp.leverage,
-                            perp.margin_mode,
-                            perp.liquidation_price,
-                            perp.distance(mark),
-                            perp.funding,
-                        )
-                        if perp is not None
-                        else ()
-                    ),
-                )
+            row = v.PositionRow(
+                p.key,
+                p.symbol,
+                p.side.value,
+                p.qty,
+                p.entry_price,
+                mark,
+                p.unrealized_pnl(mark),
+                p.stop_loss,
+                p.take_profit,
+                max(0.0, (now - p.opened_ms) / 1000),
+                p.strategy,
+                self.decimals(p.key),
+                *(
+                    (
+                        perp.leverage,
+                        perp.margin_mode,
+                        perp.liquidation_price,
+                        perp.distance(mark),
+                        perp.funding,
+                    )
+                    if perp is not None
+                    else ()
+                ),
             )
+            by_wallet.setdefault(p.wallet_id, []).append(self._contract_cells(row, p))
+        multiplier_venues = {
+            i.venue for i in self.control.node.instruments.values() if i.is_multiplier
+        }
         wallets = tuple(
             v.WalletView(
                 w.wallet.id,
@@ -316,10 +320,39 @@ class Bridge:
                 w.drawdown,
                 w.exposure,
                 tuple(sorted(by_wallet.get(w.wallet.id, []), key=lambda r: r.symbol)),
+                w.wallet.venue in multiplier_venues,
             )
             for w in st.wallets
         )
         return v.WalletsView(wallets)
+
+    def _contract_cells(self, row: v.PositionRow, p: Position) -> v.PositionRow:
+        """A multiplier position's contract columns: id, multiplier, stake, TP/SL in currency
+        and the stop-out price (domain/multipliers.py, the venue's own maths)."""
+        instrument = self.control.node.instruments.get(p.key)
+        if instrument is None or not instrument.is_multiplier or p.margin <= 0:
+            return row
+        terms = held_terms(
+            p.side.sign,
+            p.entry_price,
+            instrument.multiplier,
+            p.margin,
+            p.fees,
+            p.stop_loss,
+            p.take_profit,
+        )
+        if terms is None:
+            return row
+        nan = float("nan")
+        return replace(
+            row,
+            contract=p.venue_ref,
+            multiplier=terms.multiplier,
+            stake=terms.stake,
+            tp_amount=terms.take_profit if terms.take_profit is not None else nan,
+            sl_amount=terms.stop_loss if terms.stop_loss is not None else nan,
+            stop_out=terms.stop_out_price(),
+        )
 
     def _signals_view(self, _now: int) -> v.SignalsView:
         return v.SignalsView(tuple(self._signals.values()))

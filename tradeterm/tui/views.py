@@ -97,6 +97,18 @@ class PositionRow:
     """Perpetuals: |mark - liquidation| / mark (NaN: none or unknown)."""
     funding: float = 0.0
     """Funding booked on the position (> 0: paid)."""
+    contract: str = ""
+    """Multipliers: the venue's contract id (Deriv)."""
+    multiplier: float = 0.0
+    """Multipliers: the contract's multiplier (0: not a multiplier)."""
+    stake: float = float("nan")
+    """Multipliers: the stake paid (the most the contract can lose)."""
+    tp_amount: float = float("nan")
+    """Multipliers: the take profit in currency (NaN: none)."""
+    sl_amount: float = float("nan")
+    """Multipliers: the stop loss in currency, as a loss (NaN: none)."""
+    stop_out: float = float("nan")
+    """Multipliers: the price at which the contract is closed with the stake lost."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +125,8 @@ class WalletView:
     drawdown: float
     exposure: float
     positions: tuple[PositionRow, ...]
+    multipliers: bool = False
+    """The wallet trades multiplier contracts (Deriv): its table carries their columns."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ the sim venue keeps its accounts' books there in `sim-{name}.db`, as a real venu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +49,14 @@ class VenueHandle:
     fill_model: FillModelConfig = field(default_factory=FillModelConfig)
     close: Callable[[], object] | None = None
     cost_factory: Callable[[Instrument], CostModel] | None = None
+    fee_rates: Callable[[str], tuple[float, float] | None] | None = None
+    """The venue's own (maker, taker) fee rates of a market when it reports them (ccxt)."""
+    load_fees: Callable[[Sequence[str]], Awaitable[int]] | None = None
+    """Ask the venue for the account's fee tier of these markets (needs keys); returns the
+    markets updated."""
+    live_cash_from_venue: bool = False
+    """A live wallet opened on this venue for the first time starts with the account's
+    balance (Deriv), not the configured one."""
 
     def exec_client(self, account: str) -> ExecClient:
         return self.exec_factory(account)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.tui.panes.conftest import COMPACT, WIDE, Host, position, wallet
 from tradeterm.tui.panes import PositionsPane
-from tradeterm.tui.panes.positions import PERP_COLUMNS
+from tradeterm.tui.panes.positions import MULT_COLUMNS, PERP_COLUMNS
 from tradeterm.tui.views import WalletsView
 
 
@@ -154,3 +154,67 @@ async def test_a_perp_without_a_liquidation_price_shows_dashes() -> None:
         table = pane.panel("paper:crypto_perp").table
         assert (table.text("e1", "liq"), table.text("e1", "liq_dist")) == ("—", "—")
         assert table.text("e1", "lev") == "1x"
+
+
+CONTRACT = dict(
+    symbol="R_100",
+    side="buy",
+    qty=0.999875,
+    entry=1202.85,
+    mark=1204.10,
+    unrealized=0.43,
+    stop_loss=1197.05,
+    take_profit=1219.2,
+    decimals=2,
+    contract="250000017",
+    multiplier=10.0,
+    stake=120.27,
+    tp_amount=15.73,
+    sl_amount=6.39,
+    stop_out=1092.38,
+)
+
+
+def deriv_wallet(*rows: object) -> WalletsView:
+    return WalletsView(
+        (wallet("live:synthetics", "LIVE", positions=tuple(rows), multipliers=True),)  # type: ignore[arg-type]
+    )
+
+
+async def test_a_multiplier_wallet_shows_its_contracts() -> None:
+    pane = PositionsPane()
+    async with Host(pane).run_test(size=WIDE) as pilot:
+        pane.view = deriv_wallet(position("c1", **CONTRACT))
+        await pilot.pause()
+        table = pane.panel("live:synthetics").table
+        cells = {
+            name: table.text("c1", name)
+            for name in ("contract", "mult", "stake", "tp_amt", "sl_amt", "stop_out", "upnl")
+        }
+        assert cells == {
+            "contract": "…000017",
+            "mult": "x10",
+            "stake": "120.27",
+            "tp_amt": "15.73",
+            "sl_amt": "-6.39",
+            "stop_out": "1,092.38",
+            "upnl": "+0.43",
+        }
+        assert set(table.shown_columns) == {c.key for c in MULT_COLUMNS}
+
+
+async def test_a_narrow_multiplier_table_keeps_stake_pnl_and_tp_sl() -> None:
+    pane = PositionsPane()
+    no_tp = {**CONTRACT, "tp_amount": float("nan")}
+    async with Host(pane).run_test(size=COMPACT) as pilot:
+        pane.view = deriv_wallet(position("c1", **no_tp))
+        await pilot.pause()
+        table = pane.panel("live:synthetics").table
+        for _ in range(50):  # the fit runs once the table knows its width
+            if len(table.shown_columns) < len(MULT_COLUMNS):
+                break
+            await pilot.pause()
+        shown = table.shown_columns
+        assert {"symbol", "stake", "upnl", "tp_amt", "sl_amt"} <= set(shown), shown
+        assert "contract" not in shown, shown
+        assert table.text("c1", "tp_amt") == "—"

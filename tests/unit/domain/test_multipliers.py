@@ -66,3 +66,30 @@ def test_commission_and_stake_helpers() -> None:
     assert stake_for_notional(1000.0, 100) == 10.0
     with pytest.raises(ValueError):
         MultiplierTerms(UP, 0.0, 10.0, 1.0, 0.0)
+
+
+def test_a_booked_position_gives_back_its_contract() -> None:
+    """What the books hold (entry, cash held = stake - commission, fees = commission, stop and
+    target prices) gives back the contract's stake, stop-out and TP/SL amounts (the positions
+    pane shows these)."""
+    from tradeterm.domain.multipliers import (
+        MultiplierDirection,
+        MultiplierTerms,
+        commission_for,
+        held_terms,
+        trigger_price,
+    )
+
+    for way in MultiplierDirection:
+        commission = commission_for(120.0, 10.0)
+        contract = MultiplierTerms(way, 120.0, 10.0, 1200.0, commission, 15.0, 6.5)
+        stop = contract.stop_loss_price()
+        target = contract.take_profit_price()
+        assert stop is not None and target is not None
+        back = held_terms(way.sign, 1200.0, 10.0, 120.0 - commission, commission, stop, target)
+        assert back is not None
+        assert back.stake == pytest.approx(120.0)
+        assert back.stop_out_price() == pytest.approx(contract.stop_out_price())
+        assert (back.take_profit, back.stop_loss) == (15.0, 6.5)
+        assert trigger_price(back, -back.stake) == pytest.approx(contract.stop_out_price())
+    assert held_terms(1, 1200.0, 10.0, 0.0, 0.0) is None

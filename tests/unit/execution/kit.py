@@ -53,7 +53,19 @@ BTC_PERP = Instrument("bybit", "BTCUSDT", ContractKind.PERPETUAL, Domain.CRYPTO_
 ETH_PERP = Instrument(
     "bybit", "ETHUSDT", ContractKind.PERPETUAL, Domain.CRYPTO_PERP, 0.01, 0.01, max_leverage=50.0
 )
-INSTRUMENTS: dict[str, Instrument] = {i.key: i for i in (R100, BTC_SPOT, BTC_PERP, ETH_PERP)}
+R100_MULT = Instrument(
+    "deriv",
+    "R_100",
+    ContractKind.MULTIPLIER,
+    Domain.SYNTHETICS,
+    0.01,
+    0.001,
+    max_leverage=10.0,
+    multiplier=10.0,
+)
+INSTRUMENTS: dict[str, Instrument] = {
+    i.key: i for i in (R100, BTC_SPOT, BTC_PERP, ETH_PERP, R100_MULT)
+}
 
 PAPER_SYN = "paper:synthetics"
 PAPER_SPOT = "paper:crypto_spot"

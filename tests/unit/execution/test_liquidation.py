@@ -20,6 +20,7 @@ from tests.unit.execution.kit import (
     MIN,
     NO_COST,
     PAPER_PERP,
+    R100_MULT,
     RecordingVenue,
     decision,
     signal,
@@ -156,3 +157,28 @@ async def test_a_live_perp_shows_what_the_venue_reports_and_is_not_liquidated_by
 
     await rig.tick(ETH_PERP, MIN, LONG_LIQ - 100.0)  # the venue liquidates live positions
     assert [o.reason for o in venue.submitted if o.reason == "liquidation"] == []
+
+
+async def test_a_paper_multiplier_is_stopped_out_when_its_loss_reaches_the_stake(
+    make_rig: MakeRig,
+) -> None:
+    """A Deriv multiplier on paper: x10, 1 unit at 1000 holds a stake of 100; the stop-out is
+    where the loss reaches it (domain/multipliers.py: 1000 x (1 - 100/1000) = 900). Through it
+    the position is closed and the wallet has lost exactly the stake, not more."""
+    rig = await make_rig(model=NO_COST, wallets=("paper:synthetics",))
+    start = rig.portfolio.wallet("paper:synthetics").balance
+    await rig.tick(R100_MULT, 0, 1000.0)
+    sig = signal(R100_MULT, entry=1000.0, stop=850.0, target=1450.0)  # stop beyond the stop-out
+    await rig.engine.on_decision(decision(sig, "paper:synthetics", 1.0))
+    position = rig.portfolio.position("paper:synthetics", R100_MULT.key)
+    assert position is not None and position.margin == pytest.approx(100.0)
+    assert rig.portfolio.wallet("paper:synthetics").balance == pytest.approx(start - 100.0)
+
+    await rig.tick(R100_MULT, MIN, 901.0)  # just above the stop-out: still open
+    assert rig.portfolio.position("paper:synthetics", R100_MULT.key) is not None
+    await rig.tick(R100_MULT, 2 * MIN, 895.0)  # through it
+    assert rig.portfolio.position("paper:synthetics", R100_MULT.key) is None
+    (trade,) = rig.recorder.of(topics.TRADE_CLOSED)
+    assert trade.exit_reason == "stop_out"
+    assert trade.pnl == pytest.approx(-100.0)  # the loss stops at the stake
+    assert rig.portfolio.wallet("paper:synthetics").balance == pytest.approx(start - 100.0)

@@ -306,3 +306,40 @@ async def test_a_restart_sends_nothing_before_reconciliation_and_the_gate(
     assert again.stores.live.load_order(stuck.client_order_id).status is OrderStatus.REJECTED
     assert await again.engine.resume_entries() == []
     assert len(venue.submitted) == sent_before
+
+
+class FlyingVenue(RecordingVenue):
+    """A venue client that knows which of its orders are on their way (as DerivExecClient
+    does: the contract exists at the venue before the buy's fill is booked)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flying: dict[str, str] = {}
+
+    def in_flight(self) -> dict[str, str]:
+        return dict(self.flying)
+
+
+async def test_a_reconcile_racing_a_buy_leaves_its_position_and_balance_alone(
+    make_rig: MakeRig,
+) -> None:
+    venue = FlyingVenue()
+    config = ExecutionConfig(confirm="never", reconcile="halt")
+    rig = await make_rig(config=config, wallets=(PAPER_SYN,), live={LIVE_SPOT: venue})
+    await rig.engine.on_decision(decision(signal(BTC_SPOT, **BTC), LIVE_SPOT, 0.01))
+    (order,) = venue.submitted
+    # the venue holds the contract and took its cash; our fill is still on its way
+    venue.flying = {order.client_order_id: "BTCUSDT"}
+    venue.held = [VenuePosition("BTCUSDT", Side.BUY, 0.01, 60_010.0)]
+    venue.cash = 4399.0
+    venue.statuses[order.client_order_id] = OrderUpdate(
+        order.client_order_id, OrderStatus.FILLED, 0, filled_qty=0.01, avg_fill_price=60_010.0
+    )
+    report = await rig.engine.reconcile()
+    assert report.clean and not report.halt, report.orphans
+    assert any("in flight" in line for line in report.resolved)
+    assert rig.portfolio.positions(LIVE_SPOT) == []  # no fill booked twice by reconcile
+    # once it is no longer in flight, the same disagreement is an orphan
+    venue.flying = {}
+    report = await rig.engine.reconcile()
+    assert report.halt and {o.kind for o in report.orphans} >= {"position", "balance"}

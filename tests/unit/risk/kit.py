@@ -51,9 +51,26 @@ def spot(symbol: str) -> Instrument:
     return Instrument("sim", symbol, ContractKind.SPOT, Domain.SYNTHETICS, 0.01, 0.001, 0.001, 5.0)
 
 
+def multiplier(symbol: str, *, multiplier: float = 10.0) -> Instrument:
+    """A Deriv multiplier: a position holds its stake (notional / multiplier) as cash."""
+    return Instrument(
+        "sim",
+        symbol,
+        ContractKind.MULTIPLIER,
+        Domain.SYNTHETICS,
+        0.01,
+        0.001,
+        0.001,
+        1.0,
+        max_leverage=multiplier,
+        multiplier=multiplier,
+    )
+
+
 INSTRUMENTS = {
     i.key: i
     for i in (
+        multiplier("MULT"),
         synthetic("R_100"),
         synthetic("R_50"),
         synthetic("R_75"),

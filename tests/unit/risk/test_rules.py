@@ -441,3 +441,26 @@ def test_unknown_wallet_and_instrument_are_denied(book: Book) -> None:
     assert engine.evaluate(intent(signal(symbol="NOPE"))).reasons == (
         "unknown instrument sim:NOPE",
     )
+
+
+def test_a_multiplier_entry_takes_its_stake_from_the_balance(book: Book) -> None:
+    """Cash per unit is the stake (price / multiplier), not the capped leverage's margin."""
+    book.hold("R_50", 9.9, 100.0)  # $10 left free
+    engine = levered(book, max_leverage=3.0, position_size=0.5)
+    decision = engine.evaluate(intent(signal(symbol="MULT")))
+    assert decision.verdict is RiskVerdict.RESIZED
+    assert decision.qty == pytest.approx(1.0)  # $10 of stake at 100 x10 buys 1 unit, not 0.3
+    assert "balance (margin + fee): needs" in decision.reasons[-1]
+
+
+def test_a_multiplier_risks_at_most_its_stake(book: Book) -> None:
+    """A stop beyond the stop-out: the contract is closed at the stake first, so money at risk
+    per unit is the stake (100 / 10), not the 15.00 to the stop."""
+    engine = levered(book, position_size=0.5, max_stop_atr=50.0, min_reward_risk=1.0)
+    wide_stop = signal(100.0, 85.0, 160.0, symbol="MULT", atr=10.0)
+    decision = engine.evaluate(intent(wide_stop))
+    assert decision.approved, decision.reasons
+    assert decision.qty == pytest.approx(1.0)  # $10 at risk / $10 of stake a unit
+    assert decision.risk_amount == pytest.approx(10.0)
+    plain = engine.evaluate(intent(signal(100.0, 85.0, 160.0, symbol="R_100", atr=10.0), n=2))
+    assert plain.qty == pytest.approx(10.0 / 15.0, abs=0.01)

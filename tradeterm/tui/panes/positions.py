@@ -65,6 +65,27 @@ PERP_COLUMNS = (
 """Perpetual wallets add leverage, margin mode, liquidation price and distance, and the funding
 booked so far; the distance is hidden last, the margin mode first."""
 
+MULT_COLUMNS = (
+    COLUMNS[0],
+    COLUMNS[1],
+    ColumnSpec("contract", "Contract", priority=4),
+    ColumnSpec("mult", "Mult", right=True, priority=3),
+    ColumnSpec("stake", "Stake", right=True),
+    ColumnSpec("entry", "Entry", right=True, priority=2),
+    COLUMNS[4],
+    COLUMNS[5],
+    ColumnSpec("tp_amt", "TP $", right=True),
+    ColumnSpec("sl_amt", "SL $", right=True),
+    ColumnSpec("stop_out", "Stop-out", right=True, priority=1),
+    ColumnSpec("age", "Age", right=True, priority=3),
+)
+"""Multiplier wallets (Deriv) show contracts as the venue does: contract id, multiplier, stake,
+take profit and stop loss in currency and the stop-out price, beside the live PnL; the contract
+id is hidden first on a narrow screen, the stop-out last."""
+
+CONTRACT_DIGITS = 6
+"""A contract id is shown by its last digits (the details view has it whole)."""
+
 LIQ_DANGER = 0.05
 """A liquidation this close to the mark (fraction) shows in the "bad" colour."""
 LIQ_CAUTION = 0.15
@@ -122,12 +143,41 @@ def perp_cells(position: PositionRow, places: int, styles: CellStyles) -> tuple[
     )
 
 
-def position_row(position: PositionRow, styles: CellStyles, *, perp: bool = False) -> Row:
-    """One open position as table cells (`perp`: with the margin columns of PERP_COLUMNS)."""
+def contract_row(position: PositionRow, styles: CellStyles, places: int) -> Row:
+    """A multiplier position as MULT_COLUMNS cells (dashes where the contract has no TP/SL)."""
+    side = position.side.upper()
+    short = position.contract[-CONTRACT_DIGITS:] if position.contract else ""
+    sl = position.sl_amount
+    return (
+        position.key,
+        (
+            cell(position.symbol, "bold"),
+            cell(side, styles.good if side in ("LONG", "BUY") else styles.bad),
+            cell(f"…{short}" if short else MISSING, styles.muted),
+            cell(f"x{position.multiplier:g}" if position.multiplier > 0 else MISSING, right=True),
+            cell(fmt_level(position.stake, 2), right=True),
+            cell(fmt_price(position.entry, places), right=True),
+            cell(fmt_price(position.mark, places), right=True),
+            cell(fmt_signed(position.unrealized), styles.signed(position.unrealized), right=True),
+            cell(fmt_level(position.tp_amount, 2), right=True),
+            cell(fmt_level(-sl, 2), right=True),  # a loss: shown negative
+            cell(fmt_level(position.stop_out, places), styles.caution, right=True),
+            cell(fmt_age(position.age_s), styles.muted, right=True),
+        ),
+    )
+
+
+def position_row(
+    position: PositionRow, styles: CellStyles, *, perp: bool = False, mult: bool = False
+) -> Row:
+    """One open position as table cells (`perp`: with the margin columns of PERP_COLUMNS;
+    `mult`: as a multiplier contract, MULT_COLUMNS)."""
     side = position.side.upper()
     places = (
         position.decimals if position.decimals >= 0 else row_decimals(position.entry, position.mark)
     )
+    if mult:
+        return contract_row(position, styles, places)
     return (
         position.key,
         (
@@ -170,14 +220,16 @@ class WalletPanel(Widget):
         self._styles = styles
         self._ready = False
         self._perp = is_perp_wallet(wallet.wallet_id)
+        self._mult = wallet.multipliers
         self._rows: RowMemo[PositionRow] = RowMemo(
-            lambda p: position_row(p, self._styles, perp=self._perp)
+            lambda p: position_row(p, self._styles, perp=self._perp, mult=self._mult)
         )
 
     def compose(self) -> ComposeResult:
         yield TextBlock(classes="wallet-summary")
         yield Static("no open positions", classes="wallet-empty")
-        yield KeyedTable(PERP_COLUMNS if self._perp else COLUMNS, classes="wallet-positions")
+        columns = MULT_COLUMNS if self._mult else PERP_COLUMNS if self._perp else COLUMNS
+        yield KeyedTable(columns, classes="wallet-positions")
 
     @property
     def table(self) -> KeyedTable:

@@ -1,4 +1,10 @@
-"""Bybit v5 (unified account) through ccxt's `bybit`: linear USDT perpetuals."""
+"""Bybit v5 (unified account) through ccxt's `bybit`: linear USDT perpetuals, or spot.
+
+Spot (`category = "spot"`): market and limit orders only, no reduce-only, no resting stops (the
+node's position monitor closes spot positions), no leverage, no shorts (the risk gate refuses
+opening a spot position by selling), no funding; the venue's "positions" are the base coins the
+unified wallet holds.
+"""
 
 from __future__ import annotations
 
@@ -31,10 +37,45 @@ def bybit_id_params(coid: str, conditional: bool) -> dict[str, Any]:
     return {"orderLinkId": coid, "acknowledged": True}
 
 
+def bybit_spot_profile() -> CcxtProfile:
+    return CcxtProfile(
+        exchange_id="bybit",
+        kind=ContractKind.SPOT,
+        domain=Domain.CRYPTO_SPOT,
+        settle="USDT",
+        capabilities=VenueCapabilities(
+            order_types=frozenset({OrderType.MARKET, OrderType.LIMIT}),
+            contract_kinds=frozenset({ContractKind.SPOT}),
+            reduce_only=False,
+            native_stops=False,
+            partial_fills=True,
+            funding=False,
+            history_timeframes=BYBIT_TIMEFRAMES,
+            max_history_bars=1000,
+            client_order_id_max_len=36,
+        ),
+        weight_per_minute=6000,
+        point_urls=point_bybit,
+        options={
+            "fetchMarkets": {"types": ["spot"]},
+            "fetchCurrencies": False,
+            "defaultType": "spot",
+            "enableUnifiedMargin": False,
+            "enableUnifiedAccount": True,
+        },
+        market_type="spot",
+        id_params=bybit_id_params,
+        separate_trigger_orders=False,
+        open_orders_params={"category": "spot"},
+    )
+
+
 def bybit_profile(category: str) -> CcxtProfile:
+    if category == "spot":
+        return bybit_spot_profile()
     if category != "linear":
         raise ConfigError(
-            f"venues.*.category: '{category}' is not supported by the Bybit adapter yet (linear)"
+            f"venues.*.category: '{category}' is not supported by the Bybit adapter (linear, spot)"
         )
     return CcxtProfile(
         exchange_id="bybit",

@@ -287,6 +287,44 @@ class CcxtSession:
             )
         return found
 
+    def fee_rates(self, symbol: str) -> tuple[float, float] | None:
+        """The (maker, taker) fee rates the venue reports for a market (its fee tier, from
+        ccxt's markets, updated by `load_trading_fees`); None when unknown or not loaded."""
+        market = self.markets.get(symbol)
+        if market is None:
+            market = next((m for m in self.markets.values() if m["symbol"] == symbol), None)
+        if market is None or market.get("maker") is None or market.get("taker") is None:
+            return None
+        return float(market["maker"]), float(market["taker"])
+
+    async def load_trading_fees(self, symbols: Sequence[str] = ()) -> int:
+        """Ask the venue for this account's fee tier and keep it on the markets; returns how
+        many markets got a rate. Derivatives: one `fetch_trading_fees`; spot (Bybit serves no
+        bulk call there): `fetch_trading_fee` per market of `symbols`. Needs keys;
+        PermanentVenueError when the venue refuses (the markets keep ccxt's defaults)."""
+        ex = await self.open()
+        ccxt = _ccxt_errors()
+        fees: dict[str, Any] = {}
+        try:
+            if self.profile.market_type == "spot":
+                for symbol in symbols:
+                    unified = self.market(symbol)["symbol"]
+                    fees[unified] = await self.call(
+                        1,
+                        lambda u=unified: ex.fetch_trading_fee(u),  # type: ignore[misc]
+                    )
+            elif ex.has.get("fetchTradingFees"):
+                fees = await self.call(1, ex.fetch_trading_fees)
+        except ccxt.BaseError as exc:
+            raise PermanentVenueError(f"{self.name}: fee tier: {exc}", venue=self.name) from exc
+        count = 0
+        for market in self.markets.values():
+            got = fees.get(market["symbol"])
+            if got and got.get("maker") is not None and got.get("taker") is not None:
+                market["maker"], market["taker"] = float(got["maker"]), float(got["taker"])
+                count += 1
+        return count
+
     def instrument(self, market: dict[str, Any]) -> Instrument:
         precision = market.get("precision") or {}
         limits = market.get("limits") or {}
@@ -1018,6 +1056,8 @@ class CcxtExecClient:
 
     async def positions(self) -> list[VenuePosition]:
         ex = await self.session.open()
+        if self.session.profile.kind is ContractKind.SPOT:
+            return await self._spot_holdings(ex)
         rows = await self.session.call(5, ex.fetch_positions)
         out = []
         for p in rows:
@@ -1029,6 +1069,19 @@ class CcxtExecClient:
             out.append(
                 VenuePosition(market["id"], side, contracts, float(p.get("entryPrice") or 0.0))
             )
+        return out
+
+    async def _spot_holdings(self, ex: Any) -> list[VenuePosition]:
+        """Spot "positions": each market's base coin held, from one step of its lot up (dust
+        below a lot is not a position)."""
+        bal = await self.session.call(5, ex.fetch_balance)
+        total = bal.get("total") or {}
+        out = []
+        for market in self.session.markets.values():
+            held = float(total.get(market.get("base", "")) or 0.0)
+            step = float((market.get("precision") or {}).get("amount") or 0.0)
+            if held > 0.0 and held >= step:
+                out.append(VenuePosition(market["id"], Side.BUY, held, 0.0))
         return out
 
     async def position_details(self) -> list[dict[str, Any]]:

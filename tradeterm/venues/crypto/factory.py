@@ -55,7 +55,19 @@ def _handle(
             await client.close()
         await data.close()
 
-    return VenueHandle(name, kind, data, exec_client, cfg.fill_model, close)
+    def fee_rates(symbol: str) -> tuple[float, float] | None:
+        return session.fee_rates(symbol)
+
+    return VenueHandle(
+        name,
+        kind,
+        data,
+        exec_client,
+        cfg.fill_model,
+        close,
+        fee_rates=fee_rates,
+        load_fees=session.load_trading_fees,
+    )
 
 
 def build_binance_futures(name: str, cfg: VenueConfig) -> VenueHandle:

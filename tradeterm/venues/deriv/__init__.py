@@ -106,15 +106,16 @@ def build_deriv(name: str, cfg: VenueConfig, clock: Clock, state_dir: Path | Non
     half = cfg.commission_rate / 2
 
     def exec_factory(account: str) -> ExecClient:
-        # DerivExecClient (venues/deriv/execution.py) speaks the protocol, but the node's books
-        # do not model multipliers yet: a wallet books a spot-like notional where Deriv debits
-        # the stake, and a contract is at the venue before its fill is booked (reconcile halts).
-        # Refuse at start rather than trade live on books that cannot agree with the venue.
-        raise ConfigError(
-            f"venues.{name}: live wallets on Deriv inside the node are not available yet (the "
-            "books do not model multiplier stakes); `tradeterm live --confirm` places a single "
-            "multiplier trade through the risk engine"
-        )
+        # only live wallets ask for an ExecClient: they need the token (env/.env only)
+        from tradeterm.venues.deriv.execution import DerivExecClient
+
+        token = deriv_token()
+        if token is None:
+            raise ConfigError(
+                f"venues.{name}: live wallets on Deriv need DERIV_API_TOKEN in the environment "
+                "or .env (create a token with the Trade scope at app.deriv.com)"
+            )
+        return DerivExecClient(name, account, cfg, token, clock)
 
     return VenueHandle(
         name,
@@ -124,4 +125,5 @@ def build_deriv(name: str, cfg: VenueConfig, clock: Clock, state_dir: Path | Non
         FillModelConfig(taker_fee_rate=half, maker_fee_rate=half, slippage_bps=0.0),
         data.close,
         lambda inst: multiplier_costs(cfg, inst),
+        live_cash_from_venue=True,
     )

@@ -46,7 +46,7 @@ def deriv_capabilities() -> VenueCapabilities:
     """Multipliers: market entries, TP/SL held by the contract, no partial fills, no funding."""
     return VenueCapabilities(
         order_types=frozenset({OrderType.MARKET}),
-        contract_kinds=frozenset({ContractKind.SYNTHETIC}),
+        contract_kinds=frozenset({ContractKind.MULTIPLIER}),
         reduce_only=True,
         native_stops=True,
         partial_fills=False,
@@ -137,23 +137,28 @@ class DerivDataClient:
         return out
 
     async def instruments(self) -> list[Instrument]:
-        rows = await self.symbols()
-        return [self._instrument(r) for r in rows if r.market in SYNTHETIC_MARKETS]
+        """The synthetic indices that offer multipliers, as MULTIPLIER instruments at their
+        smallest multiplier (what DerivExecClient buys): the stake is exposure / multiplier,
+        and the venue's minimum stake is the smallest notional the risk gate lets through."""
+        return [self._instrument(row.info, row.offer) for row in await self.discover()]
 
-    def _instrument(self, info: SymbolInfo) -> Instrument:
+    def _instrument(self, info: SymbolInfo, offer: MultiplierOffer) -> Instrument:
+        multiplier = float(offer.multipliers[0])
         return Instrument(
             venue=self.name,
             symbol=info.symbol,
-            kind=ContractKind.SYNTHETIC,
+            kind=ContractKind.MULTIPLIER,
             domain=Domain.SYNTHETICS,
             tick_size=info.pip,
             lot_step=0.001,
             min_qty=0.001,
-            min_notional=1.0,
+            min_notional=offer.min_stake * multiplier,
             base=info.symbol,
             quote="USD",
+            max_leverage=multiplier,
             display_name=info.name,
             half_spread=info.pip,
+            multiplier=multiplier,
         )
 
     async def subscribe(self, symbols: Sequence[str]) -> None:

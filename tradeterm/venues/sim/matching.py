@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from tradeterm.config.models import FillModelConfig
@@ -100,7 +100,9 @@ class MatchingEngine:
     """Paper matching of orders against quotes, one engine per account.
 
     `lot_steps` (optional, by symbol) keeps partial fill sizes on the instrument's lot grid;
-    `contract_sizes` (optional, by symbol, default 1) scale the fee to the fill's notional.
+    `contract_sizes` (optional, by symbol, default 1) scale the fee to the fill's notional;
+    `model_for` (optional) gives a symbol its own fees and slippage (the per-pair fitted
+    slippage, the venue's fee tier), `model` where it returns None.
     """
 
     def __init__(
@@ -110,8 +112,10 @@ class MatchingEngine:
         seed: int = 0,
         lot_steps: Mapping[str, float] | None = None,
         contract_sizes: Mapping[str, float] | None = None,
+        model_for: Callable[[str], FillModelConfig | None] | None = None,
     ) -> None:
         self._model = model
+        self._model_for = model_for
         self._rng = random.Random(seed)
         self._lot_steps = dict(lot_steps or {})
         self._contract_sizes = dict(contract_sizes or {})
@@ -232,7 +236,7 @@ class MatchingEngine:
     def _slipped(self, side: Side, tick: Tick, floor: float | None) -> float:
         """Market execution price: the touch (or `floor`, if worse for the trader) plus slippage
         (the cost model's rule, `costs.entry_fill_price` with the touch as the reference)."""
-        slip = self._model.slippage_bps / 10_000.0
+        slip = self._symbol_model(tick.symbol).slippage_bps / 10_000.0
         sign = side.sign
         bid, ask = tick.bid, tick.ask
         touch = market_touch(sign, bid, ask) if floor is None else stop_touch(sign, bid, ask, floor)
@@ -279,7 +283,7 @@ class MatchingEngine:
     ) -> list[ExecEvent]:
         order = working.order
         qty = self._fill_qty(order)
-        model = self._model
+        model = self._symbol_model(order.symbol)
         rate = model.maker_fee_rate if liquidity is Liquidity.MAKER else model.taker_fee_rate
         fee = costs.fee(price, qty, self._contract_sizes.get(order.symbol, 1.0), rate)
         filled = order.with_fill(qty, price, fee, ts_ms)
@@ -303,6 +307,10 @@ class MatchingEngine:
             working.order = filled
             self._orders[order.client_order_id] = filled
         return [fill, order_update(filled, ts_ms)]
+
+    def _symbol_model(self, symbol: str) -> FillModelConfig:
+        own = self._model_for(symbol) if self._model_for is not None else None
+        return own if own is not None else self._model
 
     def _expire(self, working: _Working, ts_ms: int) -> list[ExecEvent]:
         reason = f"{working.order.time_in_force.value} limit not filled on arrival"

@@ -1,4 +1,4 @@
-"""Bybit v5 protocol simulator (linear USDT perpetuals): REST + websockets on loopback.
+"""Bybit v5 protocol simulator (linear USDT perpetuals and spot): REST + websockets on loopback.
 
     sim = BybitSim(BinanceSimOptions(speed=60))
     rest_url, ws_url = await sim.start(port=0)   # http://127.0.0.1:P, ws://127.0.0.1:P
@@ -9,9 +9,16 @@ result, retExtInfo, time}` envelope with HTTP 200 for business errors; X-BAPI-* 
 HMAC-SHA256 over timestamp + key + recvWindow + (query | body) checked (10003 / 10004 / 10002);
 instruments-info, kline (newest first), mark-price-kline, tickers, funding/history, order
 create/cancel/realtime with `orderLinkId` (a duplicate of an open order's id: 110072),
-position/list, set-leverage (110043 when unchanged), switch-isolated, wallet-balance; public
+position/list, set-leverage (110043 when unchanged), switch-isolated, wallet-balance,
+account/fee-rate (the account's maker/taker rates: the simulator's own fees); public
 websocket `/v5/public/linear` (publicTrade, kline topics, op subscribe / ping) and private
-`/v5/private` (op auth, then order / execution / position / wallet topics). Spot is not served.
+`/v5/private` (op auth, then order / execution / position / wallet topics).
+
+Spot (`category=spot`) trades the same markets' prices from the same unified wallet: USDT pays
+for buys and receives sells, base coins are held in the wallet (wallet-balance lists them);
+market and limit orders only (no reduce-only, no triggers, no leverage, no positions); a market
+buy's qty is in USDT unless `marketUnit=baseCoin`; a sell beyond the coins held or a buy beyond
+the USDT held is refused (170131). The public spot stream is `/v5/public/spot`.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import math
 import time
 from typing import Any
 
@@ -58,6 +66,21 @@ class BybitSim(BinanceFuturesSim):
         super().__init__(options)
         self.public_ws: dict[web.WebSocketResponse, set[str]] = {}
         self.private_ws: dict[web.WebSocketResponse, bool] = {}
+        self.spot_ids: set[int] = set()
+        """Order ids of spot orders (the rest are linear)."""
+        self.spot_coins: dict[str, float] = {}
+        """Spot holdings of base coins (USDT is the shared wallet)."""
+        self._placing_spot = False
+
+    @staticmethod
+    def _category(params: dict[str, Any]) -> str:
+        category = str(params.get("category") or "linear")
+        if category not in ("linear", "spot"):
+            raise BybitError(10001, f"category {category[:20]} is not served by this simulator")
+        return category
+
+    def _cat(self, o: SimOrder) -> str:
+        return "spot" if o.order_id in self.spot_ids else "linear"
 
     # ---- envelope and auth ----------------------------------------------------------------
     def _ok(self, result: Any) -> web.Response:
@@ -121,8 +144,7 @@ class BybitSim(BinanceFuturesSim):
         return handle
 
     def _market(self, params: dict[str, Any]) -> Market:
-        if params.get("category", "linear") != "linear":
-            raise BybitError(10001, "category only support linear in this simulator")
+        self._category(params)
         symbol = str(params.get("symbol", ""))
         if symbol not in self.markets:
             raise BybitError(10001, "params error: symbol invalid")
@@ -130,6 +152,10 @@ class BybitSim(BinanceFuturesSim):
 
     # ---- market data ----------------------------------------------------------------------
     def instruments(self, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("category") == "spot":
+            return {"category": "spot", "list": [self._spot_instrument(m)
+                                                 for m in self.markets.values()],
+                    "nextPageCursor": ""}  # fmt: skip
         if params.get("category") != "linear":
             return {"category": params.get("category", ""), "list": [], "nextPageCursor": ""}
         rows = [
@@ -153,6 +179,18 @@ class BybitSim(BinanceFuturesSim):
         ]  # fmt: skip
         return {"category": "linear", "list": rows, "nextPageCursor": ""}
 
+    @staticmethod
+    def _spot_instrument(m: Market) -> dict[str, Any]:
+        return {
+            "symbol": m.symbol, "baseCoin": m.symbol[:-4], "quoteCoin": "USDT", "innovation": "0",
+            "status": "Trading", "marginTrading": "none", "stTag": "0",
+            "lotSizeFilter": {"basePrecision": m.fmt_qty(m.step), "quotePrecision": "0.00000001",
+                              "minOrderQty": m.fmt_qty(m.min_qty), "maxOrderQty": "1000",
+                              "minOrderAmt": f"{m.min_notional:g}", "maxOrderAmt": "2000000"},
+            "priceFilter": {"tickSize": m.fmt_price(m.tick)},
+            "riskParameters": {"priceLimitRatioX": "0.05", "priceLimitRatioY": "0.05"},
+        }  # fmt: skip
+
     def kline(self, params: dict[str, Any], mark: bool = False) -> dict[str, Any]:
         m = self._market(params)
         interval = BYBIT_INTERVALS.get(str(params.get("interval", "")))
@@ -165,9 +203,10 @@ class BybitSim(BinanceFuturesSim):
         out = [r[:5] + ([] if mark else [r[5], r[7]]) for r in rows]
         out = [[str(r[0]), *r[1:]] for r in out]
         out.reverse()  # newest first, as Bybit sends them
-        return {"category": "linear", "symbol": m.symbol, "list": out}
+        return {"category": self._category(params), "symbol": m.symbol, "list": out}
 
     def tickers(self, params: dict[str, Any]) -> dict[str, Any]:
+        category = self._category(params)
         wanted = params.get("symbol")
         rows = []
         for m in self.markets.values():
@@ -182,7 +221,7 @@ class BybitSim(BinanceFuturesSim):
                  "turnover24h": "0", "price24hPcnt": "0", "highPrice24h": price,
                  "lowPrice24h": price, "prevPrice24h": price, "openInterest": "0"}
             )  # fmt: skip
-        return {"category": "linear", "list": rows}
+        return {"category": category, "list": rows}
 
     def funding_history(self, params: dict[str, Any]) -> dict[str, Any]:
         m = self._market(params)
@@ -225,10 +264,12 @@ class BybitSim(BinanceFuturesSim):
             "triggerDirection": 0, "triggerBy": "LastPrice" if stop_type else "",
             "reduceOnly": o.reduce_only, "closeOnTrigger": False, "positionIdx": 0,
             "createdTime": str(o.time_ms), "updatedTime": str(o.update_ms),
-            "category": "linear", "takeProfit": "", "stopLoss": "",
+            "category": self._cat(o), "takeProfit": "", "stopLoss": "",
         }  # fmt: skip
 
     def create(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self._category(params) == "spot":
+            return self._create_spot(params)
         m = self._market(params)
         trigger = float(params.get("triggerPrice") or 0)
         side = "BUY" if params.get("side") == "Buy" else "SELL"
@@ -259,6 +300,57 @@ class BybitSim(BinanceFuturesSim):
         o = self._place(translated, algo=False)
         return {"orderId": str(o.order_id), "orderLinkId": o.client_id}
 
+    def _create_spot(self, params: dict[str, Any]) -> dict[str, Any]:
+        m = self._market(params)
+        if params.get("triggerPrice") or params.get("reduceOnly") in (True, "true"):
+            raise BybitError(10001, "spot: only market and limit orders, without reduceOnly")
+        side = "BUY" if params.get("side") == "Buy" else "SELL"
+        limit = params.get("orderType") == "Limit"
+        last = self.last(m.symbol)
+        qty = float(params.get("qty") or 0)
+        if not limit and side == "BUY" and params.get("marketUnit") != "baseCoin":
+            qty = math.floor(qty / last / m.step + 1e-9) * m.step  # the qty was USDT to spend
+        price = float(params.get("price") or 0) if limit else last
+        base = m.symbol[:-4]
+        if side == "SELL" and qty > self.spot_coins.get(base, 0.0) + 1e-12:
+            raise BybitError(170131, "Insufficient balance.")
+        if side == "BUY" and qty * price * (1 + self.opt.taker_fee) > self.wallet + 1e-9:
+            raise BybitError(170131, "Insufficient balance.")
+        translated = {
+            "symbol": m.symbol, "side": side, "type": "LIMIT" if limit else "MARKET",
+            "quantity": m.fmt_qty(qty), "price": str(price) if limit else "0", "stopPrice": "0",
+            "reduceOnly": "false", "timeInForce": str(params.get("timeInForce", "GTC")),
+            "newClientOrderId": str(params.get("orderLinkId") or f"sim-{self.next_order_id + 1}"),
+        }  # fmt: skip
+        self._placing_spot = True
+        try:
+            o = self._place(translated, algo=False)
+        finally:
+            self._placing_spot = False
+        return {"orderId": str(o.order_id), "orderLinkId": o.client_id}
+
+    def _new_order(self, *args: Any, **kwargs: Any) -> SimOrder:
+        o = super()._new_order(*args, **kwargs)
+        if self._placing_spot:
+            self.spot_ids.add(o.order_id)
+        return o
+
+    def _fill(self, o: SimOrder, price: float, now: int, *, maker: bool) -> None:
+        if o.order_id not in self.spot_ids:
+            super()._fill(o, price, now, maker=maker)
+            return
+        qty = round(o.qty - o.executed, 8)
+        fee = qty * price * (self.opt.maker_fee if maker else self.opt.taker_fee)
+        base = o.symbol[:-4]
+        sign = 1.0 if o.side == "BUY" else -1.0
+        self.spot_coins[base] = round(self.spot_coins.get(base, 0.0) + sign * qty, 8)
+        self.wallet -= sign * qty * price + fee
+        o.executed = o.qty
+        o.cum_quote += qty * price
+        o.status, o.update_ms = "FILLED", now
+        self._order_event(o, "TRADE", now, last_qty=qty, last_price=price, fee=fee, maker=maker)
+        self._account_event("ORDER", now, [o.symbol])
+
     def _find_bybit(self, params: dict[str, Any]) -> SimOrder:
         oid, link = params.get("orderId"), params.get("orderLinkId")
         found = [
@@ -286,8 +378,13 @@ class BybitSim(BinanceFuturesSim):
                 rows = []
         else:
             symbol = params.get("symbol")
-            rows = [self._order_row(o) for o in self._open_orders(symbol or None)]
-        return {"category": "linear", "list": rows, "nextPageCursor": ""}
+            category = self._category(params)
+            rows = [
+                self._order_row(o)
+                for o in self._open_orders(symbol or None)
+                if self._cat(o) == category
+            ]
+        return {"category": self._category(params), "list": rows, "nextPageCursor": ""}
 
     def history(self, params: dict[str, Any]) -> dict[str, Any]:
         rows = [
@@ -357,6 +454,20 @@ class BybitSim(BinanceFuturesSim):
             ]
         }  # fmt: skip
 
+    def fee_rate(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The account's fee tier per symbol (v5 account/fee-rate): the fees fills pay here."""
+        self._category(params)
+        symbol = params.get("symbol")
+        if symbol and symbol not in self.markets:
+            raise BybitError(10001, "params error: symbol invalid")
+        rows = [
+            {"symbol": m.symbol, "baseCoin": "", "takerFeeRate": f"{self.opt.taker_fee:g}",
+             "makerFeeRate": f"{self.opt.maker_fee:g}"}
+            for m in self.markets.values()
+            if not symbol or m.symbol == symbol
+        ]  # fmt: skip
+        return {"list": rows}
+
     def wallet_balance(self, params: dict[str, Any]) -> dict[str, Any]:
         upnl = sum(self._upnl(s) for s in self.positions)
         wallet = f"{self.wallet:.8f}"
@@ -366,12 +477,21 @@ class BybitSim(BinanceFuturesSim):
                 "usdValue": equity, "locked": "0", "totalOrderIM": "0", "totalPositionIM": "0",
                 "cumRealisedPnl": "0", "borrowAmount": "0", "accruedInterest": "0",
                 "bonus": "0", "marginCollateral": True, "collateralSwitch": True}  # fmt: skip
+        held = []
+        for name, amount in sorted(self.spot_coins.items()):
+            if amount <= 0:
+                continue
+            market = self.markets.get(f"{name}USDT")
+            value = f"{amount * (self.last(market.symbol) if market else 0.0):.8f}"
+            held.append({**coin, "coin": name, "walletBalance": f"{amount:.8f}",
+                         "equity": f"{amount:.8f}", "unrealisedPnl": "0",
+                         "availableToWithdraw": f"{amount:.8f}", "usdValue": value})  # fmt: skip
         return {
             "list": [
                 {"accountType": "UNIFIED", "totalEquity": equity, "totalWalletBalance": wallet,
                  "totalAvailableBalance": equity, "totalMarginBalance": equity,
                  "totalPerpUPL": f"{upnl:.8f}", "accountIMRate": "0", "accountMMRate": "0",
-                 "coin": [coin]}
+                 "coin": [coin, *held]}
             ]
         }  # fmt: skip
 
@@ -391,7 +511,7 @@ class BybitSim(BinanceFuturesSim):
         if last_qty:
             m = self.markets[o.symbol]
             execution = {
-                "category": "linear", "symbol": o.symbol, "orderId": str(o.order_id),
+                "category": self._cat(o), "symbol": o.symbol, "orderId": str(o.order_id),
                 "orderLinkId": o.client_id, "side": row["side"], "execId": f"{o.order_id}-{now}",
                 "execPrice": m.fmt_price(last_price), "execQty": m.fmt_qty(last_qty),
                 "execFee": f"{fee:.8f}", "execType": "Trade", "execTime": str(now),
@@ -527,7 +647,9 @@ class BybitSim(BinanceFuturesSim):
             ("POST", "/v5/position/switch-isolated", b(self.switch_isolated, signed=True)),
             ("GET", "/v5/asset/coin/query-info", b(self.coins, signed=True)),
             ("GET", "/v5/account/wallet-balance", b(self.wallet_balance, signed=True)),
+            ("GET", "/v5/account/fee-rate", b(self.fee_rate, signed=True)),
             ("GET", "/v5/public/linear", self.ws_public),
+            ("GET", "/v5/public/spot", self.ws_public),
             ("GET", "/v5/private", self.ws_private),
             ("POST", "/sim/{action}", self.sim_control),
         ]  # fmt: skip

@@ -69,9 +69,22 @@ class SimTime:
         self.speed = speed
         self._wall = wall if wall is not None else LiveClock().monotonic
         self._t0 = self._wall()
+        self._paused_at: float | None = None
 
     def now_ms(self) -> int:
-        return self.start_ms + int((self._wall() - self._t0) * 1000 * self.speed)
+        wall = self._paused_at if self._paused_at is not None else self._wall()
+        return self.start_ms + int((wall - self._t0) * 1000 * self.speed)
+
+    def pause(self) -> None:
+        """Stop the market's time (no ticks, no TP/SL triggers) until `resume`."""
+        if self._paused_at is None:
+            self._paused_at = self._wall()
+
+    def resume(self) -> None:
+        """Let time run again from where it stopped."""
+        if self._paused_at is not None:
+            self._t0 += self._wall() - self._paused_at
+            self._paused_at = None
 
     def wall_seconds(self, sim_seconds: float) -> float:
         """Wall seconds that `sim_seconds` of sim time take."""

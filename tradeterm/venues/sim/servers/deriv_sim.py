@@ -136,6 +136,10 @@ class Contract:
         return self.status == "open"
 
 
+MAX_PROPOSALS = 2000
+"""Proposals kept buyable at once (a proposal stream issues a new one every tick)."""
+
+
 @dataclass
 class Subscription:
     sub_id: str
@@ -642,9 +646,21 @@ class DerivSimulator:
         return out
 
     def _call_proposal(self, session: Session, req: dict[str, Any]) -> dict[str, Any]:
+        pid, body, symbol = self._proposal_body(req)
+        if req.get("subscribe"):
+            sub = Subscription(pid, "proposal", _key(req), symbol=symbol)
+            body["subscription"] = self._subscribe(session, sub, req)
+        return body
+
+    def _proposal_body(self, req: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
+        """A fresh proposal at the current spot: its id (buyable once), the reply body and the
+        symbol. A subscription gets one per tick, each with a new id, as Deriv's stream does."""
         symbol, terms, cancellation = self._terms(req)
         now = self.clock.now_ms() // 1000
         pid = uuid.uuid4().hex
+        if len(self.proposals) >= MAX_PROPOSALS:  # streams issue one a tick: the oldest expire
+            for old in sorted(self.proposals, key=lambda k: self.proposals[k][1])[:100]:
+                del self.proposals[old]
         self.proposals[pid] = (dict(req), now)
         ask = terms.stake + (round(terms.stake * 0.05, 2) if cancellation else 0.0)
         body: dict[str, Any] = {
@@ -662,10 +678,7 @@ class DerivSimulator:
                 "limit_order": self._limit_orders(terms, symbol, now),
             }
         }
-        if req.get("subscribe"):
-            sub = Subscription(pid, "proposal", _key(req), symbol=symbol)
-            body["subscription"] = self._subscribe(session, sub, req)
-        return body
+        return pid, body, symbol
 
     def _call_buy(self, session: Session, req: dict[str, Any]) -> Any:
         pid = req.get("buy")
@@ -957,6 +970,13 @@ class DerivSimulator:
                 "pip_size": decimals,
             }
             return _envelope(sub.echo, "ohlc", ohlc=ohlc, subscription={"id": sub.sub_id})
+        if sub.kind == "proposal":
+            try:
+                _pid, body, _symbol = self._proposal_body(sub.request)
+            except ApiError:
+                return None  # the terms no longer hold (e.g. the stake): no update
+            body["proposal"]["id"] = _pid
+            return _envelope(sub.echo, "proposal", **body, subscription={"id": sub.sub_id})
         return None
 
     async def _run_pump(self) -> None:
