@@ -424,6 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
     from tradeterm import cli_positions
 
     cli_positions.register(sub)
+    from tradeterm import cli_reconcile
+
+    cli_reconcile.register(sub)
     from tradeterm import cli_crypto
 
     cli_crypto.register(sub)

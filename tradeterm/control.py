@@ -23,8 +23,10 @@ from tradeterm.domain.enums import ConfirmationStatus, Domain, TradingState
 from tradeterm.domain.ids import new_id
 from tradeterm.domain.perps import PerpMargin
 from tradeterm.domain.positions import Position
+from tradeterm.domain.reconcile import Difference
 from tradeterm.errors import ControlError, StorageError, TradetermError, UserError
 from tradeterm.execution.flatten import FlattenPreview, FlattenReport
+from tradeterm.execution.reconcile import ReconcileReport
 from tradeterm.node import Node
 from tradeterm.risk.gauges import RiskGauges
 from tradeterm.rollout.kpis import GateReport
@@ -571,8 +573,73 @@ class Control:
 
         return await self._audited(source, "reload", {}, run)
 
+    # ---- reconciliation differences (issue 13) ------------------------------------------------
+    def reconcile_list(self) -> list[Difference]:
+        """Open and ignored differences first, then recent history (read, not audited)."""
+        return self.node.execution.differences.all()
 
-_RISK_REDUCING = frozenset({"flatten_all", "pause", "reject", "close_position", "move_stop"})
+    def reconcile_preview(self, diff_id: str, action: str) -> str:
+        """What `action` on a difference will send (the console's confirm modal shows it)."""
+        return self.node.execution.reconcile_actions().preview(diff_id, action)
+
+    async def reconcile_now(self, *, source: str) -> ReconcileReport:
+        """Run reconciliation now; under the "halt" policy an open difference halts trading."""
+
+        async def run() -> ReconcileReport:
+            report = await self.node.execution.reconcile()
+            if report.halt:
+                await self.node.risk.change_state(
+                    TradingState.HALTED, f"reconcile ({source}): {report.reason}", "reconcile"
+                )
+            return report
+
+        return await self._audited(source, "reconcile_run", {}, run)
+
+    async def reconcile_adopt(self, diff_id: str, *, source: str) -> Difference:
+        """Take the venue's side of one difference (through the risk gate where it adds
+        exposure; refused with the gate's reason)."""
+        return await self._reconcile_action("adopt", diff_id, source)
+
+    async def reconcile_close(self, diff_id: str, *, source: str) -> Difference:
+        """Orphan position: reduce-only close at the venue; orphan order: cancel it there."""
+        return await self._reconcile_action("close", diff_id, source)
+
+    async def reconcile_ignore(self, diff_id: str, *, source: str) -> Difference:
+        """Keep the difference listed but stop it halting (audited with who)."""
+        return await self._reconcile_action("ignore", diff_id, source)
+
+    async def _reconcile_action(self, action: str, diff_id: str, source: str) -> Difference:
+        async def run() -> Difference:
+            actions = self.node.execution.reconcile_actions()
+            if action == "adopt":
+                done = await actions.adopt(diff_id, by=source)
+            elif action == "close":
+                done = await actions.close(diff_id, by=source)
+            else:
+                done = await actions.ignore(diff_id, by=source)
+            await self._settled_hint()
+            return done
+
+        return await self._audited(source, f"reconcile_{action}", {"id": diff_id}, run)
+
+    async def _settled_hint(self) -> None:
+        """When trading is HALTED by reconciliation and no difference halts any more, say so:
+        the operator resumes (the existing rule: only `resume` leaves HALTED)."""
+        n = self.node
+        if n.risk.state is not TradingState.HALTED or "reconcile" not in n.risk.state_reason:
+            return
+        if any(d.halts for d in n.execution.differences.active()):
+            return
+        text = (
+            "every reconciliation difference is settled or ignored; trading stays HALTED until"
+            " the operator resumes"
+        )
+        await n.bus.publish(ev.ALERT, ev.Alert("info", text, n.clock.now_ms(), "reconcile"))
+
+
+_RISK_REDUCING = frozenset(
+    {"flatten_all", "pause", "reject", "close_position", "move_stop", "reconcile_close"}
+)
 
 
 def _reduces_risk(action: str, args: dict[str, Any]) -> bool:
@@ -609,6 +676,11 @@ def _summary(result: Any) -> str:
         return f"stage {result.from_index} -> {result.to_index} ({result.name})"
     if isinstance(result, FlattenReport):
         return result.summary()
+    if isinstance(result, Difference):
+        return f"{result.id} {result.status}: {result.note}"
+    if isinstance(result, ReconcileReport):
+        halt = ", halt" if result.halt else ""
+        return f"{len(result.differences)} differences{halt}"
     if isinstance(result, Position):
         return f"{result.wallet_id}/{result.key} stop {result.stop_loss:g} target {result.take_profit:g}"
     return str(result)

@@ -13,7 +13,7 @@ whether they succeed, fail or are refused here.
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -97,6 +97,17 @@ class PositionPriceArgs(PositionArgs):
     price: float = Field(..., gt=0.0, description="The new level (a price).")
 
 
+class DifferenceArgs(CommandArgs):
+    id: str = Field(
+        ..., pattern=ID_PATTERN, description="Difference id, as `reconcile list` shows it."
+    )
+
+
+class DifferencePreviewArgs(DifferenceArgs):
+    changes: ClassVar[bool] = False
+    action: Literal["adopt", "close", "ignore"] = Field(..., description="The action to preview.")
+
+
 COMMAND_ARGS: dict[str, type[CommandArgs]] = {
     "status": NoArgs,
     "gates": NoArgs,
@@ -115,6 +126,12 @@ COMMAND_ARGS: dict[str, type[CommandArgs]] = {
     "close_position": PositionArgs,
     "move_stop": PositionPriceArgs,
     "move_target": PositionPriceArgs,
+    "reconcile_list": NoArgs,
+    "reconcile_preview": DifferencePreviewArgs,
+    "reconcile_run": ChangeNoArgs,
+    "reconcile_adopt": DifferenceArgs,
+    "reconcile_close": DifferenceArgs,
+    "reconcile_ignore": DifferenceArgs,
 }
 """Command name -> its arguments. The one place a control command is declared."""
 

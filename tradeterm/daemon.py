@@ -26,6 +26,8 @@ from tradeterm.control_args import (
     BadArguments,
     CommandArgs,
     ConfirmationArgs,
+    DifferenceArgs,
+    DifferencePreviewArgs,
     PositionArgs,
     PositionPriceArgs,
     PromoteArgs,
@@ -191,6 +193,34 @@ class ControlCommands:
         assert isinstance(a, PositionPriceArgs)
         moved = await self.control.move_target(a.position, a.price, source=self.source)
         return to_plain(moved)
+
+    async def reconcile_list(self, _a: CommandArgs) -> Any:
+        diffs = self.control.reconcile_list()
+        return {"differences": to_plain(diffs), "text": [d.text for d in diffs]}
+
+    async def reconcile_preview(self, a: CommandArgs) -> Any:
+        assert isinstance(a, DifferencePreviewArgs)
+        return {"text": self.control.reconcile_preview(a.id, a.action)}
+
+    async def reconcile_run(self, _a: CommandArgs) -> Any:
+        report = await self.control.reconcile_now(source=self.source)
+        return {
+            "halt": report.halt,
+            "reason": report.reason if report.halt else "",
+            "differences": to_plain(list(report.differences)),
+        }
+
+    async def reconcile_adopt(self, a: CommandArgs) -> Any:
+        assert isinstance(a, DifferenceArgs)
+        return to_plain(await self.control.reconcile_adopt(a.id, source=self.source))
+
+    async def reconcile_close(self, a: CommandArgs) -> Any:
+        assert isinstance(a, DifferenceArgs)
+        return to_plain(await self.control.reconcile_close(a.id, source=self.source))
+
+    async def reconcile_ignore(self, a: CommandArgs) -> Any:
+        assert isinstance(a, DifferenceArgs)
+        return to_plain(await self.control.reconcile_ignore(a.id, source=self.source))
 
 
 async def run_daemon(

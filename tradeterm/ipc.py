@@ -46,7 +46,8 @@ INTERNAL = "internal"
 
 
 def _error(text: str, kind: str) -> dict[str, Any]:
-    return {"ok": False, "error": clip(text, 300), "kind": kind}
+    # 270 + the "... (N characters)" tail stays within 300 (a long list of known commands)
+    return {"ok": False, "error": clip(text, 270), "kind": kind}
 
 
 class ControlServer:

@@ -60,10 +60,12 @@ from tradeterm.execution.confirmations import (
     ConfirmationQueue,
     describe_closed,
 )
+from tradeterm.execution.differences import DifferenceBook
 from tradeterm.execution.executors import Executor, ExecutorEvent, LiveExecutor
 from tradeterm.execution.lifecycle import OrderLedger
 from tradeterm.execution.monitor import ExitCall, PositionMonitor, StopMove
 from tradeterm.execution.reconcile import Reconciler, ReconcileReport
+from tradeterm.execution.reconcile_actions import ReconcileActions
 from tradeterm.execution.router import PROTECTIVE, OrderRouter, entry_order
 from tradeterm.portfolio.book import Portfolio
 from tradeterm.storage.router import Stores
@@ -168,6 +170,8 @@ class ExecutionEngine:
         self._venue_margin: dict[tuple[str, str], PerpMargin] = {}
         """(wallet, market) -> what a live venue last reported of a perpetual position."""
         self.ledger = OrderLedger(stores, clock)
+        self.differences = DifferenceBook(clock, self.ledger.store, stores.all(), self.publish)
+        """Reconciliation differences, kept and published (RECONCILE)."""
         self.confirmations = ConfirmationQueue(clock, stores, config.confirmation_ttl_s)
         self.monitor = PositionMonitor(config, risk_config, instruments)
         self.router = OrderRouter(
@@ -356,8 +360,26 @@ class ExecutionEngine:
         return why is None
 
     async def reconcile(self) -> ReconcileReport:
-        """Compare every live wallet with its venue (see reconcile.py); orphans are alerted."""
-        reconciler = Reconciler(
+        """Compare every live wallet with its venue (see reconcile.py); orphans are alerted
+        and kept as differences (self.differences)."""
+        return await self._reconciler().run(self._executors)
+
+    def reconcile_actions(self) -> ReconcileActions:
+        """The operator's actions on reconciliation differences (adopt / close / ignore)."""
+        return ReconcileActions(
+            self._reconciler(),
+            self.differences,
+            self._executors,
+            self.ledger,
+            self._portfolio,
+            self._risk.check_adoption,
+            self._clock,
+            self.router,
+            self._instruments,
+        )
+
+    def _reconciler(self) -> Reconciler:
+        return Reconciler(
             self.config.reconcile,
             self._clock,
             self.ledger,
@@ -367,8 +389,8 @@ class ExecutionEngine:
             max_hold_ms=self._max_hold_ms,
             adoption_check=self._risk.check_adoption,
             fee_rate=self._fee_rate,
+            book=self.differences,
         )
-        return await reconciler.run(self._executors)
 
     def _fee_rate(self, wallet_id: str) -> float:
         executor = self._executors.get(wallet_id)

@@ -305,6 +305,14 @@ class InFlight(Protocol):
     def in_flight(self) -> Mapping[str, str]: ...
 
 
+@runtime_checkable
+class OrderTracking(Protocol):
+    """Optional ExecClient extra: follow an order placed elsewhere (an adopted orphan) so its
+    fills and updates come out of `events()` like our own."""
+
+    def track(self, order: Order) -> None: ...
+
+
 class LiveExecutor:
     """A live wallet's orders on a venue account (an ExecClient).
 
@@ -335,6 +343,9 @@ class LiveExecutor:
         self._backoff_s = backoff_s
         self._cost_rate = cost_rate
         self._working: dict[str, Order] = {}
+        self._outside: set[str] = set()
+        """Client ids of orders sent outside the books (closing an orphan position the wallet
+        never held): their events are not booked."""
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -422,6 +433,28 @@ class LiveExecutor:
     def on_tick(self, tick: Tick) -> list[ExecutorEvent]:
         return []
 
+    @property
+    def can_track(self) -> bool:
+        """Whether the venue client can follow an order placed elsewhere (order adoption)."""
+        return isinstance(self.client, OrderTracking)
+
+    def adopt(self, order: Order) -> None:
+        """Follow an orphan order taken into the ledger as ours (reconcile adopt)."""
+        if not isinstance(self.client, OrderTracking):
+            raise PermanentVenueError(
+                f"{self.venue}: cannot follow an order placed elsewhere", venue=self.venue
+            )
+        self.client.track(order)
+        self._working[order.client_order_id] = order
+
+    async def submit_outside_books(self, order: Order) -> list[ExecutorEvent]:
+        """Send a reduce-only order for something the books do not hold (closing an orphan
+        position at the venue): same retries as `submit`, its events are not booked."""
+        if not order.reduce_only:
+            raise ValueError("only reduce-only orders may be sent outside the books")
+        self._outside.add(order.client_order_id)
+        return await self.submit(order)
+
     def open_orders(self) -> list[Order]:
         return list(self._working.values())
 
@@ -475,6 +508,9 @@ class LiveExecutor:
 
     async def _pump(self, sink: EventSink) -> None:
         async for event in self.client.events():
+            if getattr(event, "client_order_id", "") in self._outside:
+                log.info("%s: %r (outside the books) not booked", self._wallet_id, event)
+                continue
             routed: ExecutorEvent = event
             if isinstance(event, Fill) and event.wallet_id != self._wallet_id:
                 routed = replace(event, wallet_id=self._wallet_id)

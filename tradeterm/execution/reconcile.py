@@ -23,6 +23,10 @@ balance limits hold with it, otherwise it halts with the reason; orphan orders a
 (their purpose is unknown); a position missing at the venue is closed in our books at its last
 mark as a trade with its PnL ("flat at the venue"); the wallet's cash is set to the venue's
 balance. Every orphan is published as an ALERT.
+
+Each orphan is also a `Difference` (domain/reconcile.py) kept by the DifferenceBook
+(differences.py): stored, published on RECONCILE, acted on by the operator through control.py
+(`reconcile adopt|close|ignore`). An ignored difference is still reported but no longer halts.
 """
 
 from __future__ import annotations
@@ -38,7 +42,9 @@ from tradeterm.domain.ids import stable_id
 from tradeterm.domain.instruments import Instrument
 from tradeterm.domain.orders import Fill, Order
 from tradeterm.domain.positions import Position
+from tradeterm.domain.reconcile import Difference
 from tradeterm.errors import VenueError
+from tradeterm.execution.differences import DifferenceBook, difference_id
 from tradeterm.execution.executors import Executor, ExecutorEvent, LiveExecutor
 from tradeterm.execution.lifecycle import OrderLedger
 from tradeterm.portfolio.book import Portfolio
@@ -87,6 +93,8 @@ class ReconcileReport:
     adopted: tuple[str, ...] = ()
     halt: bool = False
     refusals: tuple[str, ...] = ()
+    differences: tuple[Difference, ...] = ()
+    """The differences found, as the DifferenceBook stands after this run (ids, statuses)."""
 
     @property
     def clean(self) -> bool:
@@ -153,6 +161,48 @@ class _Findings:
     resolved: list[str] = field(default_factory=list)
     adopted: list[str] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
+    diffs: list[Difference] = field(default_factory=list)
+    """One per orphan, same order."""
+    live: list[str] = field(default_factory=list)
+
+    def add(self, orphan: Orphan, diff: Difference) -> int:
+        self.orphans.append(orphan)
+        self.diffs.append(diff)
+        return len(self.diffs) - 1
+
+    def settle(self, index: int, status: str, note: str) -> None:
+        """The policy acted on difference `index` (adopted / closed)."""
+        self.diffs[index] = replace(self.diffs[index], status=status, by="reconcile", note=note)
+
+
+def _difference(
+    wid: str,
+    venue: str,
+    kind: str,
+    symbol: str,
+    local: str,
+    at_venue: str,
+    *,
+    side: str = "",
+    qty: float = 0.0,
+    price: float = 0.0,
+    coid: str = "",
+) -> Difference:
+    return Difference(
+        id=difference_id(wid, kind, symbol, coid),
+        wallet_id=wid,
+        venue=venue,
+        kind=kind,
+        symbol=symbol,
+        local=local,
+        at_venue=at_venue,
+        first_seen_ms=0,
+        last_seen_ms=0,
+        side=side,
+        qty=qty,
+        price=price,
+        client_order_id=coid,
+    )
 
 
 class Reconciler:
@@ -170,7 +220,9 @@ class Reconciler:
         max_hold_ms: int = 0,
         adoption_check: AdoptionCheck | None = None,
         fee_rate: FeeRate | None = None,
+        book: DifferenceBook | None = None,
     ) -> None:
+        self._book = book
         self._policy = policy
         self._clock = clock
         self._ledger = ledger
@@ -187,6 +239,7 @@ class Reconciler:
             executor = executors[wid]
             found.wallets.append(wid)
             if isinstance(executor, LiveExecutor):
+                found.live.append(wid)
                 flying = executor.in_flight()
                 for coid, symbol in sorted(flying.items()):
                     found.resolved.append(f"{wid}: {coid} on {symbol} in flight: checked later")
@@ -196,11 +249,18 @@ class Reconciler:
                     found.resolved.append(f"{wid}: balance not checked while an order is in flight")
                 else:
                     await self._balance(wid, executor, found)
-        for orphan in found.orphans:
+        diffs = found.diffs
+        if self._book is not None:
+            diffs = await self._book.observe(found.live, found.diffs)
+        for orphan, diff in zip(found.orphans, diffs, strict=True):
+            if diff.status == "ignored":
+                continue  # the operator saw it and chose to let it be
+            text = f"{orphan.text} [{diff.id}]"
             await self._host.publish(
-                ALERT, Alert("warning", orphan.text, self._clock.now_ms(), "reconcile")
+                ALERT, Alert("warning", text, self._clock.now_ms(), "reconcile")
             )
-        halt = bool(found.refusals) or (self._policy == "halt" and bool(found.orphans))
+        halting = any(d.halts for d in diffs)
+        halt = bool(found.refusals) or (self._policy == "halt" and halting)
         return ReconcileReport(
             ts_ms=self._clock.now_ms(),
             policy=self._policy,
@@ -210,6 +270,7 @@ class Reconciler:
             adopted=tuple(found.adopted),
             halt=halt,
             refusals=tuple(found.refusals),
+            differences=tuple(diffs),
         )
 
     # ---- orders ----------------------------------------------------------------------------
@@ -233,11 +294,29 @@ class Reconciler:
             if coid in ours:
                 continue
             detail = f"{order.side.value} {order.qty:g} ({coid}) is open on the venue, unknown here"
-            found.orphans.append(Orphan(wid, "order", order.symbol, detail))
+            price = order.price or order.stop_price or 0.0
+            at = f"{order.order_type.value} {order.side.value} {order.qty:g}"
+            at += f" @ {price:g}" if price else ""
+            index = found.add(
+                Orphan(wid, "order", order.symbol, detail),
+                _difference(
+                    wid,
+                    executor.venue,
+                    "orphan_order",
+                    order.symbol,
+                    "nothing",
+                    f"{at} ({coid})",
+                    side=order.side.value,
+                    qty=order.remaining_qty,
+                    price=price,
+                    coid=coid,
+                ),
+            )
             if self._policy == "adopt":
                 try:
                     await self._host.book(wid, await executor.cancel(coid))
                     found.adopted.append(f"cancelled orphan order {coid}")
+                    found.settle(index, "closed", "cancelled at the venue (policy adopt)")
                 except VenueError as exc:
                     found.resolved.append(f"{coid}: cancel failed: {exc}")
         for coid, order in ours.items():
@@ -315,16 +394,44 @@ class Reconciler:
             detail = (
                 f"venue holds {held.side.value} {held.qty:g} @ {held.entry_price:g}; stored: {here}"
             )
-            found.orphans.append(Orphan(wid, "position", symbol, detail))
-            if self._policy == "adopt":
-                await self._adopt(wid, venue, held, mine, found)
+            kind = "orphan_position" if mine is None else "size"
+            index = found.add(
+                Orphan(wid, "position", symbol, detail),
+                _difference(
+                    wid,
+                    venue,
+                    kind,
+                    symbol,
+                    here,
+                    f"{held.side.value} {held.qty:g} @ {held.entry_price:g}",
+                    side=held.side.value,
+                    qty=held.qty,
+                    price=held.entry_price,
+                ),
+            )
+            if self._policy == "adopt" and await self._adopt(wid, venue, held, mine, found):
+                found.settle(index, "adopted", "adopted (policy adopt)")
         for symbol, mine in ours.items():
             if symbol in at_venue:
                 continue
             detail = f"stored {mine.side.value} {mine.qty:g} but the venue holds nothing"
-            found.orphans.append(Orphan(wid, "missing_position", symbol, detail))
+            index = found.add(
+                Orphan(wid, "missing_position", symbol, detail),
+                _difference(
+                    wid,
+                    venue,
+                    "missing_position",
+                    symbol,
+                    f"{mine.side.value} {mine.qty:g} @ {mine.entry_price:g}",
+                    "nothing",
+                    side=mine.side.value,
+                    qty=mine.qty,
+                    price=mine.entry_price,
+                ),
+            )
             if self._policy == "adopt":
                 await self._close_missing(wid, mine, found)
+                found.settle(index, "adopted", "closed in our books (policy adopt)")
 
     async def _adopt(
         self,
@@ -333,13 +440,25 @@ class Reconciler:
         held: VenuePosition,
         mine: Position | None,
         found: _Findings,
-    ) -> None:
+    ) -> bool:
+        key = f"{venue}:{held.symbol}"
+        refusal = await self.adopt_position(wid, venue, held, mine)
+        if refusal is not None:
+            found.refusals.append(f"reconcile {wid}: not adopting {key}: {refusal}")
+            return False
+        found.adopted.append(f"{wid} {key} {held.side.value} {held.qty:g}")
+        return True
+
+    async def adopt_position(
+        self, wid: str, venue: str, held: VenuePosition, mine: Position | None
+    ) -> str | None:
+        """Take a venue position into our books when the risk gate allows it (exposure,
+        leverage, balance); returns the gate's reason when it does not."""
         key = f"{venue}:{held.symbol}"
         if self._adoption_check is not None:
             refusal = self._adoption_check(wid, key, held.side, held.qty, held.entry_price)
             if refusal is not None:
-                found.refusals.append(f"reconcile {wid}: not adopting {key}: {refusal}")
-                return
+                return refusal
         now = self._clock.now_ms()
         if mine is not None and mine.side is held.side:
             position = replace(mine, qty=held.qty, entry_price=held.entry_price, updated_ms=now)
@@ -353,9 +472,14 @@ class Reconciler:
                 max_hold_ms=self._max_hold_ms,
             )
         await self._host.publish(POSITION, self._portfolio.adopt_position(position))
-        found.adopted.append(f"{wid} {key} {held.side.value} {held.qty:g}")
+        return None
 
     async def _close_missing(self, wid: str, mine: Position, found: _Findings) -> None:
+        text = await self.close_missing(wid, mine)
+        if text:
+            found.adopted.append(text)
+
+    async def close_missing(self, wid: str, mine: Position) -> str:
         """Close our record of a position the venue no longer holds, at its last mark, as a
         trade with its PnL (the venue closed it: a stop, a liquidation, a manual close)."""
         price = self._portfolio.mark(mine.key) or mine.entry_price
@@ -363,12 +487,12 @@ class Reconciler:
             wid, mine.key, price, "flat at the venue (reconcile)"
         )
         if outcome is None:
-            return
+            return ""
         await self._host.publish(POSITION, outcome.update)
         await self._host.publish(WALLET, outcome.snapshot)
         if outcome.closed is not None:
             await self._host.publish(TRADE_CLOSED, outcome.closed)
-        found.adopted.append(f"{wid} {mine.key} closed at {price:g} (flat on the venue)")
+        return f"{wid} {mine.key} closed at {price:g} (flat on the venue)"
 
     # ---- balance ---------------------------------------------------------------------------
     async def _balance(self, wid: str, executor: LiveExecutor, found: _Findings) -> None:
@@ -388,11 +512,27 @@ class Reconciler:
             f"venue balance {venue.total:.2f} {venue.currency}, wallet {wallet.balance:.2f} "
             f"(difference {difference:+.2f})"
         )
-        found.orphans.append(Orphan(wid, "balance", "", detail))
+        index = found.add(
+            Orphan(wid, "balance", "", detail),
+            _difference(
+                wid,
+                executor.venue,
+                "balance",
+                "",
+                f"{wallet.balance:.2f} {wallet.currency}",
+                f"{venue.total:.2f} {venue.currency}",
+                price=venue.total,
+            ),
+        )
         if self._policy == "adopt":
-            snapshot = self._portfolio.adjust_balance(wid, venue.total, "reconcile")
-            await self._host.publish(WALLET, snapshot)
-            found.adopted.append(f"{wid} balance set to the venue's {venue.total:.2f}")
+            found.adopted.append(await self.adopt_balance(wid, venue.total))
+            found.settle(index, "adopted", "wallet cash set to the venue's (policy adopt)")
+
+    async def adopt_balance(self, wid: str, total: float) -> str:
+        """Set a live wallet's cash to the venue's figure."""
+        snapshot = self._portfolio.adjust_balance(wid, total, "reconcile")
+        await self._host.publish(WALLET, snapshot)
+        return f"{wid} balance set to the venue's {total:.2f}"
 
 
 def _same(mine: Position, held: VenuePosition) -> bool:

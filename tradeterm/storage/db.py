@@ -25,6 +25,7 @@ from tradeterm.domain.events import (
 )
 from tradeterm.domain.orders import Fill, Order
 from tradeterm.domain.positions import Position
+from tradeterm.domain.reconcile import Difference
 from tradeterm.domain.signals import Signal
 from tradeterm.domain.wallets import Wallet
 from tradeterm.errors import StorageError
@@ -461,6 +462,33 @@ class Storage:
             AuditEntry, "SELECT data FROM audit ORDER BY ts_ms DESC, rowid DESC LIMIT ?", (limit,)
         )
         return rows[::-1]
+
+    # ---- reconciliation differences ------------------------------------------------------
+    def save_differences(self, diffs: list[Difference]) -> None:
+        """Store reconciliation differences together (committed before they are published)."""
+        with self.atomic():
+            for d in diffs:
+                self._put(
+                    "reconcile_diffs",
+                    {
+                        "id": d.id,
+                        "wallet_id": d.wallet_id,
+                        "status": d.status,
+                        "last_seen_ms": d.last_seen_ms,
+                        "data": codec.dumps(d),
+                    },
+                )
+
+    def load_differences(self, *, limit: int = 500) -> list[Difference]:
+        """Every difference still at the venue (open, ignored) and the newest `limit` others,
+        newest first."""
+        return self._objects(
+            Difference,
+            "SELECT data FROM reconcile_diffs WHERE status IN ('open', 'ignored') "
+            "UNION ALL SELECT data FROM (SELECT data FROM reconcile_diffs WHERE status NOT IN "
+            "('open', 'ignored') ORDER BY last_seen_ms DESC LIMIT ?)",
+            (limit,),
+        )
 
     def count(self, table: str) -> int:
         return int(self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])

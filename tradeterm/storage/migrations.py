@@ -66,4 +66,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX IF NOT EXISTS slippage_fits_pair ON slippage_fits (venue, symbol, fitted_ms);
     CREATE INDEX IF NOT EXISTS orders_signal ON orders (signal_id);
     """,
+    # 3: reconciliation differences (issue 13); IF NOT EXISTS so the order of appended
+    # migrations from parallel branches cannot break an existing database
+    """
+    CREATE TABLE IF NOT EXISTS reconcile_diffs (id TEXT PRIMARY KEY, wallet_id TEXT NOT NULL,
+        status TEXT NOT NULL, last_seen_ms INTEGER NOT NULL, data TEXT NOT NULL);
+    CREATE INDEX IF NOT EXISTS reconcile_diffs_status ON reconcile_diffs (status, last_seen_ms);
+    """,
 )

@@ -43,6 +43,7 @@ from tradeterm.tui.screens import (
     TradeHistoryScreen,
 )
 from tradeterm.tui.screens.main import COMPACT_TABS, MainScreen
+from tradeterm.tui.screens.reconcile import ReconcileScreen
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ class TradetermApp(App[int]):
         Binding("t", "toggle_theme", "Theme", show=False),
         Binding("b", "lab('backtest')", "Backtest lab", show=False),
         Binding("B", "lab_browser", "Backtest runs", show=False),
+        Binding("R", "reconcile", "Reconciliation differences", show=False),
         *(
             Binding(str(i), f"pane('{name}')", f"Go to {label}", show=False)
             for i, (label, name) in enumerate(COMPACT_TABS, start=1)
@@ -222,6 +224,8 @@ class TradetermApp(App[int]):
         self.main.apply(message.pane, message.view)
         if message.pane == "stages" and isinstance(self.screen, StageScreen):
             self.screen.update_view(message.view)
+        if message.pane == "header" and isinstance(self.screen, ReconcileScreen):
+            self.screen.reload()  # a RECONCILE event (or the clock) refreshed the header
 
     def on_alert_raised(self, message: AlertRaised) -> None:
         self.notify(message.text, severity=_SEVERITY.get(message.level, "information"), timeout=6)  # type: ignore[arg-type]
@@ -532,6 +536,10 @@ class TradetermApp(App[int]):
 
     lab_dirs: ClassVar[dict[str, Any]] = {}
     """state_dir / reports_dir for the lab (tests); empty: the config's storage folders."""
+
+    def action_reconcile(self) -> None:
+        """R: reconciliation differences with adopt / close / ignore / re-run."""
+        self.push_screen(ReconcileScreen(self, self.clock.now_ms))
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"

@@ -22,6 +22,7 @@ from tradeterm.domain import events as ev
 from tradeterm.domain.market import Tick
 from tradeterm.domain.multipliers import held_terms
 from tradeterm.domain.positions import Position
+from tradeterm.domain.reconcile import RECONCILE
 from tradeterm.domain.signals import Signal
 from tradeterm.tui import views as v
 from tradeterm.tui.messages import AlertRaised, ViewChanged
@@ -60,6 +61,7 @@ _DIRTY: dict[str, tuple[str, ...]] = {
     ev.DOMAIN_TOGGLE: ("stages", "header"),
     ev.ALLOCATOR_STATE: ("allocator",),
     ev.VENUE_HEALTH: ("header",),
+    RECONCILE: ("header",),
     ev.KILL_SWITCH: ("risk", "header", "stages"),
 }
 
@@ -241,6 +243,7 @@ class Bridge:
                 for h in st.venues
             ),
             pending=len(st.pending),
+            orphans=sum(d.halts for d in self.control.reconcile_list()),
             live_enabled=st.live_enabled,
             now_ms=now,
         )

@@ -40,6 +40,8 @@ class HeaderView:
     pending: int
     live_enabled: bool
     now_ms: int
+    orphans: int = 0
+    """Open reconciliation differences (the R screen lists them)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,6 +99,15 @@ def _venues(view: HeaderView) -> Variants:
 
 
 def _pending(view: HeaderView) -> Variants:
+    orphans = view.orphans
+    if orphans > 0:  # open reconciliation differences: the R screen lists them
+        badge = Content.styled(
+            f"R {orphans} orphan{'s' if orphans > 1 else ''}", "bold $text-error"
+        )
+        if view.pending <= 0:
+            return (badge, Content.styled(f"R{orphans}", "bold $text-error"))
+        pending = Content.styled(f"{view.pending} pending", "bold $text-warning")
+        return (Content.assemble(pending, "  ", badge), badge)
     if view.pending <= 0:
         return (Content(""),)
     return (Content.styled(f"{view.pending} pending", "bold $text-warning"),)

@@ -49,6 +49,7 @@ from tradeterm.venues.base import (
     VenueHealth,
     VenuePosition,
 )
+from tradeterm.venues.crypto.frames import FrameGuard, guard_exchange
 from tradeterm.venues.sim.channel import Channel
 
 log = logging.getLogger(__name__)
@@ -237,6 +238,8 @@ class CcxtSession:
         self._options = dict(options or {})
         self.throttle = WeightThrottle(profile.weight_per_minute)
         self.health = VenueHealth(venue=name)
+        self.frames = FrameGuard(name, self.health)
+        """Bad websocket frames: counted in health.bad_frames, logged once per kind, skipped."""
         self._args = (api_key, secret, testnet, rest_url, ws_url)
         self.exchange: Any = None
         self.markets: dict[str, dict[str, Any]] = {}
@@ -248,7 +251,9 @@ class CcxtSession:
     async def open(self) -> Any:
         async with self._lock:
             if self.exchange is None:
-                self.exchange = _make_exchange(self.profile, *self._args, self._options)
+                self.exchange = guard_exchange(
+                    _make_exchange(self.profile, *self._args, self._options), self.frames
+                )
             if not self.markets:
                 ex = self.exchange
                 await self.call(1, ex.load_markets)
@@ -423,12 +428,11 @@ class CcxtDataClient:
             while True:
                 trades = await ex.watch_trades(unified)
                 for trade in trades:
-                    price = float(trade["price"])
-                    ts = int(trade["timestamp"])
-                    health.last_message_ms = ts
-                    self._ticks.put(
-                        Tick(self.name, sid, ts, price, price, price, float(trade["amount"] or 0))
-                    )
+                    tick = self._tick_of(sid, trade)
+                    if tick is None:
+                        continue  # counted and logged by the frame guard
+                    health.last_message_ms = tick.ts_ms
+                    self._ticks.put(tick)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -436,6 +440,21 @@ class CcxtDataClient:
             health.errors += 1
             health.detail = f"trade stream {sid}: {exc}"
             self._ticks.close()
+
+    def _tick_of(self, sid: str, trade: Any) -> Tick | None:
+        """A trade as a tick, or None (counted as a bad frame) when ccxt parsed a frame with a
+        missing or unusable price, size or time."""
+        try:
+            price = float(trade["price"])
+            ts = int(trade["timestamp"])
+            amount = float(trade.get("amount") or 0.0)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            self.session.frames.bad("trade: bad values", f"{type(exc).__name__}: {exc}")
+            return None
+        if not (math.isfinite(price) and price > 0 and ts > 0 and math.isfinite(amount)):
+            self.session.frames.bad("trade: bad values", f"price {price} ts {ts} qty {amount}")
+            return None
+        return Tick(self.name, sid, ts, price, price, price, max(0.0, amount))
 
     def ticks(self) -> AsyncIterator[Tick]:
         return self._ticks.stream()
@@ -495,6 +514,11 @@ class CcxtDataClient:
         tf_ms = timeframe_ms(timeframe)
         last_open = -1
         pending: list[Any] | None = None
+        health = self.session.health
+        bad_since = health.bad_frames
+        """Bad frames counted when the pending bar was first seen: if more came during its
+        life, its last update may have been lost among them (ccxt's cache of rows is shared
+        with the junk), so the closed bar is taken from REST."""
         while True:
             ex = await self.session.open()
             try:
@@ -517,24 +541,45 @@ class CcxtDataClient:
                         yield bar
                 continue
             for row in rows:
+                if not _row_ok(row, tf_ms):
+                    self.session.frames.bad("kline: bad values", repr(row)[:120])
+                    continue
                 if pending is not None and row[0] > pending[0] and pending[0] > last_open:
-                    contiguous = row[0] == pending[0] + tf_ms and (
-                        last_open < 0 or pending[0] == last_open + tf_ms
-                    )
-                    if contiguous:
-                        last_open = int(pending[0])
-                        yield _bar(self.name, market["id"], timeframe, pending)
-                    else:
-                        # the stream skipped (a reconnect it did not report): the last update
-                        # seen of a bar may not be its final state, so take them from REST
-                        first = pending[0] if last_open < 0 else last_open + tf_ms
-                        for bar in await self.klines(
-                            market["id"], timeframe, start_ms=first, end_ms=row[0] - tf_ms
-                        ):
-                            last_open = bar.open_ms
-                            yield bar
+                    clean = health.bad_frames == bad_since
+                    for bar in await self._closed(
+                        market["id"], timeframe, pending, row, last_open, clean=clean
+                    ):
+                        last_open = bar.open_ms
+                        yield bar
                 if pending is None or row[0] >= pending[0]:
+                    if pending is None or row[0] > pending[0]:
+                        bad_since = health.bad_frames
                     pending = list(row)
+
+    async def _closed(
+        self,
+        sid: str,
+        timeframe: str,
+        pending: list[Any],
+        row: Any,
+        last_open: int,
+        *,
+        clean: bool,
+    ) -> list[Bar]:
+        """The bars closed when the stream moved from the `pending` bar to `row`'s."""
+        tf_ms = timeframe_ms(timeframe)
+        contiguous = row[0] == pending[0] + tf_ms and (
+            last_open < 0 or pending[0] == last_open + tf_ms
+        )
+        if contiguous and clean:
+            return [_bar(self.name, sid, timeframe, pending)]
+        if contiguous:  # bad frames during the bar: its last update may be lost, ask REST
+            fetched = await self.klines(sid, timeframe, start_ms=pending[0], end_ms=pending[0])
+            return fetched[:1] or [_bar(self.name, sid, timeframe, pending)]
+        # the stream skipped (a reconnect it did not report): the last update seen of a bar
+        # may not be its final state, so take them from REST
+        first = pending[0] if last_open < 0 else last_open + tf_ms
+        return await self.klines(sid, timeframe, start_ms=first, end_ms=row[0] - tf_ms)
 
     async def funding_rate(self, symbol: str) -> tuple[float, float, int]:
         """(current funding rate, mark price, next funding time ms)."""
@@ -1015,6 +1060,15 @@ class CcxtExecClient:
             return update
         return OrderUpdate(client_order_id, OrderStatus.REJECTED, now, reason="unknown order")
 
+    def track(self, order: Order) -> None:
+        """Follow an order placed elsewhere (a reconciliation orphan adopted as ours): its
+        updates and fills on the user stream are ours from now on (OrderTracking)."""
+        market = self.session.market(order.symbol)
+        known = _Known(order, market["id"], order.stop_price is not None)
+        known.filled = order.filled_qty
+        known.cost = order.avg_fill_price * order.filled_qty
+        self._known[order.client_order_id] = known
+
     async def open_orders(self) -> list[Order]:
         ex = await self.session.open()
         profile = self.session.profile
@@ -1141,6 +1195,11 @@ class CcxtExecClient:
 
     # ---- events ---------------------------------------------------------------------------
     def events(self) -> AsyncIterator[ExecEvent]:
+        """Order updates and fills. Starts the user-stream watch when nobody called `connect`
+        (the node only reads `events()`: without this a live wallet never heard of its fills)."""
+        if self._watch is None or self._watch.done():
+            self._events.reopen()
+            self._watch = asyncio.create_task(self._watch_orders(), name=f"{self.name}.orders")
         return self._events.stream()
 
     async def _watch_orders(self) -> None:
@@ -1159,7 +1218,10 @@ class CcxtExecClient:
                 await self._resync()
                 continue
             for placed in orders:
-                self._on_order(placed)
+                try:
+                    self._on_order(placed)
+                except (TypeError, ValueError, KeyError, AttributeError) as exc:
+                    self.session.frames.bad("order update: bad values", f"{exc}")
 
     async def _resync(self) -> None:
         for coid, known in list(self._known.items()):
@@ -1247,6 +1309,20 @@ def _callback(o: dict[str, Any]) -> float:
         return float(raw)
     except (TypeError, ValueError):
         return 0.0
+
+
+def _row_ok(row: Any, tf_ms: int) -> bool:
+    """A kline row ccxt handed over is usable: [open time, o, h, l, c, volume], all finite
+    numbers, prices positive and consistent, the open time on the timeframe's grid."""
+    try:
+        ts, o, h, lo, c, v = (float(x) for x in row[:6])
+    except (TypeError, ValueError):
+        return False
+    if not all(math.isfinite(x) for x in (ts, o, h, lo, c, v)):
+        return False
+    if min(o, h, lo, c) <= 0 or v < 0 or h < max(o, c, lo) or lo > min(o, c):
+        return False
+    return ts > 0 and int(ts) % tf_ms == 0
 
 
 def _with_status(order: Order, status: OrderStatus) -> Order:

@@ -255,6 +255,9 @@ class SimExecClient:
         assert isinstance(update, OrderUpdate)
         return update
 
+    def track(self, order: Order) -> None:
+        """OrderTracking: nothing to do, the account reports every order's events."""
+
     async def open_orders(self) -> list[Order]:
         self._now()
         return self._engine.open_orders()

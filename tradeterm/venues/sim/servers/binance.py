@@ -1517,6 +1517,10 @@ class BinanceFuturesSim:
         return ws
 
     # ---- test control (not Binance's) -----------------------------------------------------
+    def inject_targets(self, to: str) -> list[web.WebSocketResponse]:
+        """The websockets `/sim/inject` writes to: "user" (private) or "market" (public)."""
+        return list(self.user_ws) if to == "user" else list(self.market_ws)
+
     async def sim_control(self, request: web.Request) -> web.StreamResponse:
         action = request.match_info["action"]
         body = await request.json() if request.can_read_body else {}
@@ -1529,6 +1533,18 @@ class BinanceFuturesSim:
                 if key in body:
                     setattr(self.opt, key, type(getattr(self.opt, key))(body[key]))
             return web.json_response({"ok": True})
+        if action == "inject":
+            # hostile frames, sent as they are (text, not JSON-encoded) to every market or user
+            # websocket: the client must log, skip and carry on (fuzz tests)
+            frames = [str(f) for f in body.get("frames", [])]
+            targets = self.inject_targets(str(body.get("to", "market")))
+            sent = 0
+            for ws in targets:
+                for frame in frames:
+                    if not ws.closed:
+                        await ws.send_str(frame)
+                        sent += 1
+            return web.json_response({"sent": sent, "sockets": len(targets)})
         if action == "state":
             return web.json_response(
                 {
@@ -1540,7 +1556,7 @@ class BinanceFuturesSim:
         return web.json_response({"error": "unknown action"}, status=404)
 
     def app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(client_max_size=64 * 1024 * 1024)  # /sim/inject carries big frames
         h = self._handler
         routes = [
             ("GET", "/fapi/v1/ping", h(lambda r, p: {})),

@@ -535,6 +535,11 @@ class BybitSim(BinanceFuturesSim):
             }
         )
 
+    def inject_targets(self, to: str) -> list[web.WebSocketResponse]:
+        if to == "user":
+            return [ws for ws, authed in self.private_ws.items() if authed]
+        return list(self.public_ws)
+
     def _send_private(self, payload: dict[str, Any]) -> None:
         for ws, authed in list(self.private_ws.items()):
             if authed:
@@ -628,7 +633,7 @@ class BybitSim(BinanceFuturesSim):
         return ws
 
     def app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(client_max_size=64 * 1024 * 1024)  # /sim/inject carries big frames
         b = self._bybit
         routes = [
             ("GET", "/v5/market/time", b(lambda p: {"timeSecond": str(int(time.time())),
