@@ -66,3 +66,52 @@ async def test_testnet_order_round_trip() -> None:
     finally:
         await client.close()
         await data.close()
+
+
+@pytest.mark.skipif(not (KEY and SECRET), reason="BINANCE_API_KEY / BINANCE_API_SECRET not set")
+async def test_testnet_stop_limit_and_trailing_rest_and_cancel() -> None:
+    """A buy stop-limit above the market and a buy trailing stop armed below it rest under their
+    client ids with their types, and cancel (no position needed: neither is reduce-only)."""
+    session = CcxtSession("binance_futures", BINANCE_FUTURES, api_key=KEY, secret=SECRET)
+    data = CcxtDataClient(session)
+    client = CcxtExecClient(session, "testnet")
+    try:
+        await client.connect()
+        last = (await data.history("BTCUSDT", "1m", limit=1))[-1].close
+        tag = uuid.uuid4().hex[:10]
+        base = {
+            "wallet_id": "online",
+            "venue": "binance_futures",
+            "symbol": "BTCUSDT",
+            "side": Side.BUY,
+            "qty": 0.002,
+            "created_ms": int(time.time() * 1000),
+        }
+        stop_limit = Order(
+            client_order_id=f"tt-online-sl-{tag}",
+            order_type=OrderType.STOP_LIMIT,
+            stop_price=last * 1.03,
+            price=last * 1.031,
+            **base,  # type: ignore[arg-type]
+        )
+        trailing = Order(
+            client_order_id=f"tt-online-tr-{tag}",
+            order_type=OrderType.TRAILING_STOP,
+            stop_price=last * 0.97,
+            trail_callback_pct=1.0,
+            **base,  # type: ignore[arg-type]
+        )
+        for order, kind in (
+            (stop_limit, OrderType.STOP_LIMIT),
+            (trailing, OrderType.TRAILING_STOP),
+        ):
+            ack = await client.submit(order)
+            assert ack.status is OrderStatus.SUBMITTED, ack.reason
+            found = [
+                o for o in await client.open_orders() if o.client_order_id == order.client_order_id
+            ]
+            assert found and found[0].order_type is kind
+            assert (await client.cancel(order.client_order_id)).status is OrderStatus.CANCELLED
+    finally:
+        await client.close()
+        await data.close()

@@ -28,6 +28,11 @@ class OrderType(StrEnum):
     MARKET = "market"
     LIMIT = "limit"
     STOP = "stop"
+    STOP_LIMIT = "stop_limit"
+    """A limit order at `price`, working once the price reaches `stop_price`."""
+    TRAILING_STOP = "trailing_stop"
+    """A market order that fires when the price turns back `trail_callback_pct` from its best
+    since activation (at `stop_price`, or at once without one)."""
 
 
 class TimeInForce(StrEnum):

@@ -79,6 +79,9 @@ class Order:
     ref_price: float = 0.0
     """The ideal price this order was meant to get (the mid when a market order was sent, the
     level of a stop or a take profit): slippage and spread are measured from it."""
+    trail_callback_pct: float = 0.0
+    """A trailing stop's callback, in percent of the best price since activation (1.0 = 1%);
+    0 for other orders. Its activation price, if any, is `stop_price`."""
 
     @property
     def remaining_qty(self) -> float:

@@ -109,6 +109,20 @@ def _default_rate(_key: str, _ts_ms: int) -> float:
     return DEFAULT_FUNDING_RATE
 
 
+PAPER_ORDER_TYPES = frozenset({OrderType.MARKET, OrderType.LIMIT, OrderType.STOP})
+"""What the paper matching model fills (no stop-limit or trailing orders)."""
+
+
+@runtime_checkable
+class StopReplacer(Protocol):
+    """An ExecClient that replaces a resting stop loss itself, tighter only (new one placed
+    first, then the old one cancelled): the crypto adapters."""
+
+    async def replace_stop(
+        self, old_client_order_id: str, order: Order
+    ) -> tuple[OrderUpdate, OrderUpdate | None]: ...
+
+
 class PaperExecutor:
     """A paper wallet's orders, filled by the sim matching model against live ticks.
 
@@ -161,6 +175,11 @@ class PaperExecutor:
     def supports_resting_stops(self) -> bool:
         """Paper matching takes stop-market and limit orders."""
         return True
+
+    @property
+    def order_types(self) -> frozenset[OrderType]:
+        """The order types paper matching takes (the router refuses others)."""
+        return PAPER_ORDER_TYPES
 
     def _engine(self, venue: str) -> MatchingEngine:
         engine = self._engines.get(venue)
@@ -347,6 +366,35 @@ class LiveExecutor:
     @property
     def venue(self) -> str:
         return self.client.name
+
+    @property
+    def order_types(self) -> frozenset[OrderType]:
+        """The order types the venue takes (its capabilities; the router refuses others)."""
+        return self.client.capabilities.order_types
+
+    @property
+    def replaces_stops(self) -> bool:
+        """The venue client replaces a resting stop itself, tighter only (StopReplacer)."""
+        return isinstance(self.client, StopReplacer)
+
+    async def replace_stop(self, old_client_order_id: str, order: Order) -> list[ExecutorEvent]:
+        """Replace a resting stop loss with a tighter (or equal) one: the venue client places
+        the new one first and then cancels the old one; a wider one is refused there. Returns
+        the new order's acknowledgement (or refusal) and the old one's cancel answer."""
+        if not isinstance(self.client, StopReplacer):
+            return [self._refused(order, f"{self.venue} cannot replace a stop")]
+        try:
+            placed, old = await self.client.replace_stop(old_client_order_id, order)
+        except (TemporaryVenueError, PermanentVenueError) as exc:
+            return [self._refused(order, f"stop replacement failed: {exc}")]
+        events: list[ExecutorEvent] = [placed]
+        if not placed.status.is_terminal:
+            self._working[order.client_order_id] = order
+        if old is not None:
+            if old.status.is_terminal:
+                self._working.pop(old_client_order_id, None)
+            events.append(old)
+        return events
 
     async def submit(self, order: Order) -> list[ExecutorEvent]:
         last = ""

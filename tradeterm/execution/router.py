@@ -250,6 +250,9 @@ class OrderRouter:
             resting = self._resting(slot, purpose)
             if resting is not None and _matches(resting, position, level):
                 continue
+            if resting is not None and self._replaces(resting):
+                await self._replace_stop(position, resting, level)
+                continue
             if resting is not None and await self.cancel(resting, "replaced") is not None:
                 continue
             if self._portfolio.position(wallet_id, key) is None:
@@ -272,14 +275,38 @@ class OrderRouter:
         coid = self.protection.get(slot, {}).get(purpose)
         return self._working(coid, slot[0]) if coid is not None else None
 
-    async def _place_protective(
-        self, position: Position, purpose: OrderPurpose, level: float
-    ) -> None:
+    def _replaces(self, resting: Order) -> bool:
+        """Whether a resting stop loss is replaced by the venue client itself (new one first,
+        then the old one cancelled; tighter only) rather than cancelled and placed again."""
+        executor = self._executors.get(resting.wallet_id)
+        return (
+            resting.purpose is OrderPurpose.STOP_LOSS
+            and resting.order_type is OrderType.STOP
+            and bool(getattr(executor, "replaces_stops", False))
+        )
+
+    async def _replace_stop(self, position: Position, resting: Order, level: float) -> None:
+        """Replace a resting stop through the venue client: the position keeps a stop at all
+        times, and the adapter refuses a wider level (alerted as a rejection; the old stop
+        stays)."""
+        slot = (position.wallet_id, position.key)
+        executor = self._executors[position.wallet_id]
+        order = self._protective_order(position, OrderPurpose.STOP_LOSS, level)
+        note = f"replaces {resting.client_order_id}: protects {position.key} at {level:g}"
+        self.ledger.create(order, None, note=note)
+        await self._publish(topics.ORDER, order)
+        events = await executor.replace_stop(resting.client_order_id, order)  # type: ignore[attr-defined]
+        placed = events[0] if events and isinstance(events[0], OrderUpdate) else None
+        if placed is not None and not placed.status.is_terminal:
+            self.protection.setdefault(slot, {})[OrderPurpose.STOP_LOSS] = order.client_order_id
+        await self.book(position.wallet_id, events)
+
+    def _protective_order(self, position: Position, purpose: OrderPurpose, level: float) -> Order:
         now = self._clock.now_ms()
         stop = purpose is OrderPurpose.STOP_LOSS
         trailed = stop and position.initial_stop > 0 and position.stop_loss != position.initial_stop
         tag = "trailing_stop" if trailed else purpose.value
-        order = Order(
+        return Order(
             client_order_id=self._derived_id(position, tag, purpose),
             wallet_id=position.wallet_id,
             venue=position.venue,
@@ -297,6 +324,11 @@ class OrderRouter:
             updated_ms=now,
             ref_price=level,
         )
+
+    async def _place_protective(
+        self, position: Position, purpose: OrderPurpose, level: float
+    ) -> None:
+        order = self._protective_order(position, purpose, level)
         self.ledger.create(order, None, note=f"protects {position.key} at {level:g}")
         self.protection.setdefault((position.wallet_id, position.key), {})[purpose] = (
             order.client_order_id
@@ -320,6 +352,10 @@ class OrderRouter:
         executor = self._executors.get(order.wallet_id)
         if executor is None:
             await self.refuse(order, f"no executor for wallet {order.wallet_id}")
+            return
+        unsupported = unsupported_type(executor, order)
+        if unsupported:
+            await self.refuse(order, unsupported)
             return
         try:
             events = await executor.submit(order)
@@ -504,6 +540,20 @@ class OrderRouter:
         if booked is not None:
             await self._publish(topics.POSITION, booked[0])
             await self._publish(topics.WALLET, booked[1])
+
+
+def unsupported_type(executor: Executor, order: Order) -> str:
+    """Why `executor` cannot take `order`'s type ('' when it can, or does not say): the
+    venue's capabilities are data (`order_types`)."""
+    offered = getattr(executor, "order_types", None)
+    if offered is None or order.order_type in offered:
+        return ""
+    venue = getattr(executor, "venue", "") or order.venue
+    takes = ", ".join(sorted(t.value for t in offered))
+    return (
+        f"order type '{order.order_type.value}' is not supported by venue '{venue}'"
+        f" for wallet {order.wallet_id} (it takes: {takes})"
+    )
 
 
 def _matches(order: Order, position: Position, level: float) -> bool:

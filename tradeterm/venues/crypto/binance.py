@@ -39,7 +39,15 @@ BINANCE_FUTURES = CcxtProfile(
     domain=Domain.CRYPTO_PERP,
     settle="USDT",
     capabilities=VenueCapabilities(
-        order_types=frozenset({OrderType.MARKET, OrderType.LIMIT, OrderType.STOP}),
+        order_types=frozenset(
+            {
+                OrderType.MARKET,
+                OrderType.LIMIT,
+                OrderType.STOP,
+                OrderType.STOP_LIMIT,
+                OrderType.TRAILING_STOP,
+            }
+        ),
         contract_kinds=frozenset({ContractKind.PERPETUAL}),
         reduce_only=True,
         native_stops=True,
@@ -66,4 +74,6 @@ BINANCE_FUTURES = CcxtProfile(
     history_weight=5,
     id_params=binance_id_params,
     separate_trigger_orders=True,
+    callback_range=(0.1, 5.0),  # TRAILING_STOP_MARKET callbackRate, percent
+    callback_step=0.1,
 )

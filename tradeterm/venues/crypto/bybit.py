@@ -83,7 +83,12 @@ def bybit_profile(category: str) -> CcxtProfile:
         domain=Domain.CRYPTO_PERP,
         settle="USDT",
         capabilities=VenueCapabilities(
-            order_types=frozenset({OrderType.MARKET, OrderType.LIMIT, OrderType.STOP}),
+            # no TRAILING_STOP: Bybit trails only per position (v5 position/trading-stop,
+            # ccxt's trailingAmount), which carries no orderLinkId -- no client id, no
+            # idempotent retry, nothing reconciliation can name -- so it is refused here
+            order_types=frozenset(
+                {OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT}
+            ),
             contract_kinds=frozenset({ContractKind.PERPETUAL}),
             reduce_only=True,
             native_stops=True,

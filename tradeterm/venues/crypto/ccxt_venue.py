@@ -83,6 +83,10 @@ class CcxtProfile:
     open_orders_params: dict[str, Any] = field(default_factory=dict)
     trigger_direction: bool = False
     """Stop orders must say which way the price crosses (Bybit's triggerDirection)."""
+    callback_range: tuple[float, float] = (0.1, 5.0)
+    """Trailing stops: the callback rate the venue takes, percent (Binance 0.1..5)."""
+    callback_step: float = 0.1
+    """Trailing stops: the callback rate's step, percent."""
 
 
 class WeightThrottle:
@@ -652,6 +656,8 @@ class _Known:
     cost: float = 0.0
     fees: float = 0.0
     fills: int = 0
+    stop: float | None = None
+    """The trigger level as sent (rounded)."""
 
 
 class CcxtExecClient:
@@ -697,6 +703,11 @@ class CcxtExecClient:
             stop = inst.stop_price_away(order.stop_price, protects)
         if order.order_type is OrderType.STOP and stop is None:
             return market, "a stop order needs a stop price", qty, price, stop
+        refusal = self._refuse_type(order, price, stop)
+        if refusal:
+            return market, refusal, qty, price, stop
+        if order.order_type is OrderType.TRAILING_STOP and order.stop_price is not None:
+            stop = inst.round_price(order.stop_price)  # an activation price: to the tick
         if order.order_type is OrderType.LIMIT and price is None:
             return market, "a limit order needs a price", qty, price, stop
         if qty <= 0 or qty < inst.min_qty - 1e-12:
@@ -718,6 +729,56 @@ class CcxtExecClient:
             )
         return market, "", qty, price, stop
 
+    def _refuse_type(self, order: Order, price: float | None, stop: float | None) -> str:
+        """Why an order of a type beyond market / limit / stop cannot go ('' if it can): the
+        venue must offer the type (its capabilities), a stop-limit needs both prices, a
+        trailing stop a callback within the venue's bounds and on its step."""
+        otype = order.order_type
+        if otype not in self.capabilities.order_types:
+            offered = ", ".join(sorted(t.value for t in self.capabilities.order_types))
+            return f"{self.name} does not take {otype.value} orders (it takes: {offered})"
+        if otype is OrderType.STOP_LIMIT and (price is None or stop is None):
+            return "a stop-limit order needs a stop price and a limit price"
+        if otype is OrderType.TRAILING_STOP:
+            low, high = self.session.profile.callback_range
+            step = self.session.profile.callback_step
+            rate = order.trail_callback_pct
+            if not (low - 1e-9 <= rate <= high + 1e-9):
+                return (
+                    f"trailing callback {rate:g}% is outside {self.name}'s bounds"
+                    f" {low:g}..{high:g}%"
+                )
+            if abs(round(rate / step) * step - rate) > 1e-9:
+                return f"trailing callback {rate:g}% is not a multiple of {step:g}%"
+        return ""
+
+    def _conditional_request(
+        self, order: Order, price: float | None, stop: float | None, params: dict[str, Any]
+    ) -> tuple[str, dict[str, Any], bool] | None:
+        """A stop-limit or trailing stop in ccxt's unified params (None for other types).
+
+        Stop-limit: a limit order with a trigger (Binance STOP, or TAKE_PROFIT for a
+        take-profit's; Bybit a conditional Limit with its triggerDirection). Trailing: a
+        market order with trailingPercent (Binance TRAILING_STOP_MARKET callbackRate) and the
+        activation price as trailingTriggerPrice."""
+        if order.order_type is OrderType.STOP_LIMIT:
+            take_profit = order.purpose is OrderPurpose.TAKE_PROFIT
+            params["takeProfitPrice" if take_profit else "stopPrice"] = stop
+            if self.session.profile.trigger_direction:
+                falls = (order.side is Side.SELL) != take_profit
+                params["triggerPrice"] = stop
+                params.pop("takeProfitPrice", None)
+                params.pop("stopPrice", None)
+                params["triggerDirection"] = "descending" if falls else "ascending"
+            params["timeInForce"] = order.time_in_force.value.upper()
+            return "limit", params, True
+        if order.order_type is OrderType.TRAILING_STOP:
+            params["trailingPercent"] = round(order.trail_callback_pct, 4)
+            if stop is not None:
+                params["trailingTriggerPrice"] = stop
+            return "market", params, True
+        return None
+
     def _request(
         self, order: Order, qty: float, price: float | None, stop: float | None
     ) -> tuple[str, dict[str, Any], bool]:
@@ -725,6 +786,9 @@ class CcxtExecClient:
         params: dict[str, Any] = {"clientOrderId": order.client_order_id}
         if order.reduce_only:
             params["reduceOnly"] = True
+        conditional = self._conditional_request(order, price, stop, params)
+        if conditional is not None:
+            return conditional
         take_profit = order.purpose is OrderPurpose.TAKE_PROFIT and order.reduce_only
         if order.order_type is OrderType.STOP:
             params["stopPrice"] = stop
@@ -754,10 +818,11 @@ class CcxtExecClient:
             if found is not None:
                 return found
         market, refusal, qty, price, stop = self.prepare(order)
+        refusal = refusal or await self._widens(order, market["id"], stop)
         if refusal:
             return OrderUpdate(coid, OrderStatus.REJECTED, now, reason=refusal)
         otype, params, conditional = self._request(order, qty, price, stop)
-        self._known[coid] = _Known(order, market["id"], conditional)
+        self._known[coid] = _Known(order, market["id"], conditional, stop=stop)
         self.session.active_symbols.add(market["id"])
         ex = await self.session.open()
         ccxt = _ccxt_errors()
@@ -793,6 +858,85 @@ class CcxtExecClient:
             return OrderUpdate(coid, OrderStatus.REJECTED, now, reason=_short(exc))
         self._on_order({**placed, "clientOrderId": placed.get("clientOrderId") or coid})
         return self._update(placed, now, ack=True)
+
+    # ---- stops are tightened, never widened ---------------------------------------------------
+    async def _widens(self, order: Order, venue_symbol: str, stop: float | None) -> str:
+        """Why a protective stop may not go ('' if it may): one of this client's stop losses
+        on the same market and side still rests at a tighter level (a replacement must not
+        widen it). A tighter one this client believes working is checked with the venue
+        first (its fill or expiry may not have been reported yet: then it does not count)."""
+        if not _is_stop_loss(order) or stop is None:
+            return ""
+        for coid, known in self._known.items():
+            held = known.order
+            if (
+                coid == order.client_order_id
+                or known.venue_symbol != venue_symbol
+                or held.side is not order.side
+                or not _is_stop_loss(held)
+                or held.status.is_terminal
+                or known.stop is None
+            ):
+                continue
+            if _wider(order.side, known.stop, stop):
+                with contextlib.suppress(TemporaryVenueError, PermanentVenueError):
+                    found = await self._fetch(coid, venue_symbol, known.conditional)
+                    current = self._update(found, 0) if found is not None else None
+                    if current is None or current.status.is_terminal:
+                        status = current.status if current else OrderStatus.EXPIRED
+                        known.order = _with_status(held, status)
+                        continue
+                return (
+                    f"stop {stop:g} on {venue_symbol} would widen the resting stop {coid}"
+                    f" at {known.stop:g}: a stop is only ever tightened"
+                )
+        return ""
+
+    async def replace_stop(
+        self, old_client_order_id: str, order: Order
+    ) -> tuple[OrderUpdate, OrderUpdate | None]:
+        """Replace a resting stop loss with `order` (same market and side, a tighter or equal
+        level, any size): the new one is placed first, then the old one cancelled, so the
+        position is never without its stop. A wider level is refused without a request; so
+        is a replacement of an order that is not a resting stop of the same market and side.
+        Works for stops of an earlier run too (found among the venue's open orders).
+        Returns (the new order's acknowledgement or refusal, the old one's cancel answer or
+        None when it was not cancelled)."""
+        now = int(time.time() * 1000)
+        market, refusal, _, _, stop = self.prepare(order)
+        old_level, old_side, old_symbol = await self._resting_stop(old_client_order_id)
+        if not _is_stop_loss(order) or stop is None:
+            refusal = refusal or "a stop replacement must be a reduce-only stop loss"
+        elif old_level is None:
+            refusal = refusal or f"no resting stop {old_client_order_id} to replace"
+        elif old_symbol != market["id"] or old_side is not order.side:
+            refusal = refusal or (
+                f"{order.client_order_id} ({order.side.value} {market['id']}) cannot replace"
+                f" {old_client_order_id} ({old_side.value if old_side else '?'} {old_symbol})"
+            )
+        elif _wider(order.side, old_level, stop):
+            refusal = refusal or (
+                f"stop {stop:g} on {market['id']} would widen the resting stop"
+                f" {old_client_order_id} at {old_level:g}: a stop is only ever tightened"
+            )
+        if refusal:
+            refused = OrderUpdate(order.client_order_id, OrderStatus.REJECTED, now, reason=refusal)
+            return refused, None
+        placed = await self.submit(order)
+        if placed.status in (OrderStatus.REJECTED, OrderStatus.EXPIRED, OrderStatus.CANCELLED):
+            return placed, None  # the old stop stays
+        return placed, await self.cancel(old_client_order_id)
+
+    async def _resting_stop(self, coid: str) -> tuple[float | None, Side | None, str]:
+        """(level, side, venue symbol) of a resting stop loss of ours, from what this client
+        placed or else the venue's open orders; (None, None, '') when none rests."""
+        known = self._known.get(coid)
+        if known is not None and not known.order.status.is_terminal and known.stop is not None:
+            return known.stop, known.order.side, known.venue_symbol
+        for order in await self.open_orders():
+            if order.client_order_id == coid and order.stop_price is not None:
+                return order.stop_price, order.side, order.symbol
+        return None, None, ""
 
     @staticmethod
     def _as_ack(update: OrderUpdate) -> OrderUpdate:
@@ -863,7 +1007,7 @@ class CcxtExecClient:
         # not placed by this process (a restart): its open orders, then the symbols in play
         for order in await self.open_orders():
             if order.client_order_id == coid:
-                conditional = order.stop_price is not None
+                conditional = order.stop_price is not None or order.order_type in CONDITIONAL
                 return await self._fetch(coid, order.symbol, conditional)
         for symbol in sorted(self.session.active_symbols):
             for conditional in (False, True):
@@ -892,7 +1036,7 @@ class CcxtExecClient:
         else:
             for order in await self.open_orders():
                 if order.client_order_id == client_order_id:
-                    conditional = order.order_type is OrderType.STOP or order.stop_price is not None
+                    conditional = order.order_type in CONDITIONAL or order.stop_price is not None
                     candidates.append((order.symbol, conditional))
         for venue_symbol, conditional in candidates:
             market = self.session.market(venue_symbol)
@@ -911,6 +1055,8 @@ class CcxtExecClient:
                 update = OrderUpdate(
                     client_order_id, OrderStatus.CANCELLED, now, update.venue_order_id
                 )
+            if known is not None and update.status.is_terminal:
+                known.order = _with_status(known.order, update.status)
             return update
         return OrderUpdate(client_order_id, OrderStatus.REJECTED, now, reason="unknown order")
 
@@ -947,12 +1093,9 @@ class CcxtExecClient:
                     venue=self.name,
                     symbol=market["id"],
                     side=Side(o["side"]),
-                    order_type=OrderType.STOP
-                    if stop
-                    else OrderType(o.get("type") or "limit")
-                    if o.get("type") in ("market", "limit")
-                    else OrderType.LIMIT,
+                    order_type=_order_type(o, stop),
                     qty=float(o.get("amount") or 0.0),
+                    trail_callback_pct=_callback(o),
                     created_ms=int(o.get("timestamp") or 0),
                     price=float(o["price"]) if o.get("price") else None,
                     stop_price=float(stop) if stop else None,
@@ -1124,6 +1267,48 @@ class CcxtExecClient:
             known.order = _with_status(known.order, update.status)
             if update.status is not OrderStatus.FILLED:
                 self._events.put(update)
+
+
+def _is_stop_loss(order: Order) -> bool:
+    return (
+        order.purpose is OrderPurpose.STOP_LOSS
+        and order.reduce_only
+        and order.order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
+    )
+
+
+def _wider(side: Side, old: float, new: float) -> bool:
+    """Whether a stop of `side` at `new` is further from the position than at `old` (a sell
+    stop protects a long: lower is wider; a buy stop protects a short: higher is wider)."""
+    tol = 1e-9 * max(1.0, abs(old))
+    return new < old - tol if side is Side.SELL else new > old + tol
+
+
+CONDITIONAL = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP})
+"""Order types that rest as conditional (trigger) orders at the venue."""
+
+
+def _order_type(o: dict[str, Any], stop: Any) -> OrderType:
+    """tradeterm's type of an order as ccxt reports it (Binance's types, Bybit's conditional
+    limits)."""
+    kind = str(o.get("type") or "limit").lower()
+    if "trailing" in kind or _callback(o):
+        return OrderType.TRAILING_STOP
+    if stop and o.get("price") and kind in ("limit", "stop", "take_profit"):
+        return OrderType.STOP_LIMIT
+    if stop:
+        return OrderType.STOP
+    return OrderType(kind) if kind in ("market", "limit") else OrderType.LIMIT
+
+
+def _callback(o: dict[str, Any]) -> float:
+    """A trailing stop's callback percent (Binance's callbackRate / priceRate), else 0."""
+    info = o.get("info") or {}
+    raw = info.get("callbackRate") or info.get("priceRate") or 0.0
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _row_ok(row: Any, tf_ms: int) -> bool:

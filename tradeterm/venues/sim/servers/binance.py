@@ -153,6 +153,14 @@ class SimOrder:
     cum_quote: float = 0.0
     update_ms: int = 0
     algo: bool = False
+    callback_rate: float = 0.0
+    """TRAILING_STOP_MARKET: percent back from the best price since activation."""
+    activation: float = 0.0
+    """TRAILING_STOP_MARKET: the price that arms it (0: armed when placed)."""
+    best: float = 0.0
+    """TRAILING_STOP_MARKET: best price since activation."""
+    triggered: bool = False
+    """STOP / TAKE_PROFIT: the trigger was crossed and the limit works; trailing: armed."""
 
     @property
     def avg(self) -> float:
@@ -167,6 +175,19 @@ class Position:
     margin_type: str = "cross"
     isolated_wallet: float = 0.0
     update_ms: int = 0
+
+
+ORDER_TYPES = (
+    "MARKET",
+    "LIMIT",
+    "STOP_MARKET",
+    "TAKE_PROFIT_MARKET",
+    "STOP",
+    "TAKE_PROFIT",
+    "TRAILING_STOP_MARKET",
+)
+CALLBACK_MIN, CALLBACK_MAX = 0.1, 5.0
+"""TRAILING_STOP_MARKET callbackRate bounds, percent (PROTOCOLS.md 4)."""
 
 
 class BinanceFuturesSim:
@@ -338,7 +359,61 @@ class BinanceFuturesSim:
                 up = (o.type == "STOP_MARKET") == (o.side == "BUY")
                 if (up and price >= o.stop_price) or (not up and price <= o.stop_price):
                     self._trigger(o, price, now)
+            elif o.type in ("STOP", "TAKE_PROFIT"):
+                self._match_stop_limit(o, price, now)
+            elif o.type == "TRAILING_STOP_MARKET":
+                self._match_trailing(o, price, now)
         self._check_liquidation(m, now)
+
+    def _match_stop_limit(self, o: SimOrder, price: float, now: int) -> None:
+        """STOP / TAKE_PROFIT (stop-limit): once the price crosses the trigger (last price, as
+        workingType CONTRACT_PRICE; the sim's mark is its last price) the limit works: filled at
+        the price when it is already marketable (taker), later at the limit (maker)."""
+        fresh = False
+        if not o.triggered:
+            up = (o.type == "STOP") == (o.side == "BUY")
+            if not ((up and price >= o.stop_price) or (not up and price <= o.stop_price)):
+                return
+            o.triggered, fresh = True, True
+            if not self._reduce_room(o, now):
+                return
+        marketable = (o.side == "BUY" and price <= o.price) or (
+            o.side == "SELL" and price >= o.price
+        )
+        if not marketable:
+            return
+        if not self._reduce_room(o, now):
+            return
+        self._fill(o, price if fresh else o.price, now, maker=not fresh)
+
+    def _match_trailing(self, o: SimOrder, price: float, now: int) -> None:
+        """TRAILING_STOP_MARKET: armed at the activation price (or when placed without one),
+        then follows the best price (highest for a sell, lowest for a buy) and fires at market
+        when the price turns back `callback_rate` percent from it."""
+        sell = o.side == "SELL"
+        if not o.triggered:
+            if o.activation and (
+                (sell and price < o.activation) or (not sell and price > o.activation)
+            ):
+                return
+            o.triggered, o.best = True, price
+        o.best = max(o.best, price) if sell else min(o.best, price)
+        k = o.callback_rate / 100.0
+        if (sell and price <= o.best * (1 - k)) or (not sell and price >= o.best * (1 + k)):
+            self._trigger(o, price, now)
+
+    def _reduce_room(self, o: SimOrder, now: int) -> bool:
+        """A reduce-only order is cut to the position it may close, expired when there is none."""
+        if not o.reduce_only:
+            return True
+        pos = self.positions[o.symbol].amount
+        room = abs(pos) if (pos > 0) == (o.side == "SELL") and pos != 0 else 0.0
+        if room <= 0:
+            o.status, o.update_ms = "EXPIRED", now
+            self._order_event(o, "EXPIRED", now)
+            return False
+        o.qty = min(o.qty, room)
+        return True
 
     def _trigger(self, o: SimOrder, price: float, now: int) -> None:
         if o.reduce_only:
@@ -988,8 +1063,8 @@ class BinanceFuturesSim:
             "closePosition": False,
             "priceProtect": False,
             "reduceOnly": o.reduce_only,
-            "activatePrice": "",
-            "callbackRate": "",
+            "activatePrice": m.fmt_price(o.activation) if o.callback_rate else "",
+            "callbackRate": f"{o.callback_rate:g}" if o.callback_rate else "",
             "createTime": o.time_ms,
             "updateTime": o.update_ms,
             "triggerTime": 0,
@@ -1027,6 +1102,36 @@ class BinanceFuturesSim:
             )
         return cid
 
+    def _check_stop_limit(self, m: Market, price: float, stop: float) -> None:
+        """STOP / TAKE_PROFIT need both prices, each on the tick (reduce-only ones too)."""
+        if not price:
+            raise BinanceError(400, -1102, "Mandatory parameter 'price' was not sent.")
+        if not stop:
+            raise BinanceError(400, -1102, "Mandatory parameter 'stopPrice' was not sent.")
+        for p in (price, stop):
+            if abs(round(p / m.tick) * m.tick - p) > m.tick * 1e-6:
+                raise BinanceError(400, -1013, "Filter failure: PRICE_FILTER")
+
+    def _check_trailing(self, m: Market, params: dict[str, str], algo: bool) -> tuple[float, float]:
+        """(callback rate, activation price) of a TRAILING_STOP_MARKET: the rate within
+        0.1..5 percent in steps of 0.1, the activation price on the tick."""
+        raw = params.get("callbackRate", "")
+        try:
+            rate = float(raw)
+        except ValueError:
+            raise BinanceError(
+                400, -1102, "Mandatory parameter 'callbackRate' was not sent."
+            ) from None
+        if (
+            not (CALLBACK_MIN - 1e-9 <= rate <= CALLBACK_MAX + 1e-9)
+            or abs(round(rate, 1) - rate) > 1e-9
+        ):
+            raise BinanceError(400, -1130, "Data sent for parameter 'callbackRate' is not valid.")
+        activation = float(params.get("activatePrice" if algo else "activationPrice", "0") or 0)
+        if activation and abs(round(activation / m.tick) * m.tick - activation) > m.tick * 1e-6:
+            raise BinanceError(400, -1013, "Filter failure: PRICE_FILTER")
+        return rate, activation
+
     def _check_order(
         self,
         m: Market,
@@ -1037,8 +1142,10 @@ class BinanceFuturesSim:
         stop: float,
         reduce_only: bool,
     ) -> None:
-        if otype not in ("MARKET", "LIMIT", "STOP_MARKET", "TAKE_PROFIT_MARKET"):
+        if otype not in ORDER_TYPES:
             raise BinanceError(400, -1116, "Invalid orderType.")
+        if otype in ("STOP", "TAKE_PROFIT"):
+            self._check_stop_limit(m, price, stop)
         if otype == "LIMIT" and not price:
             raise BinanceError(400, -1102, "Mandatory parameter 'price' was not sent.")
         if otype in ("STOP_MARKET", "TAKE_PROFIT_MARKET") and not stop:
@@ -1067,8 +1174,12 @@ class BinanceFuturesSim:
         if any(o.client_id == cid for o in self._open_orders()):
             raise BinanceError(400, -4116, "ClientOrderId is duplicated.")
         self._check_order(m, side, otype, qty, price, stop, reduce_only)
+        trailing = (0.0, 0.0)
+        if otype == "TRAILING_STOP_MARKET":
+            trailing = self._check_trailing(m, params, algo)
         now = self.now_ms()
         o = self._new_order(symbol, side, otype, qty, price, stop, tif, reduce_only, cid, now, algo)
+        o.callback_rate, o.activation = trailing
         self._order_event(o, "NEW", now)
         last = self.last(symbol)
         if otype == "MARKET":

@@ -241,9 +241,14 @@ class BybitSim(BinanceFuturesSim):
     # ---- orders and the account -----------------------------------------------------------
     def _order_row(self, o: SimOrder) -> dict[str, Any]:
         m = self.markets[o.symbol]
-        stop_type = {"STOP_MARKET": "StopLoss", "TAKE_PROFIT_MARKET": "TakeProfit"}.get(o.type, "")
+        stop_type = {
+            "STOP_MARKET": "StopLoss",
+            "TAKE_PROFIT_MARKET": "TakeProfit",
+            "STOP": "StopLoss",
+            "TAKE_PROFIT": "TakeProfit",
+        }.get(o.type, "")
         status = STATUS.get(o.status, "New")
-        if stop_type and status == "New":
+        if stop_type and status == "New" and not o.triggered:
             status = "Untriggered"
         return {
             "orderId": str(o.order_id), "orderLinkId": o.client_id, "symbol": o.symbol,
@@ -254,7 +259,7 @@ class BybitSim(BinanceFuturesSim):
             "leavesQty": m.fmt_qty(o.qty - o.executed),
             "timeInForce": {"GTC": "GTC", "IOC": "IOC", "FOK": "FOK", "GTX": "PostOnly"}.get(
                 o.tif, "GTC"),
-            "orderType": "Limit" if o.type == "LIMIT" else "Market",
+            "orderType": "Limit" if o.type in ("LIMIT", "STOP", "TAKE_PROFIT") else "Market",
             "stopOrderType": stop_type, "triggerPrice": m.fmt_price(o.stop_price),
             "triggerDirection": 0, "triggerBy": "LastPrice" if stop_type else "",
             "reduceOnly": o.reduce_only, "closeOnTrigger": False, "positionIdx": 0,
@@ -274,6 +279,8 @@ class BybitSim(BinanceFuturesSim):
             last = self.last(m.symbol)
             stop_loss = (side == "SELL" and trigger < last) or (side == "BUY" and trigger > last)
             otype = "STOP_MARKET" if stop_loss else "TAKE_PROFIT_MARKET"
+            if params.get("orderType") == "Limit":  # a conditional limit (stop-limit)
+                otype = "STOP" if stop_loss else "TAKE_PROFIT"
         tif = {"PostOnly": "GTX"}.get(
             str(params.get("timeInForce", "GTC")), params.get("timeInForce", "GTC")
         )
@@ -282,7 +289,9 @@ class BybitSim(BinanceFuturesSim):
             "side": side,
             "type": otype,
             "quantity": str(params.get("qty", "0")),
-            "price": str(params.get("price", "0") or "0") if otype == "LIMIT" else "0",
+            "price": str(params.get("price", "0") or "0")
+            if otype in ("LIMIT", "STOP", "TAKE_PROFIT")
+            else "0",
             "stopPrice": str(trigger),
             "reduceOnly": "true" if params.get("reduceOnly") in (True, "true") else "false",
             "timeInForce": str(tif),
