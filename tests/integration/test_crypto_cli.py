@@ -4,6 +4,7 @@ shipped config, and `data download` fills the candle store (resumable, deduplica
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -40,6 +41,15 @@ def run_cli(tmp: Path, *args: str, timeout: float = 300) -> subprocess.Completed
     )
 
 
+def ticking(tmp: Path, config: Path) -> bool:
+    """`tradeterm status --json`: a venue is connected and has streamed more than 10 ticks."""
+    res = run_cli(tmp, "status", "--json", "--config", str(config), timeout=60)
+    if res.returncode != 0:
+        return False
+    venues = json.loads(res.stdout)["venues"]
+    return any(v["connected"] and v["extra"].get("ticks", 0) > 10 for v in venues)
+
+
 def test_shipped_config_validates() -> None:
     res = subprocess.run(
         [sys.executable, "-m", "tradeterm", "validate-config", str(CONFIG)],
@@ -66,17 +76,7 @@ def test_node_trades_the_simulator_from_a_shell(tmp_path: Path, sim_server) -> N
         tmp_path / "daemon.err",
     )
     try:
-
-        def ticking() -> bool:
-            res = run_cli(tmp_path, "status", "--json", "--config", str(config), timeout=60)
-            if res.returncode != 0:
-                return False
-            import json
-
-            venues = json.loads(res.stdout)["venues"]
-            return any(v["connected"] and v["extra"].get("ticks", 0) > 10 for v in venues)
-
-        assert wait_for(ticking, timeout=120)
+        assert wait_for(lambda: ticking(tmp_path, config), timeout=120)
     finally:
         daemon.terminate()
         _, log = daemon.communicate(timeout=60)
@@ -192,8 +192,6 @@ def test_reconciliation_halts_on_an_order_placed_behind_our_back(
 
 
 def test_bybit_node_trades_its_simulator_from_a_shell(tmp_path: Path) -> None:
-    import json
-
     config = tmp_path / "bybit.toml"
     shutil.copy(ROOT / "configs" / "bybit.toml", config)
     with running_sim(tmp_path / "bybit-sim.out", "bybit", "--history-days", "3") as (rest, ws):
@@ -203,15 +201,7 @@ def test_bybit_node_trades_its_simulator_from_a_shell(tmp_path: Path) -> None:
         env_args = [x for s in sets for x in ("--set", s)]
         daemon = Daemon([*args, *env_args], tmp_path, tmp_path / "daemon.err")
         try:
-
-            def ticking() -> bool:
-                res = run_cli(tmp_path, "status", "--json", "--config", str(config), timeout=60)
-                if res.returncode != 0:
-                    return False
-                venues = json.loads(res.stdout)["venues"]
-                return any(v["connected"] and v["extra"].get("ticks", 0) > 10 for v in venues)
-
-            assert wait_for(ticking, timeout=120)
+            assert wait_for(lambda: ticking(tmp_path, config), timeout=120)
         finally:
             daemon.terminate()
             daemon.communicate(timeout=60)
