@@ -8,6 +8,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +130,47 @@ def start_daemon(config: Path, *extra: str) -> Daemon:
         config.parent,
         config.parent / f"daemon-{n}.err",
     )
+
+
+def node_args(config: Path, sets: list[str]) -> list[str]:
+    """`tradeterm run --no-ui --confirm --config CONFIG --set S...`: a live node from a shell."""
+    args = [sys.executable, "-m", "tradeterm", "run", "--no-ui", "--confirm"]
+    return args + ["--config", str(config)] + [x for s in sets for x in ("--set", s)]
+
+
+def live_perp_sets(rest: str, ws: str) -> list[str]:
+    """The `--set`s that point the shipped binance-futures config at a simulator and trade its
+    live crypto_perp wallet (approved, rollout stage 2)."""
+    return [
+        f"venues.binance_futures.rest_url={rest}",
+        f"venues.binance_futures.ws_url={ws}",
+        "wallets.live.approved=true",
+        "wallets.live.accounts.crypto_perp.venue=binance_futures",
+        "wallets.live.accounts.crypto_perp.account=main",
+        "rollout.initial_stage=2",
+    ]
+
+
+@contextmanager
+def sim_server(log: Path, venue: str, *flags: str) -> Iterator[tuple[str, str]]:
+    """`tradeterm sim-server VENUE --port 0 FLAGS...` as its own process, its output in `log`:
+    yields the REST and WS URLs it prints first, and stops it on the way out."""
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tradeterm", "sim-server", venue, "--port", "0", *flags],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    try:
+        lines = wait_for(
+            lambda: (t := log.read_text().splitlines()) and len(t) >= 2 and t, timeout=120
+        )
+        assert lines[0].startswith("http://127.0.0.1:") and lines[1].startswith("ws://")
+        yield lines[0], lines[1]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.2) -> Any:

@@ -13,19 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.parity_kit import REPO, SHARED
-from tradeterm.cli import main
+from tests.integration.cli_kit import DEFAULT, default_config_in, run
+from tests.integration.parity_kit import SHARED
 
-DEFAULT = REPO / "configs" / "default.toml"
 DONE_WHEN = ("metrics.json", "trades.csv", "trades.json", "equity.png", "underwater.png",
              "report.html", "config.json", "data.json")  # fmt: skip
 CRYPTO = SHARED / "crypto"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main([*argv[:2], *argv[2:]])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_refused(code: int, err: str, needle: str) -> None:
@@ -85,14 +78,7 @@ def metrics_of(record: dict[str, object]) -> int:
 
 @pytest.fixture()
 def config(tmp_path: Path) -> Path:
-    path = tmp_path / "config.toml"
-    text = (
-        DEFAULT.read_text(encoding="utf-8")
-        .replace('state_dir = "state"', f'state_dir = "{tmp_path / "state"}"')
-        .replace('reports_dir = "reports"', f'reports_dir = "{tmp_path / "reports"}"')
-    )
-    path.write_text(text, encoding="utf-8")
-    return path
+    return default_config_in(tmp_path)
 
 
 def test_imported_futures_include_their_funding(

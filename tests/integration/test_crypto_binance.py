@@ -15,28 +15,15 @@ import aiohttp
 import ccxt.pro as ccxtpro
 import pytest
 
+from tests.integration.crypto_kit import ccxt_session, order, served, wait_for
 from tradeterm.domain.enums import OrderStatus, OrderType, Side
-from tradeterm.domain.orders import Fill, Order, OrderPurpose
+from tradeterm.domain.orders import Fill, OrderPurpose
 from tradeterm.errors import TemporaryVenueError
 from tradeterm.venues.crypto.binance import BINANCE_FUTURES, point_binance
 from tradeterm.venues.crypto.ccxt_venue import CcxtDataClient, CcxtExecClient, CcxtSession
 from tradeterm.venues.sim.servers.binance import BinanceFuturesSim, BinanceSimOptions
 
 KEY, SECRET = "test-key", "test-secret"
-
-
-async def wait_for(predicate, what: str, timeout_s: float = 30.0):  # type: ignore[no-untyped-def]
-    """Poll an async or sync predicate until it returns something truthy (state, not time)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -51,33 +38,15 @@ async def sim() -> AsyncIterator[tuple[BinanceFuturesSim, str, str]]:
             tick_ms=100,
         )
     )
-    rest, ws = await server.start()
-    yield server, rest, ws
-    await server.stop()
+    async with served(server) as running:
+        yield running
 
 
 @pytest.fixture
 async def session(sim) -> AsyncIterator[CcxtSession]:  # type: ignore[no-untyped-def]
     _, rest, ws = sim
-    s = CcxtSession(
-        "binance_futures", BINANCE_FUTURES, api_key=KEY, secret=SECRET, rest_url=rest, ws_url=ws
-    )
-    yield s
-    await s.close()
-
-
-def order(coid: str, side: Side, qty: float, **kw) -> Order:  # type: ignore[no-untyped-def]
-    return Order(
-        client_order_id=coid,
-        wallet_id="live-crypto",
-        venue="binance_futures",
-        symbol=kw.pop("symbol", "BTCUSDT"),
-        side=side,
-        order_type=kw.pop("order_type", OrderType.MARKET),
-        qty=qty,
-        created_ms=int(time.time() * 1000),
-        **kw,
-    )
+    async with ccxt_session("binance_futures", BINANCE_FUTURES, KEY, SECRET, rest, ws) as s:
+        yield s
 
 
 async def test_markets_load_with_filters(session: CcxtSession) -> None:

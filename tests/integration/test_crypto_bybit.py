@@ -11,7 +11,7 @@ import aiohttp
 import ccxt.pro as ccxtpro
 import pytest
 
-from tests.integration.test_crypto_binance import order, wait_for
+from tests.integration.crypto_kit import ccxt_session, order, served, wait_for
 from tradeterm.domain.enums import OrderStatus, OrderType, Side
 from tradeterm.domain.orders import Fill, OrderPurpose
 from tradeterm.venues.crypto.bybit import bybit_profile, point_bybit
@@ -30,19 +30,15 @@ async def sim() -> AsyncIterator[tuple[BybitSim, str, str]]:
             funding_interval_s=300.0,
         )
     )  # fmt: skip
-    rest, ws = await server.start()
-    yield server, rest, ws
-    await server.stop()
+    async with served(server) as running:
+        yield running
 
 
 @pytest.fixture
 async def session(sim) -> AsyncIterator[CcxtSession]:  # type: ignore[no-untyped-def]
     _, rest, ws = sim
-    s = CcxtSession(
-        "bybit", bybit_profile("linear"), api_key=KEY, secret=SECRET, rest_url=rest, ws_url=ws
-    )
-    yield s
-    await s.close()
+    async with ccxt_session("bybit", bybit_profile("linear"), KEY, SECRET, rest, ws) as s:
+        yield s
 
 
 async def test_markets_history_and_funding(session: CcxtSession) -> None:

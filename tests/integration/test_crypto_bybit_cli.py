@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.daemon_kit import wait_for
+from tests.integration.daemon_kit import sim_server, wait_for
 from tradeterm.marketdata.funding import FundingStore, funding_root, mark_store_root
 from tradeterm.marketdata.store import CandleStore
 
@@ -22,22 +22,9 @@ CONFIG = ROOT / "configs" / "bybit.toml"
 
 @pytest.fixture
 def bybit_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    log = tmp_path / "sim.out"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tradeterm", "sim-server", "bybit", "--port", "0",
-             "--history-days", "12", "--funding-interval-s", "28800"],
-            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )  # fmt: skip
-    try:
-        lines = wait_for(
-            lambda: (t := log.read_text().splitlines()) and len(t) >= 2 and t, timeout=120
-        )
-        assert lines[0].startswith("http://127.0.0.1:") and lines[1].startswith("ws://")
-        yield lines[0], lines[1]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    flags = ("--history-days", "12", "--funding-interval-s", "28800")
+    with sim_server(tmp_path / "sim.out", "bybit", *flags) as urls:
+        yield urls
 
 
 def run_cli(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.integration.test_crypto_binance import order, wait_for
+from tests.integration.crypto_kit import ccxt_session, order, served, wait_for
 from tradeterm.domain.enums import ContractKind, Domain, OrderStatus, OrderType, Side
 from tradeterm.domain.orders import Fill
 from tradeterm.venues.crypto.bybit import bybit_profile
@@ -24,19 +24,15 @@ KEY, SECRET = "bybit-key", "bybit-secret"
 async def sim() -> AsyncIterator[tuple[BybitSim, str, str]]:
     server = BybitSim(BinanceSimOptions(speed=60.0, history_days=2, api_key=KEY,
                                         api_secret=SECRET, tick_ms=100, balance=10_000.0))  # fmt: skip
-    rest, ws = await server.start()
-    yield server, rest, ws
-    await server.stop()
+    async with served(server) as running:
+        yield running
 
 
 @pytest.fixture
 async def session(sim) -> AsyncIterator[CcxtSession]:  # type: ignore[no-untyped-def]
     _, rest, ws = sim
-    s = CcxtSession(
-        "bybit", bybit_profile("spot"), api_key=KEY, secret=SECRET, rest_url=rest, ws_url=ws
-    )
-    yield s
-    await s.close()
+    async with ccxt_session("bybit", bybit_profile("spot"), KEY, SECRET, rest, ws) as s:
+        yield s
 
 
 async def test_spot_markets_history_and_trades(session: CcxtSession) -> None:

@@ -4,6 +4,7 @@ shipped config, and `data download` fills the candle store (resumable, deduplica
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.daemon_kit import Daemon, wait_for
+from tests.integration.daemon_kit import Daemon, live_perp_sets, node_args, wait_for
+from tests.integration.daemon_kit import sim_server as running_sim
 from tradeterm.marketdata.funding import FundingStore, funding_root, mark_store_root
 from tradeterm.marketdata.store import CandleStore
 
@@ -23,37 +25,9 @@ CONFIG = ROOT / "configs" / "binance-futures.toml"
 
 @pytest.fixture
 def sim_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    log = tmp_path / "sim.out"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tradeterm",
-                "sim-server",
-                "binance-futures",
-                "--port",
-                "0",
-                "--history-days",
-                "40",
-                "--funding-interval-s",
-                "28800",
-                "--balance",
-                "1000",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    try:
-        lines = wait_for(
-            lambda: (t := log.read_text().splitlines()) and len(t) >= 2 and t, timeout=120
-        )
-        assert lines[0].startswith("http://127.0.0.1:") and lines[1].startswith("ws://")
-        yield lines[0], lines[1]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    flags = ("--history-days", "40", "--funding-interval-s", "28800", "--balance", "1000")
+    with running_sim(tmp_path / "sim.out", "binance-futures", *flags) as urls:
+        yield urls
 
 
 def run_cli(tmp: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -65,6 +39,15 @@ def run_cli(tmp: Path, *args: str, timeout: float = 300) -> subprocess.Completed
         cwd=tmp,
         env={**os.environ, "BINANCE_API_KEY": "any-key", "BINANCE_API_SECRET": "any-secret"},
     )
+
+
+def ticking(tmp: Path, config: Path) -> bool:
+    """`tradeterm status --json`: a venue is connected and has streamed more than 10 ticks."""
+    res = run_cli(tmp, "status", "--json", "--config", str(config), timeout=60)
+    if res.returncode != 0:
+        return False
+    venues = json.loads(res.stdout)["venues"]
+    return any(v["connected"] and v["extra"].get("ticks", 0) > 10 for v in venues)
 
 
 def test_shipped_config_validates() -> None:
@@ -93,17 +76,7 @@ def test_node_trades_the_simulator_from_a_shell(tmp_path: Path, sim_server) -> N
         tmp_path / "daemon.err",
     )
     try:
-
-        def ticking() -> bool:
-            res = run_cli(tmp_path, "status", "--json", "--config", str(config), timeout=60)
-            if res.returncode != 0:
-                return False
-            import json
-
-            venues = json.loads(res.stdout)["venues"]
-            return any(v["connected"] and v["extra"].get("ticks", 0) > 10 for v in venues)
-
-        assert wait_for(ticking, timeout=120)
+        assert wait_for(lambda: ticking(tmp_path, config), timeout=120)
     finally:
         daemon.terminate()
         _, log = daemon.communicate(timeout=60)
@@ -206,16 +179,7 @@ def test_reconciliation_halts_on_an_order_placed_behind_our_back(
     asyncio.run(place_by_hand())
     config = tmp_path / "binance-futures.toml"
     shutil.copy(CONFIG, config)
-    sets = [
-        f"venues.binance_futures.rest_url={rest}",
-        f"venues.binance_futures.ws_url={ws}",
-        "wallets.live.approved=true",
-        "wallets.live.accounts.crypto_perp.venue=binance_futures",
-        "wallets.live.accounts.crypto_perp.account=main",
-        "rollout.initial_stage=2",
-    ]
-    args = [sys.executable, "-m", "tradeterm", "run", "--no-ui", "--confirm"]
-    args += ["--config", str(config)] + [x for s in sets for x in ("--set", s)]
+    args = node_args(config, live_perp_sets(rest, ws))
     daemon = Daemon(args, tmp_path, tmp_path / "daemon.err")
     try:
         wait_for(lambda: "daemon running" in daemon.log_path.read_text(), timeout=120)
@@ -228,42 +192,16 @@ def test_reconciliation_halts_on_an_order_placed_behind_our_back(
 
 
 def test_bybit_node_trades_its_simulator_from_a_shell(tmp_path: Path) -> None:
-    import json
-
-    log = tmp_path / "bybit-sim.out"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tradeterm", "sim-server", "bybit", "--port", "0",
-             "--history-days", "3"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )  # fmt: skip
     config = tmp_path / "bybit.toml"
     shutil.copy(ROOT / "configs" / "bybit.toml", config)
-    daemon = None
-    try:
-        lines = wait_for(
-            lambda: (t := log.read_text().splitlines()) and len(t) >= 2 and t, timeout=120
-        )
-        rest, ws = lines[0], lines[1]
-        assert rest.startswith("http://127.0.0.1:") and ws.startswith("ws://127.0.0.1:")
+    with running_sim(tmp_path / "bybit-sim.out", "bybit", "--history-days", "3") as (rest, ws):
+        assert ws.startswith("ws://127.0.0.1:")
         sets = [f"venues.bybit.rest_url={rest}", f"venues.bybit.ws_url={ws}"]
         args = [sys.executable, "-m", "tradeterm", "run", "--no-ui", "--config", str(config)]
         env_args = [x for s in sets for x in ("--set", s)]
         daemon = Daemon([*args, *env_args], tmp_path, tmp_path / "daemon.err")
-
-        def ticking() -> bool:
-            res = run_cli(tmp_path, "status", "--json", "--config", str(config), timeout=60)
-            if res.returncode != 0:
-                return False
-            venues = json.loads(res.stdout)["venues"]
-            return any(v["connected"] and v["extra"].get("ticks", 0) > 10 for v in venues)
-
-        assert wait_for(ticking, timeout=120)
-    finally:
-        if daemon is not None:
+        try:
+            assert wait_for(lambda: ticking(tmp_path, config), timeout=120)
+        finally:
             daemon.terminate()
             daemon.communicate(timeout=60)
-        proc.terminate()
-        proc.wait(timeout=30)

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,8 @@ import ccxt.pro as ccxtpro
 import pytest
 from textual.pilot import Pilot
 
+from tests.integration.crypto_kit import served, wait_for
+from tests.integration.daemon_kit import live_perp_sets, node_args
 from tests.tui.kit import (
     MANUAL_REFRESH_HZ,
     ConsoleUnderTest,
@@ -50,21 +51,8 @@ LIVE = "live:crypto_perp"
 @pytest.fixture
 async def sim() -> AsyncIterator[tuple[BinanceFuturesSim, str, str]]:
     server = BinanceFuturesSim(BinanceSimOptions(history_days=6, balance=1000.0, tick_ms=100))
-    rest, ws = await server.start()
-    yield server, rest, ws
-    await server.stop()
-
-
-async def wait_for(predicate: Callable[[], Any], what: str, timeout_s: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
+    async with served(server) as running:
+        yield running
 
 
 def stranger(rest: str, ws: str) -> Any:
@@ -82,12 +70,7 @@ def qty_for(notional: float, price: float, step: float = 0.001) -> float:
 
 def console(tmp_path: Path, rest: str, ws: str) -> ConsoleUnderTest:
     sets = [
-        f"venues.binance_futures.rest_url={rest}",
-        f"venues.binance_futures.ws_url={ws}",
-        "wallets.live.approved=true",
-        "wallets.live.accounts.crypto_perp.venue=binance_futures",
-        "wallets.live.accounts.crypto_perp.account=main",
-        "rollout.initial_stage=2",
+        *live_perp_sets(rest, ws),
         "marketdata.warmup_bars=60",
         "marketdata.store_candles=false",
         f"storage.state_dir={tmp_path / 'state'}",
@@ -259,17 +242,8 @@ def test_reconcile_from_the_shell_against_a_daemon_trading_the_simulator(
         asyncio.run(by_hand())
         config = tmp_path / "binance-futures.toml"
         shutil.copy(CONFIG, config)
-        sets = [
-            f"venues.binance_futures.rest_url={rest}",
-            f"venues.binance_futures.ws_url={ws}",
-            "wallets.live.approved=true",
-            "wallets.live.accounts.crypto_perp.venue=binance_futures",
-            "wallets.live.accounts.crypto_perp.account=main",
-            "rollout.initial_stage=2",
-            "marketdata.warmup_bars=60",
-        ]
-        args = [sys.executable, "-m", "tradeterm", "run", "--no-ui", "--confirm"]
-        args += ["--config", str(config)] + [x for s in sets for x in ("--set", s)]
+        sets = [*live_perp_sets(rest, ws), "marketdata.warmup_bars=60"]
+        args = node_args(config, sets)
         daemon = Daemon(args, tmp_path, tmp_path / "daemon.err")
         wait_sync(lambda: "daemon running" in daemon.log_path.read_text(), timeout=120)  # type: ignore[union-attr]
 

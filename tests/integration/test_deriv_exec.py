@@ -19,7 +19,7 @@ from tradeterm.domain.orders import EntryPlan, Fill, Order, OrderPurpose
 from tradeterm.portfolio import Portfolio
 from tradeterm.storage.router import Stores
 from tradeterm.venues.base import ExecClient, OrderUpdate
-from tradeterm.venues.deriv.execution import DerivExecClient
+from tradeterm.venues.deriv.execution import DerivExecClient, PlanLookup
 from tradeterm.venues.sim.servers.deriv_sim import DerivSimulator
 
 WALLET = "live:synthetics"
@@ -125,9 +125,7 @@ class Books:
 
 async def test_the_books_hold_the_stake_and_match_the_account_balance(tmp_path: Path) -> None:
     async with DerivSimulator(speed=10, history_s=600) as sim:
-        client = DerivExecClient(
-            "deriv", "live", DerivVenueConfig(endpoint=sim.url), "tok", LiveClock()
-        )
+        client = sim_client(sim)
         books = Books(tmp_path, sim.balance)
         entry = order("e1", Side.BUY, 1.0)
         await client.submit(entry)
@@ -160,14 +158,7 @@ async def test_a_tp_sl_close_at_the_venue_is_booked_at_what_it_paid(tmp_path: Pa
         spot = sim.market.spot("R_100")
         assert spot is not None
         plan = EntryPlan(spot.quote * 0.9995, spot.quote * 1.002, "t", "t|deriv:R_100", "s", "1m")
-        client = DerivExecClient(
-            "deriv",
-            "live",
-            DerivVenueConfig(endpoint=sim.url),
-            "tok",
-            LiveClock(),
-            plans=lambda coid: plan if coid == "e1" else None,
-        )
+        client = sim_client(sim, plans=lambda coid: plan if coid == "e1" else None)
         books = Books(tmp_path, sim.balance)
         entry = order("e1", Side.BUY, 1.0)
         await client.submit(entry)
@@ -186,6 +177,13 @@ async def test_a_tp_sl_close_at_the_venue_is_booked_at_what_it_paid(tmp_path: Pa
         assert books.portfolio.positions(WALLET) == []
         assert abs(books.balance - sim.balance) < 1e-9
         await client.close()
+
+
+def sim_client(sim: DerivSimulator, plans: PlanLookup | None = None) -> DerivExecClient:
+    """The live account's exec client on the simulator, optionally with a plan lookup."""
+    return DerivExecClient(
+        "deriv", "live", DerivVenueConfig(endpoint=sim.url), "tok", LiveClock(), plans=plans
+    )
 
 
 def _tick(price: float) -> Tick:
@@ -208,14 +206,7 @@ async def test_a_moved_stop_is_put_on_the_contract(tmp_path: Path) -> None:
         spot = sim.market.spot("R_100")
         assert spot is not None
         plan = EntryPlan(spot.quote * 0.99, spot.quote * 1.03, "t", "t|deriv:R_100", "s", "1m")
-        client = DerivExecClient(
-            "deriv",
-            "live",
-            DerivVenueConfig(endpoint=sim.url),
-            "tok",
-            LiveClock(),
-            plans=lambda coid: plan,
-        )
+        client = sim_client(sim, plans=lambda coid: plan)
         books = Books(tmp_path, sim.balance)
         entry = order("e1", Side.BUY, 1.0)
         await client.submit(entry)

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from tradeterm.config import config_from_dict, dump_config
+from tradeterm.testing.node_kit import busy_marketdata, busy_strategies
 from tradeterm.venues.sim.servers.deriv_sim import DerivSimulator
 
 from .daemon_kit import REPO, Daemon, cli, rows, wait_for
@@ -66,25 +67,8 @@ def node_config(tmp: Path, url: str) -> Path:
     data: dict[str, Any] = tomllib.loads((REPO / "configs" / "deriv.toml").read_text())
     data["venues"]["deriv"]["endpoint"] = url
     data["domains"]["synthetics"]["symbols"] = SYMBOLS
-    data["marketdata"] = {
-        "timeframes": ["5s", "1m"],
-        "window_bars": 1000,
-        "warmup_bars": 300,
-        "store_candles": False,
-    }
-    data["strategies"] = {  # as daemon_kit's busy config: 5-second bars trade within seconds
-        "ema_trend": {
-            "domains": ["synthetics"],
-            "timeframes": ["5s"],
-            "params": {"fast": 5, "slow": 20, "adx_threshold": 15},
-        },
-        "breakout": {
-            "domains": ["synthetics"],
-            "timeframes": ["5s"],
-            "params": {"channel": 12, "min_clear_atr": 0.0},
-        },
-        "mean_revert": {"domains": ["synthetics"], "timeframes": ["5s"]},
-    }
+    data["marketdata"] = busy_marketdata()
+    data["strategies"] = busy_strategies()  # as the busy config: 5-second bars trade quickly
     data["allocator"] = {"exploration": 0.5}
     data["risk"].update(
         {

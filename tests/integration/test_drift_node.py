@@ -17,18 +17,25 @@ from tradeterm.testing.node_kit import advance, busy_config
 START_MS = 1_763_726_400_000  # 2025-11-21 12:00 UTC
 
 
-async def test_a_promoted_arm_below_its_backtest_raises_one_drift_alert(tmp_path: Path) -> None:
-    # the busy config's own ema_trend parameters, promoted with a backtest no arm can match
+def promote_ema(state_dir: Path, study: str, score: float, metrics: dict[str, float]) -> None:
+    """The busy config's own ema_trend parameters promoted from STUDY (trial 1) with these
+    backtest metrics, in STATE_DIR's research.db."""
     save_active(
-        tmp_path / "research.db",
+        state_dir / "research.db",
         ActiveConfig(
             strategy="ema_trend", version="1.0.0", symbols=(), timeframe="5s",
             params={"fast": 5, "slow": 20, "adx_threshold": 15}, leverage=1.0,
-            margin_mode="isolated", max_position_size=0.05, score=9.0,
-            metrics={"win_rate": 1.0, "expectancy_r": 50.0, "max_drawdown": 0.0},
-            study="dream", trial=1, promoted_at=START_MS, promoted_by="tester",
+            margin_mode="isolated", max_position_size=0.05, score=score, metrics=metrics,
+            study=study, trial=1, promoted_at=START_MS, promoted_by="tester",
         ),
     )  # fmt: skip
+
+
+async def test_a_promoted_arm_below_its_backtest_raises_one_drift_alert(tmp_path: Path) -> None:
+    # the busy config's own ema_trend parameters, promoted with a backtest no arm can match
+    promote_ema(
+        tmp_path, "dream", 9.0, {"win_rate": 1.0, "expectancy_r": 50.0, "max_drawdown": 0.0}
+    )
     extra = {"calibration": {"drift": {"min_trades": 1}, "schedule": {"enabled": True}}}
     clock = SimClock(START_MS)
     node = build_node(busy_config(tmp_path, extra=extra), clock, NodeOptions(metrics_server=False))
@@ -65,15 +72,7 @@ async def test_a_promoted_arm_below_its_backtest_raises_one_drift_alert(tmp_path
 
 
 async def test_the_node_runs_a_due_re_calibration_on_its_own_clock(tmp_path: Path) -> None:
-    save_active(
-        tmp_path / "research.db",
-        ActiveConfig(
-            strategy="ema_trend", version="1.0.0", symbols=(), timeframe="5s",
-            params={"fast": 5, "slow": 20, "adx_threshold": 15}, leverage=1.0,
-            margin_mode="isolated", max_position_size=0.05, score=1.0, metrics={},
-            study="before", trial=1, promoted_at=START_MS, promoted_by="tester",
-        ),
-    )  # fmt: skip
+    promote_ema(tmp_path, "before", 1.0, {})
     schedule = {"enabled": True, "every": "2m", "lookback_days": 1, "trials": 2}
     extra = {"calibration": {"schedule": schedule}}
     clock = SimClock(START_MS)

@@ -14,7 +14,7 @@ from tradeterm.domain import events as ev
 from tradeterm.domain.enums import ConfirmationStatus, TradingState
 from tradeterm.errors import ControlError, UserError
 from tradeterm.node import NodeOptions, build_node
-from tradeterm.testing.node_kit import advance, busy_config
+from tradeterm.testing.node_kit import advance, busy_config, sim_live_config
 
 START_MS = 1_763_726_400_000  # 2025-11-21 12:00 UTC, a Friday
 
@@ -183,19 +183,7 @@ async def test_a_stage_that_trades_live_refuses_to_start_without_approval(tmp_pa
 
 
 async def test_live_on_the_sim_venue_runs_offline_with_approval_and_confirm(tmp_path: Path) -> None:
-    cfg = busy_config(
-        tmp_path,
-        confirm="live",
-        extra={
-            "rollout": {"initial_stage": 2},
-            "wallets": {
-                "live": {
-                    "approved": True,
-                    "accounts": {"synthetics": {"venue": "sim", "account": "live"}},
-                }
-            },
-        },
-    )
+    cfg = sim_live_config(tmp_path)
     clock = SimClock(START_MS)
     node = build_node(cfg, clock, NodeOptions(live_confirmed=True, metrics_server=False))
     await node.start()

@@ -17,11 +17,10 @@ from tradeterm.clock import SimClock
 from tradeterm.control import Control
 from tradeterm.domain import events as ev
 from tradeterm.domain.enums import OrderType, Side, TradingState
-from tradeterm.domain.orders import Order
 from tradeterm.domain.reconcile import RECONCILE, Difference
 from tradeterm.errors import ControlError
 from tradeterm.node import Node, NodeOptions, build_node
-from tradeterm.testing.node_kit import advance, busy_config
+from tradeterm.testing.node_kit import advance, place_by_hand, sim_live_config
 
 START_MS = 1_763_726_400_000
 LIVE = "live:synthetics"
@@ -31,19 +30,7 @@ SYMBOL = "1HZ100V"
 def live_config(state_dir: Path) -> Any:
     """Stage 2 trades synthetics live on the sim venue's "live" account; live entries wait for
     the operator (confirm = live), so the venue only holds what the tests put there."""
-    return busy_config(
-        state_dir,
-        confirm="live",
-        extra={
-            "rollout": {"initial_stage": 2},
-            "wallets": {
-                "live": {
-                    "approved": True,
-                    "accounts": {"synthetics": {"venue": "sim", "account": "live"}},
-                }
-            },
-        },
-    )
+    return sim_live_config(state_dir)
 
 
 async def started(state_dir: Path, clock: SimClock) -> tuple[Node, Control]:
@@ -61,19 +48,7 @@ def account(node: Node) -> Any:
 
 async def behind_our_back(node: Node, coid: str, side: Side, qty: float, **kw: Any) -> None:
     """An order placed on the account by someone else (a client id tradeterm never made)."""
-    order = Order(
-        client_order_id=coid,
-        wallet_id="",
-        venue="sim",
-        symbol=SYMBOL,
-        side=side,
-        order_type=kw.pop("order_type", OrderType.MARKET),
-        qty=qty,
-        created_ms=node.clock.now_ms(),
-        **kw,
-    )
-    ack = await account(node).submit(order)
-    assert not ack.reason, ack.reason
+    await place_by_hand(node, SYMBOL, coid, side, qty, **kw)
 
 
 def last(node: Node) -> float:

@@ -5,33 +5,15 @@ positions "missing at the venue"."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from tradeterm.clock import SimClock
 from tradeterm.domain import events as ev
 from tradeterm.domain.enums import TradingState
 from tradeterm.node import Node, NodeOptions, build_node
-from tradeterm.testing.node_kit import advance, busy_config
+from tradeterm.testing.node_kit import advance, sim_live_config
 
 START_MS = 1_763_726_400_000  # 2025-11-21 12:00 UTC, a Friday
 LIVE = "live:synthetics"
-
-
-def sim_live_config(state_dir: Path) -> Any:
-    """Stage 2 trades synthetics live on the sim venue's "live" account, approved, no prompts."""
-    return busy_config(
-        state_dir,
-        confirm="never",
-        extra={
-            "rollout": {"initial_stage": 2},
-            "wallets": {
-                "live": {
-                    "approved": True,
-                    "accounts": {"synthetics": {"venue": "sim", "account": "live"}},
-                }
-            },
-        },
-    )
 
 
 def node_positions(node: Node) -> list[tuple[str, str, float]]:
@@ -47,7 +29,7 @@ async def venue_view(node: Node) -> tuple[list[tuple[str, str, float]], float]:
 async def test_a_restarted_node_finds_its_live_positions_at_the_sim_venue(tmp_path: Path) -> None:
     clock = SimClock(START_MS)
     options = NodeOptions(live_confirmed=True, metrics_server=False)
-    first = build_node(sim_live_config(tmp_path), clock, options)
+    first = build_node(sim_live_config(tmp_path, confirm="never"), clock, options)
     await first.start()
     assert first.live
     for _ in range(240):
@@ -62,7 +44,7 @@ async def test_a_restarted_node_finds_its_live_positions_at_the_sim_venue(tmp_pa
     assert (tmp_path / "sim-sim.db").exists()
 
     await advance(clock, 30)  # the process is down for a while
-    second = build_node(sim_live_config(tmp_path), clock, options)
+    second = build_node(sim_live_config(tmp_path, confirm="never"), clock, options)
     alerts: list[str] = []
     second.bus.subscribe(
         ev.ALERT, lambda _t, alert: alerts.append(alert.text), inline=True, name="test.alerts"

@@ -8,19 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.parity_kit import REPO
+from tests.integration.cli_kit import default_config_in, run
 from tests.unit.execution.kit import MIN, PAPER_SYN, R100, T0, build_rig, decision, signal
-from tradeterm.cli import main
 from tradeterm.config.models import FillModelConfig
 
-DEFAULT = REPO / "configs" / "default.toml"
 SLIPPY = FillModelConfig(taker_fee_rate=0.0, maker_fee_rate=0.0, slippage_bps=5.0)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def refused(code: int, err: str, needle: str) -> None:
@@ -30,14 +22,7 @@ def refused(code: int, err: str, needle: str) -> None:
 
 @pytest.fixture()
 def config(tmp_path: Path) -> Path:
-    path = tmp_path / "config.toml"
-    text = (
-        DEFAULT.read_text(encoding="utf-8")
-        .replace('state_dir = "state"', f'state_dir = "{tmp_path / "state"}"')
-        .replace('reports_dir = "reports"', f'reports_dir = "{tmp_path / "reports"}"')
-    )
-    path.write_text(text, encoding="utf-8")
-    return path
+    return default_config_in(tmp_path)
 
 
 async def _paper_round_trips(state: Path, count: int) -> None:

@@ -46,6 +46,14 @@ def screen_of(pilot: Pilot[Any]) -> CalibrationScreen:
     return screen
 
 
+async def launch_form(pilot: Pilot[Any]) -> LaunchModal:
+    """`n` on the calibration screen: the launch form."""
+    await press(pilot, "n")
+    form = pilot.app.screen
+    assert isinstance(form, LaunchModal), type(form)
+    return form
+
+
 def cells(screen: CalibrationScreen, table_id: str) -> list[list[str]]:
     table = screen.query_one(table_id, DataTable)
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
@@ -139,9 +147,7 @@ async def test_n_launches_a_small_study_in_a_child_process(new_console: Any) -> 
         await press(pilot, "c")
         screen = screen_of(pilot)
         assert screen.studies == [] and "no studies" in status(screen)
-        await press(pilot, "n")
-        form = pilot.app.screen
-        assert isinstance(form, LaunchModal)
+        form = await launch_form(pilot)
         trials = form.query_one("#trials", Input)
         trials.value = "0"
         trials.focus()
@@ -244,9 +250,7 @@ async def test_the_form_offers_the_cli_options_and_names_a_bad_field(
     async with app.run_test(size=WIDE) as pilot:
         await started(pilot)
         await press(pilot, "c")
-        await press(pilot, "n")
-        form = pilot.app.screen
-        assert isinstance(form, LaunchModal)
+        form = await launch_form(pilot)
 
         def error() -> str:
             return str(form.query_one("#launch-error", Static).content)
@@ -337,9 +341,7 @@ async def test_the_form_launches_walk_forward_calmar_on_both_margins_from_a_data
         await started(pilot)
         await press(pilot, "c")
         screen = screen_of(pilot)
-        await press(pilot, "n")
-        form = pilot.app.screen
-        assert isinstance(form, LaunchModal)
+        form = await launch_form(pilot)
         values = {"symbols": "BTCUSDT", "days": "", "data": str(shared_data / "crypto"),
                   "splits": "2", "leverage": "5", "trials": "3", "seed": "7", "study": "wf"}  # fmt: skip
         for field, value in values.items():

@@ -10,32 +10,14 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui.panes.conftest import Host, position, wallet
+from tests.tui.panes.conftest import DERIV_CONTRACT, Host, position, wallet
 from tradeterm.tui.panes import PositionsPane
 from tradeterm.tui.views import WalletsView
 
 SnapCompare = Callable[..., bool]
 
 CONTRACTS = (
-    position(
-        "deriv:R_100",
-        symbol="R_100",
-        side="buy",
-        qty=0.999875,
-        entry=1202.85,
-        mark=1204.10,
-        unrealized=0.64,
-        stop_loss=1197.05,
-        take_profit=1219.20,
-        decimals=2,
-        contract="250000017",
-        multiplier=10.0,
-        stake=120.27,
-        tp_amount=15.73,
-        sl_amount=6.39,
-        stop_out=1092.38,
-        age_s=95,
-    ),
+    position("deriv:R_100", **{**DERIV_CONTRACT, "unrealized": 0.64, "age_s": 95}),
     position(
         "deriv:1HZ100V",
         symbol="1HZ100V",

@@ -28,9 +28,8 @@ from tests.tui.kit import (
 )
 from tradeterm.clock import SimClock
 from tradeterm.domain.enums import OrderType, Side, TradingState
-from tradeterm.domain.orders import Order
 from tradeterm.node import NodeOptions, build_node
-from tradeterm.testing.node_kit import busy_config
+from tradeterm.testing.node_kit import place_by_hand, sim_live_config
 from tradeterm.tui.screens.reconcile import ReconcileConfirm, ReconcileScreen
 
 SYMBOL = "1HZ100V"
@@ -42,37 +41,13 @@ def live_console(state_dir: Path) -> ConsoleUnderTest:
     """The console on a node trading synthetics live on the sim venue; live entries wait for
     the operator, so the venue holds only what a test puts there."""
     clock = SimClock(START_MS)
-    config = busy_config(
-        state_dir,
-        confirm="live",
-        extra={
-            "rollout": {"initial_stage": 2},
-            "wallets": {
-                "live": {
-                    "approved": True,
-                    "accounts": {"synthetics": {"venue": "sim", "account": "live"}},
-                }
-            },
-        },
-    )
+    config = sim_live_config(state_dir)
     node = build_node(config, clock, NodeOptions(live_confirmed=True, metrics_server=False))
     return ConsoleUnderTest(node, clock=clock, refresh_hz=MANUAL_REFRESH_HZ)
 
 
 async def by_hand(app: ConsoleUnderTest, coid: str, side: Side, qty: float, **kw: Any) -> None:
-    order = Order(
-        client_order_id=coid,
-        wallet_id="",
-        venue="sim",
-        symbol=SYMBOL,
-        side=side,
-        order_type=kw.pop("order_type", OrderType.MARKET),
-        qty=qty,
-        created_ms=app.node.clock.now_ms(),
-        **kw,
-    )
-    ack = await app.node.venues["sim"].exec_client("live").submit(order)
-    assert not ack.reason, ack.reason
+    await place_by_hand(app.node, SYMBOL, coid, side, qty, **kw)
 
 
 async def orphans(pilot: Pilot[Any]) -> ConsoleUnderTest:

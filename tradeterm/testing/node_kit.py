@@ -9,12 +9,41 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tradeterm.clock import SimClock
 from tradeterm.config import TradetermConfig, config_from_dict
+from tradeterm.domain.enums import OrderType, Side
+from tradeterm.domain.orders import Order
+
+if TYPE_CHECKING:
+    from tradeterm.node import Node
 
 BUSY_SYMBOLS = ["1HZ100V", "1HZ75V", "1HZ50V", "CRASH500", "BOOM500", "stpRNG", "JD50"]
+
+
+def busy_marketdata() -> dict[str, Any]:
+    """The `marketdata` section of a busy node: 5-second and 1-minute bars, none stored."""
+    return {"timeframes": ["5s", "1m"], "window_bars": 1000, "warmup_bars": 300,
+            "store_candles": False}  # fmt: skip
+
+
+def busy_strategies() -> dict[str, Any]:
+    """ema_trend, breakout and mean_revert on the synthetics domain's 5-second bars, their
+    params set so a few minutes produce signals."""
+    return {
+        "ema_trend": {
+            "domains": ["synthetics"],
+            "timeframes": ["5s"],
+            "params": {"fast": 5, "slow": 20, "adx_threshold": 15},
+        },
+        "breakout": {
+            "domains": ["synthetics"],
+            "timeframes": ["5s"],
+            "params": {"channel": 12, "min_clear_atr": 0.0},
+        },
+        "mean_revert": {"domains": ["synthetics"], "timeframes": ["5s"]},
+    }
 
 
 def busy_config(
@@ -36,24 +65,9 @@ def busy_config(
             }
         },
         "domains": {"synthetics": {"venue": "sim", "symbols": BUSY_SYMBOLS}},
-        "marketdata": {
-            "timeframes": ["5s", "1m"],
-            "window_bars": 1000,
-            "warmup_bars": 300,
-            "store_candles": False,
-        },
+        "marketdata": busy_marketdata(),
         "strategies": {
-            "ema_trend": {
-                "domains": ["synthetics"],
-                "timeframes": ["5s"],
-                "params": {"fast": 5, "slow": 20, "adx_threshold": 15},
-            },
-            "breakout": {
-                "domains": ["synthetics"],
-                "timeframes": ["5s"],
-                "params": {"channel": 12, "min_clear_atr": 0.0},
-            },
-            "mean_revert": {"domains": ["synthetics"], "timeframes": ["5s"]},
+            **busy_strategies(),
             "impulse_fade": {"symbols": ["CRASH500", "BOOM500"], "timeframes": ["5s"]},
         },
         "allocator": {"exploration": 0.5},
@@ -74,6 +88,44 @@ def busy_config(
         else:
             data[section] = values
     return config_from_dict(data)
+
+
+def sim_live_config(state_dir: Path, *, confirm: str = "live") -> TradetermConfig:
+    """`busy_config` at rollout stage 2: synthetics trade live on the sim venue's "live" account,
+    the live wallet approved (the node still wants `NodeOptions(live_confirmed=True)`)."""
+    return busy_config(
+        state_dir,
+        confirm=confirm,
+        extra={
+            "rollout": {"initial_stage": 2},
+            "wallets": {
+                "live": {
+                    "approved": True,
+                    "accounts": {"synthetics": {"venue": "sim", "account": "live"}},
+                }
+            },
+        },
+    )
+
+
+async def place_by_hand(
+    node: Node, symbol: str, coid: str, side: Side, qty: float, **kw: Any
+) -> None:
+    """An order placed on the sim venue's "live" account by someone else (a client id tradeterm
+    never made): a market order unless `order_type` is given; other Order fields in `kw`."""
+    order = Order(
+        client_order_id=coid,
+        wallet_id="",
+        venue="sim",
+        symbol=symbol,
+        side=side,
+        order_type=kw.pop("order_type", OrderType.MARKET),
+        qty=qty,
+        created_ms=node.clock.now_ms(),
+        **kw,
+    )
+    ack = await node.venues["sim"].exec_client("live").submit(order)
+    assert not ack.reason, ack.reason
 
 
 async def advance(clock: SimClock, seconds: float, *, step: float = 0.25) -> None:

@@ -34,6 +34,26 @@ WIDE = (160, 48)
 COMPACT = (80, 24)
 
 
+DERIV_CONTRACT: dict[str, Any] = dict(
+    symbol="R_100",
+    side="buy",
+    qty=0.999875,
+    entry=1202.85,
+    mark=1204.10,
+    unrealized=0.43,
+    stop_loss=1197.05,
+    take_profit=1219.2,
+    decimals=2,
+    contract="250000017",
+    multiplier=10.0,
+    stake=120.27,
+    tp_amount=15.73,
+    sl_amount=6.39,
+    stop_out=1092.38,
+)
+"""A Deriv multiplier contract on R_100: the fields of a `position(...)` row for it."""
+
+
 class Host(App[None]):
     """A tiny app that shows one pane and nothing else."""
 

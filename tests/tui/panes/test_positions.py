@@ -3,7 +3,7 @@ tab stays put, and a closed position's row goes away."""
 
 from __future__ import annotations
 
-from tests.tui.panes.conftest import COMPACT, WIDE, Host, position, wallet
+from tests.tui.panes.conftest import COMPACT, DERIV_CONTRACT, WIDE, Host, position, wallet
 from tradeterm.tui.panes import PositionsPane
 from tradeterm.tui.panes.positions import MULT_COLUMNS, PERP_COLUMNS
 from tradeterm.tui.views import WalletsView
@@ -156,25 +156,6 @@ async def test_a_perp_without_a_liquidation_price_shows_dashes() -> None:
         assert table.text("e1", "lev") == "1x"
 
 
-CONTRACT = dict(
-    symbol="R_100",
-    side="buy",
-    qty=0.999875,
-    entry=1202.85,
-    mark=1204.10,
-    unrealized=0.43,
-    stop_loss=1197.05,
-    take_profit=1219.2,
-    decimals=2,
-    contract="250000017",
-    multiplier=10.0,
-    stake=120.27,
-    tp_amount=15.73,
-    sl_amount=6.39,
-    stop_out=1092.38,
-)
-
-
 def deriv_wallet(*rows: object) -> WalletsView:
     return WalletsView(
         (wallet("live:synthetics", "LIVE", positions=tuple(rows), multipliers=True),)  # type: ignore[arg-type]
@@ -184,7 +165,7 @@ def deriv_wallet(*rows: object) -> WalletsView:
 async def test_a_multiplier_wallet_shows_its_contracts() -> None:
     pane = PositionsPane()
     async with Host(pane).run_test(size=WIDE) as pilot:
-        pane.view = deriv_wallet(position("c1", **CONTRACT))
+        pane.view = deriv_wallet(position("c1", **DERIV_CONTRACT))
         await pilot.pause()
         table = pane.panel("live:synthetics").table
         cells = {
@@ -205,7 +186,7 @@ async def test_a_multiplier_wallet_shows_its_contracts() -> None:
 
 async def test_a_narrow_multiplier_table_keeps_stake_pnl_and_tp_sl() -> None:
     pane = PositionsPane()
-    no_tp = {**CONTRACT, "tp_amount": float("nan")}
+    no_tp = {**DERIV_CONTRACT, "tp_amount": float("nan")}
     async with Host(pane).run_test(size=COMPACT) as pilot:
         pane.view = deriv_wallet(position("c1", **no_tp))
         await pilot.pause()

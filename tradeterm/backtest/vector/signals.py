@@ -57,6 +57,28 @@ def _level(name: str, arr: F64 | None, n: int) -> F64 | None:
     return out
 
 
+def _stops(
+    n: int,
+    stop_distance: F64 | None,
+    stop_mult: float,
+    target_distance: F64 | None,
+    target_mult: float,
+) -> tuple[F64 | None, float, F64 | None, float]:
+    """The (stop distances, stop mult, target distances, target mult) the kernels take."""
+    return (_level("stop_distance", stop_distance, n), float(stop_mult),
+            _level("target_distance", target_distance, n), float(target_mult))  # fmt: skip
+
+
+def _flags(
+    shape: tuple[int, ...], long_entry: B, long_exit: B, short_entry: B | None, short_exit: B | None
+) -> tuple[B, B, B, B]:
+    """The four signal arrays as contiguous booleans; a missing short side is all False."""
+    false = np.zeros(shape, dtype=np.bool_)
+    se = false if short_entry is None else _b(short_entry)
+    sx = false if short_exit is None else _b(short_exit)
+    return _b(long_entry), _b(long_exit), se, sx
+
+
 def _worst(intrabar: str) -> bool:
     if intrabar not in ("path", "worst"):
         raise ValueError(f"intrabar must be 'path' or 'worst', not {intrabar!r}")
@@ -138,16 +160,12 @@ def simulate_signals(
     for the fill rules. Stops and targets lie `stop_mult * stop_distance[i]` and
     `target_mult * target_distance[i]` from the fill of an entry signalled at bar i."""
     n = len(bars)
-    false = np.zeros(n, dtype=np.bool_)
-    le, lx = _b(long_entry), _b(long_exit)
-    se = false if short_entry is None else _b(short_entry)
-    sx = false if short_exit is None else _b(short_exit)
+    le, lx, se, sx = _flags((n,), long_entry, long_exit, short_entry, short_exit)
     for name, arr in (("long_entry", le), ("long_exit", lx), ("short_entry", se),
                       ("short_exit", sx)):  # fmt: skip
         if arr.shape != (n,):
             raise ValueError(f"{name} has shape {arr.shape}, expected ({n},): one per bar")
-    stop = (_level("stop_distance", stop_distance, n), float(stop_mult),
-            _level("target_distance", target_distance, n), float(target_mult))  # fmt: skip
+    stop = _stops(n, stop_distance, stop_mult, target_distance, target_mult)
     capacity = int(np.count_nonzero(le) + np.count_nonzero(se)) + 1
     return _run_one(
         bars, (None, None), (2, 2), False, (le, lx, se, sx), stop,
@@ -182,8 +200,7 @@ def simulate_ema_cross(
     lines: tuple[F64 | None, F64 | None] = (None, None)
     if not _streamable(close, (fast, slow)):
         lines = (ema(close, fast), ema(close, slow))
-    stop = (_level("stop_distance", stop_distance, n), float(stop_mult),
-            _level("target_distance", target_distance, n), float(target_mult))  # fmt: skip
+    stop = _stops(n, stop_distance, stop_mult, target_distance, target_mult)
     return _run_one(
         bars, lines, (fast, slow), long_short, (None, None, None, None), stop,
         _costs(cash, fee_rate, slippage_bps, fraction, intrabar), keep_equity, n // 16 + 16,
@@ -236,12 +253,8 @@ def simulate_signals_grid(
     """`simulate_signals` for every row of (sets x bars) signal matrices, one compiled call;
     one run per row, in row order (stops and targets shared by every row)."""
     sets, n = long_entry.shape
-    false = np.zeros((sets, n), dtype=np.bool_)
-    le, lx = _b(long_entry), _b(long_exit)
-    se = false if short_entry is None else _b(short_entry)
-    sx = false if short_exit is None else _b(short_exit)
-    stop = (_level("stop_distance", stop_distance, n), float(stop_mult),
-            _level("target_distance", target_distance, n), float(target_mult))  # fmt: skip
+    le, lx, se, sx = _flags((sets, n), long_entry, long_exit, short_entry, short_exit)
+    stop = _stops(n, stop_distance, stop_mult, target_distance, target_mult)
     entries = np.count_nonzero(le, axis=1) + np.count_nonzero(se, axis=1)
     capacity = int(entries.max()) + 2 if sets else 1
     none = np.zeros(sets, dtype=np.int64)
@@ -280,8 +293,7 @@ def simulate_ema_cross_grid(
     if f.shape != s.shape:
         raise ValueError("fasts and slows must be two lists of the same length")
     n = len(bars)
-    stop = (_level("stop_distance", stop_distance, n), float(stop_mult),
-            _level("target_distance", target_distance, n), float(target_mult))  # fmt: skip
+    stop = _stops(n, stop_distance, stop_mult, target_distance, target_mult)
     k = _costs(cash, fee_rate, slippage_bps, fraction, intrabar)
     single = dict(
         long_short=long_short, stop_distance=stop_distance, target_distance=target_distance,
