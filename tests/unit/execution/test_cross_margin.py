@@ -105,3 +105,54 @@ async def test_an_isolated_wallet_is_unchanged_by_the_other_positions(make_rig: 
     view = rig.engine.perp_margin(position)
     assert view is not None and view.margin_mode == "isolated"
     assert view.liquidation_price == pytest.approx(3000.0 * 0.9 / 0.996)
+
+
+BARS = [(60_000.0, 3000.0), (59_000.0, 2600.0), (57_000.0, 2200.0), (57_000.0, 2035.0),
+        (56_000.0, 1900.0)]  # fmt: skip
+"""(BTC mark, ETH mark) per bar: bar 3 puts ETH between its lone (2008.03) and its pulled-in
+(2040.44) liquidation price."""
+
+
+def _vector_liquidation_bar() -> int:
+    """The same trade sequence through the vector backtester's compiled cross test: state
+    arrays as tick_nb keeps them (marks in S_PRICE, the wallet balance in W_BAL), each symbol
+    checked after its own tick, BTC then ETH."""
+    import numpy as np
+
+    from tradeterm.backtest.vector import nb
+    from tradeterm.domain.margin import default_brackets
+
+    S = np.zeros((2, nb.NS))
+    P = np.zeros((2, nb.NP))
+    W = np.zeros(nb.NW)
+    I = np.zeros(nb.NI, dtype=np.int64)  # noqa: E741
+    W[nb.W_BAL] = 1000.0
+    I[nb.I_CROSS] = 1
+    for k, (qty, entry) in enumerate(((0.01, 60_000.0), (1.0, 3000.0))):
+        S[k, nb.S_SIDE], S[k, nb.S_QTY], S[k, nb.S_ENTRY], S[k, nb.S_PRICE] = 1.0, qty, entry, entry
+        P[k, nb.P_CS], P[k, nb.P_LEV], P[k, nb.P_PERP] = 1.0, 10.0, 1.0
+    for bar, marks in enumerate(BARS):
+        for k, mark in enumerate(marks):
+            S[k, nb.S_PRICE] = mark
+            if nb.liquidation_nb(S, W, P, I, k, *default_brackets()):
+                return bar
+    return -1
+
+
+async def test_a_cross_wallet_is_liquidated_at_the_bar_the_vector_kernel_liquidates(
+    make_rig: MakeRig,
+) -> None:
+    rig = await _cross_rig(make_rig)
+    await rig.tick(BTC_PERP, 0, 60_000.0)
+    sig = signal(BTC_PERP, entry=60_000.0, stop=30_000.0, target=66_000.0)
+    await rig.engine.on_decision(decision(sig, PAPER_PERP, 0.01))
+    paper_bar = -1
+    for bar, (btc, eth) in enumerate(BARS):
+        await rig.tick(BTC_PERP, (bar + 1) * MIN, btc)
+        await rig.tick(ETH_PERP, (bar + 1) * MIN, eth)
+        if not rig.portfolio.positions(PAPER_PERP):
+            paper_bar = bar
+            break
+    assert paper_bar == 3
+    assert _vector_liquidation_bar() == paper_bar
+    assert {t.exit_reason for t in rig.recorder.of(topics.TRADE_CLOSED)} == {"liquidation"}
