@@ -198,7 +198,9 @@ def plan_run(request: BacktestRequest) -> RunPlan:
         costs={s: fill_model_costs(fill_model, i) for s, i in instruments.items()},
         fill_model=fill_model,
         risk=risk,
-        execution=config.execution.model_copy(update={"confirm": "never"}),
+        execution=config.execution.model_copy(
+            update={"confirm": "never", "paper_margin_mode": request.margin}
+        ),
         funding={s: f for s, f in request.funding.items() if s in symbols},
     )
 

@@ -593,6 +593,14 @@ class ExecutionConfig(Section):
     funding: bool = Field(
         True, description="Charge or credit funding on paper perpetual positions every 8 hours."
     )
+    paper_margin_mode: Literal["isolated", "cross"] = Field(
+        "isolated",
+        description=(
+            "Margin mode of paper perpetual wallets: isolated (each position backed by its "
+            "initial margin) or cross (the whole wallet backs every position; a liquidation "
+            "closes them all)."
+        ),
+    )
     reconcile: Literal["halt", "adopt"] = Field(
         "halt",
         description="Orphan orders or positions found at start: halt trading, or adopt them.",

@@ -4,18 +4,22 @@ One place turns a position into the inputs of domain/margin.py the way the vecto
 does (backtest/vector/nb.py `liquidation_nb`, isolated branch): leverage = min(risk.max_leverage,
 the instrument's max leverage); an isolated position is backed by its initial margin,
 |qty x contract size x entry| / leverage; the default Binance bracket table gives the
-maintenance margin. The paper execution engine liquidates with `isolated_liquidated`, the
-console shows `PerpMargin`.
+maintenance margin. The paper execution engine liquidates with `isolated_liquidated`, or, for
+a cross wallet (execution.paper_margin_mode = "cross"), with `cross_liquidated`: the whole wallet
+balance backs every position, net of the other positions' maintenance margin and unrealised PnL
+(nb.py `liquidation_nb`, cross branch). The console shows `PerpMargin`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
 from tradeterm.domain import margin
 from tradeterm.domain.margin import F64
+from tradeterm.domain.positions import linear_pnl
 
 
 @cache
@@ -63,3 +67,58 @@ def isolated_liquidated(side: int, qty: float, entry: float, mark: float, levera
     floors, rates, cums = _brackets()
     wb = isolated_margin(qty, entry, leverage)
     return margin.is_liquidated(side, qty, entry, mark, wb, floors, rates, cums)
+
+
+@dataclass(frozen=True, slots=True)
+class CrossLeg:
+    """Another position of a cross wallet, as the liquidation formula sees it (`qty` in units)."""
+
+    side: int
+    qty: float
+    entry: float
+    mark: float
+
+
+def cross_others(others: Iterable[CrossLeg]) -> tuple[float, float]:
+    """(TMM1, UPNL1): the maintenance margin and unrealised PnL of a cross wallet's OTHER
+    positions at their marks, summed as the vector backtester's cross branch does
+    (backtest/vector/nb.py `liquidation_nb`: bracket by the notional at the mark)."""
+    floors, rates, cums = _brackets()
+    other_mm = 0.0
+    other_upnl = 0.0
+    for leg in others:
+        notional = leg.qty * leg.mark
+        b = margin.bracket_index(notional, floors)
+        other_mm += margin.maintenance_margin(notional, rates[b], cums[b])
+        other_upnl += linear_pnl(leg.side, leg.entry, leg.mark, leg.qty, 1.0)
+    return other_mm, other_upnl
+
+
+def cross_liquidation_price(
+    side: int, qty: float, entry: float, wallet_balance: float, others: Iterable[CrossLeg] = ()
+) -> float:
+    """Binance's liquidation price of a cross one-way position: the whole wallet balance backs
+    it, less the other positions' maintenance margin, plus their unrealised PnL. It moves as
+    the other marks move. NaN when there is none."""
+    floors, rates, cums = _brackets()
+    other_mm, other_upnl = cross_others(others)
+    return margin.liquidation_price(
+        side, qty, entry, wallet_balance, floors, rates, cums, other_mm, other_upnl
+    )
+
+
+def cross_liquidated(
+    side: int,
+    qty: float,
+    entry: float,
+    mark: float,
+    wallet_balance: float,
+    others: Iterable[CrossLeg] = (),
+) -> bool:
+    """The vector backtester's cross test: wallet balance - TMM1 + UPNL1 + this position's
+    unrealised PnL at `mark` at or below its maintenance margin."""
+    floors, rates, cums = _brackets()
+    other_mm, other_upnl = cross_others(others)
+    return margin.is_liquidated(
+        side, qty, entry, mark, wallet_balance, floors, rates, cums, other_mm, other_upnl
+    )

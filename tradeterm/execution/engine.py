@@ -47,7 +47,10 @@ from tradeterm.domain.market import Tick
 from tradeterm.domain.multipliers import CloseReason, held_terms
 from tradeterm.domain.orders import Order, OrderEvent, OrderPurpose
 from tradeterm.domain.perps import (
+    CrossLeg,
     PerpMargin,
+    cross_liquidated,
+    cross_liquidation_price,
     isolated_liquidated,
     isolated_liquidation_price,
     paper_leverage,
@@ -609,6 +612,8 @@ class ExecutionEngine:
             )
             if liquidation is not None:
                 await self.router.exit(position, liquidation)
+                if self._is_cross(position) and liquidation.tag == "liquidation":
+                    await self._liquidate_wallet(position, liquidation)
                 continue
             action = self.monitor.check(
                 position,
@@ -636,8 +641,54 @@ class ExecutionEngine:
             return replace(known, funding=position.funding) if known is not None else None
         leverage = paper_leverage(self._max_leverage, instrument.max_leverage)
         units = position.qty * position.contract_size
+        if self.config.paper_margin_mode == "cross":
+            wallet = self._portfolio.wallet(position.wallet_id)
+            balance = wallet.balance if wallet is not None else 0.0
+            liq = cross_liquidation_price(
+                position.side.sign,
+                units,
+                position.entry_price,
+                balance,
+                self._cross_others(position),
+            )
+            return PerpMargin(leverage, "cross", liq, position.funding)
         liq = isolated_liquidation_price(position.side.sign, units, position.entry_price, leverage)
         return PerpMargin(leverage, "isolated", liq, position.funding)
+
+    def _is_cross(self, position: Position) -> bool:
+        instrument = self._instruments.get(position.key)
+        executor = self._executors.get(position.wallet_id)
+        return (
+            self.config.paper_margin_mode == "cross"
+            and instrument is not None
+            and instrument.kind is ContractKind.PERPETUAL
+            and executor is not None
+            and not executor.is_live
+        )
+
+    def _cross_others(self, position: Position) -> list[CrossLeg]:
+        """The wallet's other open perpetual positions at their last marks (entry until a tick
+        arrives), the TMM1 / UPNL1 side of the cross formula."""
+        legs = []
+        for other in self._portfolio.positions(position.wallet_id):
+            instrument = self._instruments.get(other.key)
+            if other.key == position.key or instrument is None:
+                continue
+            if instrument.kind is not ContractKind.PERPETUAL:
+                continue
+            mark = self._portfolio.mark(other.key) or other.entry_price
+            units = other.qty * other.contract_size
+            legs.append(CrossLeg(other.side.sign, units, other.entry_price, mark))
+        return legs
+
+    async def _liquidate_wallet(self, trigger: Position, call: ExitCall) -> None:
+        """A cross liquidation closes every position of the wallet at market, as the vector
+        backtester does (nb.py `tick_nb`, cross branch), each with the exit reason
+        `liquidation`."""
+        for other in self._portfolio.positions(trigger.wallet_id):
+            if other.key == trigger.key or (other.wallet_id, other.key) in self.router.exits:
+                continue
+            await self.router.exit(other, call)
 
     async def refresh_venue_margin(self) -> None:
         """Ask each live account holding perpetual positions for its leverage, margin mode and
@@ -685,6 +736,24 @@ class ExecutionEngine:
         if view is None or executor is None or executor.is_live:
             return None  # a live venue liquidates its own positions
         units = position.qty * position.contract_size
+        if view.margin_mode == "cross":
+            wallet = self._portfolio.wallet(position.wallet_id)
+            balance = wallet.balance if wallet is not None else 0.0
+            if not cross_liquidated(
+                position.side.sign,
+                units,
+                position.entry_price,
+                tick.price,
+                balance,
+                self._cross_others(position),
+            ):
+                return None
+            return ExitCall(
+                OrderPurpose.EXIT,
+                "liquidation",
+                f"cross wallet liquidated at mark {tick.price:g} of {position.key} "
+                f"(liquidation price {view.liquidation_price:g}, balance {balance:g})",
+            )
         if not isolated_liquidated(
             position.side.sign, units, position.entry_price, tick.price, view.leverage
         ):

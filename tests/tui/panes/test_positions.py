@@ -199,3 +199,20 @@ async def test_a_narrow_multiplier_table_keeps_stake_pnl_and_tp_sl() -> None:
         assert {"symbol", "stake", "upnl", "tp_amt", "sl_amt"} <= set(shown), shown
         assert "contract" not in shown, shown
         assert table.text("c1", "tp_amt") == "—"
+
+
+async def test_a_cross_perp_shows_cross_and_its_wallet_liquidation_price() -> None:
+    """Paper cross wallets (execution.paper_margin_mode = "cross") report "cross" and the
+    wallet-wide liquidation price (ExecutionEngine.perp_margin); the pane shows both."""
+    pane = PositionsPane()
+    cross = {**PERP, "margin_mode": "cross", "liquidation": 2008.03,
+             "liq_distance": (2950.0 - 2008.03) / 2950.0}  # fmt: skip
+    async with Host(pane).run_test(size=WIDE) as pilot:
+        pane.view = WalletsView(
+            (wallet("paper:crypto_perp", positions=(position("e1", **cross),)),)
+        )
+        await pilot.pause()
+        table = pane.panel("paper:crypto_perp").table
+        assert table.text("e1", "margin") == "cross"
+        assert table.text("e1", "liq") == "2,008.03"
+        assert table.text("e1", "liq_dist") == "31.9%"
