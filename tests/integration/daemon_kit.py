@@ -118,8 +118,14 @@ class Daemon(subprocess.Popen[str]):
     def communicate(
         self, input: str | None = None, timeout: float | None = None
     ) -> tuple[str, str]:
-        self.wait(timeout=timeout)
-        self._log.close()
+        try:
+            self.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()  # a daemon that does not stop must not outlive the test
+            self.wait()
+            raise
+        finally:
+            self._log.close()
         return "", self.log_path.read_text(encoding="utf-8")
 
 
