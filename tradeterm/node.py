@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tradeterm.aio import reap
 from tradeterm.allocator.engine import Allocator
 from tradeterm.bus import Bus
 from tradeterm.clock import Clock
@@ -496,8 +497,7 @@ class Node:
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await reap(task)
         self.tasks.clear()
         await self.bus.stop()
         for handle in self.venues.values():

@@ -17,6 +17,8 @@ from typing import Any
 
 from textual.notifications import SeverityLevel
 from textual.pilot import Pilot
+from textual.widgets import Tabs
+from textual.widgets._tabs import Underline
 
 from tests.tui.screens.kit import screen_text
 from tradeterm.clock import SimClock
@@ -119,6 +121,26 @@ async def settle(pilot: Pilot[Any]) -> None:
     await pilot.pause()
     app.bridge.flush(force=True)
     await pilot.pause()
+    await underlines_placed(pilot)
+
+
+async def underlines_placed(pilot: Pilot[Any], tries: int = 200) -> None:
+    """Wait until every tab bar's underline sits under its active tab: Textual places it after
+    a refresh, and a loaded machine could take a picture before that (a flaky snapshot)."""
+    for _ in range(tries):
+        if all(_underline_placed(tabs) for tabs in pilot.app.screen.query(Tabs)):
+            return
+        await pilot.pause()
+
+
+def _underline_placed(tabs: Tabs) -> bool:
+    active = tabs.query("#tabs-list > Tab.-active")
+    if not active:
+        return True
+    tab = active.first()
+    start, end = tab.virtual_region.shrink(tab.styles.gutter).column_span
+    line = tabs.query_one(Underline)
+    return bool(line.highlight_start == start and line.highlight_end == end)
 
 
 async def started(pilot: Pilot[Any], tries: int = 400) -> ConsoleUnderTest:

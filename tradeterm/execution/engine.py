@@ -16,13 +16,13 @@ is published.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from tradeterm.aio import reap
 from tradeterm.bus import Bus
 from tradeterm.clock import Clock
 from tradeterm.config.models import ExecutionConfig, RiskConfig
@@ -867,8 +867,7 @@ class ExecutionEngine:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await reap(task, errors=False)
         for executor in self._executors.values():
             if isinstance(executor, LiveExecutor):
                 await executor.stop()

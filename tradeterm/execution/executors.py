@@ -10,12 +10,12 @@ and, for paper perpetuals, funding charges at the 8-hour boundaries.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol, runtime_checkable
 
+from tradeterm.aio import reap
 from tradeterm.clock import Clock
 from tradeterm.config.models import FillModelConfig
 from tradeterm.domain.enums import ContractKind, OrderStatus, OrderType
@@ -503,8 +503,7 @@ class LiveExecutor:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await reap(task, errors=False)
 
     async def _pump(self, sink: EventSink) -> None:
         async for event in self.client.events():

@@ -288,6 +288,8 @@ class StreamManager:
             if feed.got_message:
                 backoff = self._initial_backoff_s
             await self._disconnected(feed, reason)
+            if not self._running:
+                return  # stopping: a cancel swallowed inside a client must not bring us back
             await self._clock.sleep(backoff)
             backoff = min(backoff * 2, self._config.reconnect_max_backoff_s)
 

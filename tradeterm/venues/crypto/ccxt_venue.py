@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
+from tradeterm.aio import reap
 from tradeterm.domain.enums import (
     ContractKind,
     Domain,
@@ -389,8 +390,7 @@ class CcxtDataClient:
         for task in self._tasks.values():
             task.cancel()
         for task in self._tasks.values():
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await reap(task)
         self._tasks.clear()
         self._subscribed.clear()
         self._ticks.close()
@@ -683,8 +683,7 @@ class CcxtExecClient:
     async def close(self) -> None:
         if self._watch is not None:
             self._watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._watch
+            await reap(self._watch)
             self._watch = None
         self._events.close()
 

@@ -23,6 +23,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from tradeterm.aio import reap
 from tradeterm.clock import Clock, LiveClock
 from tradeterm.errors import PermanentVenueError, TemporaryVenueError
 from tradeterm.venues.base import VenueHealth
@@ -190,8 +191,7 @@ class DerivConnection:
                 await ws.close()
         for task in (self._pinger, self._reader):
             if task is not None:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                await reap(task)
         self._fail_all("connection closed")
 
     # ---- requests ------------------------------------------------------------------------

@@ -10,11 +10,11 @@ neither a drop nor a duplicated or reordered frame loses or doubles a candle.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
+from tradeterm.aio import reap
 from tradeterm.clock import Clock
 from tradeterm.domain.enums import ContractKind, Domain, OrderType
 from tradeterm.domain.instruments import Instrument
@@ -103,8 +103,7 @@ class DerivDataClient:
         for task in self._pumps:
             task.cancel()
         for task in self._pumps:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await reap(task)
         self._pumps.clear()
         self._streams.clear()
         await self.conn.close()

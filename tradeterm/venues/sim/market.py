@@ -10,11 +10,11 @@ accounts always see one price path.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Collection, Mapping
 from typing import Protocol
 
+from tradeterm.aio import reap
 from tradeterm.clock import Clock
 from tradeterm.domain.instruments import Instrument
 from tradeterm.domain.market import Bar, Tick
@@ -185,8 +185,7 @@ class SimMarket:
         task, self._pump = self._pump, None
         if task is not None and not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await reap(task, errors=False)
 
     async def _run(self) -> None:
         while True:
