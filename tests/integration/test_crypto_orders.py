@@ -20,21 +20,9 @@ from tradeterm.venues.crypto.ccxt_venue import CcxtExecClient, CcxtSession
 from tradeterm.venues.sim.servers.binance import BinanceFuturesSim, BinanceSimOptions, SimOrder
 from tradeterm.venues.sim.servers.bybit import BybitSim
 
+from .crypto_kit import wait_for
+
 KEY, SECRET = "test-key", "test-secret"
-
-
-async def wait_for(predicate, what: str, timeout_s: float = 30.0):  # type: ignore[no-untyped-def]
-    """Poll an async or sync predicate until it returns something truthy (state, not time)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def _options() -> BinanceSimOptions:
