@@ -100,6 +100,21 @@ async def test_an_hour_of_the_default_config_trades_on_real_prices(tmp_path: Pat
         assert (plan["take_profit"] - fill.price) * sign > 0, (fill, plan)
         assert (fill.price - plan["stop_loss"]) * sign > 0, (fill, plan)
     assert entries >= 1
+    # every fill's slippage against its decision price is recorded with it (issue 13 item 6),
+    # adverse positive: on the shipped costs an entry never fills better than its decision
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "paper.db") as db:
+        slip = {f: (ref, px, bps) for f, ref, px, bps in db.execute(
+            "SELECT fill_id, ref_price, fill_price, bps FROM slippage")}  # fmt: skip
+    for fill in tape.fills:
+        assert fill.fill_id in slip, fill
+        ref, px, bps = slip[fill.fill_id]
+        assert px == pytest.approx(fill.price)
+        assert bps == pytest.approx(fill.side.sign * (px - ref) / ref * 1e4, abs=1e-6)
+        order = tape.orders.get(fill.client_order_id)
+        if order is not None and order.purpose is OrderPurpose.ENTRY:
+            assert bps > 0, (fill, ref)
     # R and won agree on every closed trade, and costs are a small part of R
     for trade in tape.trades:
         assert (trade.r_multiple > 0) is trade.won, trade
