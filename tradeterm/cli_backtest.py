@@ -118,6 +118,8 @@ def options_from_args(args: argparse.Namespace) -> BacktestOptions:
     end = parse_date(args.date_to, "--to") if args.date_to else None
     if start is not None and end is not None and start >= end:
         raise _user_error("--from must be before --to")
+    if args.live_windows and args.engine != "event":
+        raise _user_error("--live-windows applies to --engine event")
     if not 1.0 <= args.leverage <= 125.0:
         raise _user_error(f"--leverage {args.leverage:g} is outside 1..125")
     return BacktestOptions(
@@ -129,7 +131,7 @@ def options_from_args(args: argparse.Namespace) -> BacktestOptions:
         domain=Domain(args.domain) if args.domain else None, history_bars=args.bars,
         walk_forward=args.walk_forward, splits=args.splits, is_ratio=args.is_ratio,
         wf_mode="anchored" if args.anchored else "rolling", wf_metric=args.metric,
-        report=not args.no_report, slippage=args.slippage,
+        report=not args.no_report, slippage=args.slippage, live_windows=args.live_windows,
     )  # fmt: skip
 
 
@@ -474,6 +476,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument(
         "--engine", choices=ENGINES, default="vector", help="backtest engine (default vector)"
+    )
+    p.add_argument(
+        "--live-windows",
+        action="store_true",
+        help="event engine: evaluate the strategy on its rolling window at every bar and play "
+        "every bar, exactly as live (slower, same trades; by default the strategy is evaluated "
+        "once over the history and bars where the node is idle are skipped)",
     )
     p.add_argument(
         "--param", action="append", metavar="K=V", help="strategy parameter override (repeatable)"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Callable, Mapping
 from types import ModuleType
 
 OPTIONAL_HEAVY = ("pandas", "polars")
@@ -31,3 +32,21 @@ def import_hiding(name: str, hide: tuple[str, ...] = OPTIONAL_HEAVY) -> ModuleTy
     finally:
         for module in masked:
             del sys.modules[module]
+
+
+def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], object]:
+    """A package's module `__getattr__` (PEP 562) for its re-exported names: `exports` maps each
+    name to the submodule that defines it, imported on first use. Importing one light submodule
+    of the package (`tradeterm.risk.sizing` for the backtest kernels) then no longer loads the
+    heavy ones (the risk engine, the portfolio and SQLite behind it). The package keeps the names
+    under `if TYPE_CHECKING:` imports for type checkers."""
+
+    def getattr_(name: str) -> object:
+        module = exports.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        setattr(sys.modules[package], name, value)
+        return value
+
+    return getattr_

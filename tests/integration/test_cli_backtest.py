@@ -122,6 +122,23 @@ def test_walk_forward_from_the_command_line(
     assert Path(doc["report"]).name.split("_", 1)[1].startswith("walkforward_ema_trend_R_100")
 
 
+def test_the_event_engine_from_the_command_line_both_ways(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--engine event` skips idle bars by default; `--live-windows` plays every bar with the
+    strategy on its rolling window; both make the same trades and end on the same equity."""
+    docs = []
+    for extra in ((), ("--live-windows",)):
+        code, out, err = run(capsys, "backtest", "--strategy", "breakout", "--symbol", "R_100",
+                             "--bars", "2500", "--engine", "event", "--no-report", "--json",
+                             *extra, "--config", str(config))  # fmt: skip
+        assert code == 0, err
+        docs.append(json.loads(out))
+    fast, live = docs
+    assert fast["trade_count"] == live["trade_count"] > 0
+    assert fast["final_equity"] == pytest.approx(live["final_equity"], rel=1e-9)
+
+
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
@@ -136,6 +153,7 @@ def test_walk_forward_from_the_command_line(
         (("backtest", "--param", "fast"), "expected NAME=VALUE"),
         (("backtest", "--from", "yesterday"), "is not a date"),
         (("backtest", "--is-ratio", "1.5"), "--is-ratio 1.5"),
+        (("backtest", "--live-windows"), "--live-windows applies to --engine event"),
         (
             ("data", "import", "x.csv", "--venue", "nope", "--symbol", "X", "--kind", "funding"),
             "not a venue kind",

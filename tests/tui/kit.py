@@ -125,10 +125,12 @@ async def settle(pilot: Pilot[Any]) -> None:
 
 
 async def underlines_placed(pilot: Pilot[Any], tries: int = 200) -> None:
-    """Wait until every tab bar's underline sits under its active tab: Textual places it after
-    a refresh, and a loaded machine could take a picture before that (a flaky snapshot)."""
+    """Wait until every tab bar's underline, on every screen of the stack (a modal draws over the
+    screen below it), sits under its active tab: Textual places it after a refresh, and a loaded
+    machine could take a picture before that (a flaky snapshot)."""
     for _ in range(tries):
-        if all(_underline_placed(tabs) for tabs in pilot.app.screen.query(Tabs)):
+        screens = pilot.app.screen_stack  # a modal shows the screen below it, tabs and all
+        if all(_underline_placed(tabs) for screen in screens for tabs in screen.query(Tabs)):
             return
         await pilot.pause()
 

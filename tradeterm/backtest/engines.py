@@ -117,6 +117,11 @@ class BacktestRequest:
     cash_sharing: bool = True
     slippage_bps: float | None = None
     """Slippage of the run's fills and gate in bps (`--slippage fitted`); None: the config's."""
+    live_windows: bool = False
+    """Event engine: evaluate the strategy on its rolling window at every bar close and hand the
+    node every tick, exactly as live (slower; the same trades). False: the strategy is
+    evaluated once over the history (the same rows, see tradeterm.strategies.runner) and the
+    replay skips the bars where the node has nothing to do (tradeterm.backtest.event)."""
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -174,13 +179,34 @@ def check_request(request: BacktestRequest) -> None:
         raise UserError(f"starting cash {request.initial_cash:g} must be positive")
 
 
+_HEAP_FROZEN = False
+
+
+def freeze_startup_heap() -> None:
+    """Once per process, after its first backtest: move every object alive then to the garbage
+    collector's permanent generation (`gc.freeze`). They are the process's start-up heap (the
+    modules, numba's type registries and compiled dispatchers: some 130,000 objects) and live
+    until exit anyway; later collections, and the interpreter's exit, no longer walk them. The
+    exit of a one-backtest process drops from ~0.35 s to ~0.03 s (bench/RESULTS.md). Frozen
+    objects are still freed when nothing refers to them; only reference cycles that were
+    already garbage at that moment are kept, once."""
+    global _HEAP_FROZEN
+    if not _HEAP_FROZEN:
+        _HEAP_FROZEN = True
+        import gc
+
+        gc.freeze()
+
+
 def run_backtest(request: BacktestRequest) -> BacktestResult:
     """Run one backtest on the engine the request names."""
     check_request(request)
     if request.engine == "vector":
         from tradeterm.backtest.vector.wrapper import run_vector
 
-        return run_vector(request)
+        result = run_vector(request)
+        freeze_startup_heap()
+        return result
     if request.engine == "event":
         from tradeterm.backtest.event import run_event
 

@@ -18,7 +18,15 @@ What differs from a live node, and why:
 - a bar closes when the first tick of a later bar arrives (the live stream timer would close it
   250 ms after its end in a quiet market; in a replay the next tick is the next bar's open, so
   the signal fills at the next open either way);
-- after the last tick every open position is closed at market ("end_of_data").
+- after the last tick every open position is closed at market ("end_of_data");
+- unless the request asks for `live_windows`, each strategy runner is evaluated once over the
+  whole history (`StrategyRunner.preload`: the same rows its rolling window gives, see
+  tradeterm.strategies.runner) and the replay skips whole bars while the node is idle (no
+  position, order, exit or confirmation: `ExecutionEngine.idle`) and neither the bar nor the
+  one before it carries a signal. Such a bar could only move the marks of a flat book: its
+  equity is the cash, carried forward. The signal bar and the next are played in full (the bar
+  builder closes the signal bar on the next bar's first tick, where the order fills), and so is
+  the first bar of each UTC day (the day rolls on it as before).
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -160,9 +169,11 @@ class _TickTap:
     def __init__(self, symbols: Collection[str]) -> None:
         self._symbols = set(symbols)
         self.ticks: list[Tick] = []
+        self.muted = False
+        """While muted the tap wants nothing: the market plays its tapes without making ticks."""
 
     def wanted_symbols(self) -> Collection[str]:
-        return self._symbols
+        return () if self.muted else self._symbols
 
     def on_tick(self, tick: Tick) -> None:
         self.ticks.append(tick)
@@ -183,6 +194,8 @@ class EventReplay:
         self._sims: dict[str, SimVenue] = {}
         self._tap = _TickTap(plan.symbols)
         self._last_day = -1
+        self._next_busy: npt.NDArray[np.int64] | None = None
+        self.skipped_bars = 0
 
     def _venue(self, name: str, cfg: Any, clock: Any, state_dir: Path | None) -> VenueHandle:
         assert isinstance(cfg, SimVenueConfig)
@@ -217,12 +230,58 @@ class EventReplay:
             self.trades.append(trade)
 
         node.bus.subscribe(ev.TRADE_CLOSED, closed, inline=True, name="backtest.trades")
+        if not plan.request.live_windows:
+            self._preload(node)
         await node.start()
         try:
             await self._replay(node, clock)
             await self._close_all(node)
         finally:
             await node.stop(flatten=False)
+
+    def _preload(self, node: Node) -> None:
+        """Each runner evaluates its strategy over its symbol's whole history once; the bars
+        that must be played are marked: every signal bar, the bar after it, and the first bar
+        of every UTC day. `_next_busy[i]` is the first such bar at or after bar i."""
+        plan = self.plan
+        n = plan.axis.shape[0]
+        busy = np.zeros(n + 1, dtype=np.bool_)
+        for runner in node.strategies.runners:
+            bars = plan.bars.get(runner.symbol)
+            if bars is None or runner.timeframe != plan.timeframe:
+                return  # not a runner of this plan: play every bar
+            runner.preload(bars)
+            rows = plan.axis.searchsorted(runner.signal_times())
+            busy[rows] = True
+            busy[np.minimum(rows + 1, n)] = True
+        days = plan.axis // DAY_MS
+        busy[:n][np.flatnonzero(np.diff(days, prepend=days[:1] - 1))] = True
+        busy[n] = True
+        # the next busy bar at or after each bar: a reversed running minimum of busy indices
+        marks = np.where(busy, np.arange(n + 1), n)
+        self._next_busy = np.minimum.accumulate(marks[::-1])[::-1].astype(np.int64)
+
+    async def _skip_idle(self, node: Node, nxt: int) -> int | None:
+        """When the node is idle at the first tick of a bar that is not busy, play the market
+        past the idle bars without the node (their ticks are dropped), carry the equity over
+        them, and return the time of the next tick to play."""
+        plan = self.plan
+        busy = self._next_busy
+        if busy is None:
+            return nxt
+        i = plan.bar_index(nxt)
+        if i < 0 or int(plan.axis[i]) != nxt or int(busy[i]) == i or not node.execution.idle():
+            return nxt
+        j = int(busy[i])
+        self.equity[i:j] = self._equity(node)
+        self.skipped_bars += j - i
+        market = self._sims[VENUE].market
+        self._tap.muted = True
+        try:
+            market.advance_to(int(plan.axis[j]) - 1 if j < plan.axis.shape[0] else 2**62)
+        finally:
+            self._tap.muted = False
+        return market.next_ts()
 
     async def _replay(self, node: Node, clock: SimClock) -> None:
         market = self._sims[VENUE].market
@@ -239,6 +298,8 @@ class EventReplay:
                 await node.mark_wallets()
                 self._record_equity(node, now)
             nxt = market.next_ts()
+            if nxt is not None and self._next_busy is not None:
+                nxt = await self._skip_idle(node, nxt)
             if nxt is None:
                 return
             clock.set_time(max(nxt, clock.now_ms()))
@@ -285,7 +346,11 @@ class EventReplay:
             fees_paid=getattr(self, "final_fees", 0.0),
             funding_paid=getattr(self, "final_funding", 0.0),
             warnings=tuple(data_warnings(plan)),
-            settings=plan.settings(),
+            settings={
+                **plan.settings(),
+                "event_windows": "live" if req.live_windows else "preloaded",
+                "event_bars_skipped": self.skipped_bars,
+            },
         )
 
     def _trade(self, trade: ClosedTrade) -> BacktestTrade:

@@ -84,6 +84,8 @@ class BacktestOptions:
     report: bool = True
     slippage: Literal["configured", "fitted"] = "configured"
     """'fitted': price the run with the per-pair slippage fitted from recorded fills."""
+    live_windows: bool = False
+    """Event engine: strategies on their rolling windows and every bar played, as live."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,7 +410,7 @@ class BacktestService:
             strategy=spec.strategy, timeframe=data.timeframe, bars=data.bars,
             params=spec.params, config=self.config, funding=data.funding, domain=data.domain,
             markets=data.markets, leverage=options.leverage, margin=options.margin,
-            engine=options.engine, cash=options.cash,
+            engine=options.engine, cash=options.cash, live_windows=options.live_windows,
         )  # fmt: skip
 
     def run(self, options: BacktestOptions) -> list[RunOutcome]:

@@ -245,6 +245,18 @@ class ExecutionEngine:
             held_entries=len(self._held),
         )
 
+    def idle(self) -> bool:
+        """Nothing to watch: no open position, working order, resting order, exit in flight or
+        pending confirmation (the event backtest skips the bars where this holds and no signal
+        comes; a tick then changes nothing but marks of a flat book)."""
+        return not (
+            self._portfolio.positions()
+            or self.ledger.working()
+            or self.router.exits
+            or self.confirmations.pending()
+            or any(executor.open_orders() for executor in self._executors.values())
+        )
+
     def all_protected(self) -> bool:
         """True when every open position has its stop resting at its venue (or nothing is
         open): a node that stops now leaves protected positions."""

@@ -13,18 +13,23 @@ exception. Exits and flatten orders are reduce-only and exempt.
 
 from __future__ import annotations
 
-from tradeterm.risk.engine import (
-    CanaryView,
-    Commitment,
-    CommitmentsView,
-    EntryOrderStyle,
-    PortfolioView,
-    RiskEngine,
-    default_cost_model,
-)
-from tradeterm.risk.gauges import RiskGauges
-from tradeterm.risk.limits import Cap
-from tradeterm.risk.memory import TradeMemory
+from typing import TYPE_CHECKING
+
+from tradeterm.imports import lazy_exports
+
+if TYPE_CHECKING:
+    from tradeterm.risk.engine import (
+        CanaryView,
+        Commitment,
+        CommitmentsView,
+        EntryOrderStyle,
+        PortfolioView,
+        RiskEngine,
+        default_cost_model,
+    )
+    from tradeterm.risk.gauges import RiskGauges
+    from tradeterm.risk.limits import Cap
+    from tradeterm.risk.memory import TradeMemory
 
 __all__ = [
     "CanaryView",
@@ -38,3 +43,19 @@ __all__ = [
     "TradeMemory",
     "default_cost_model",
 ]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "CanaryView": "tradeterm.risk.engine",
+        "Commitment": "tradeterm.risk.engine",
+        "CommitmentsView": "tradeterm.risk.engine",
+        "EntryOrderStyle": "tradeterm.risk.engine",
+        "PortfolioView": "tradeterm.risk.engine",
+        "RiskEngine": "tradeterm.risk.engine",
+        "default_cost_model": "tradeterm.risk.engine",
+        "RiskGauges": "tradeterm.risk.gauges",
+        "Cap": "tradeterm.risk.limits",
+        "TradeMemory": "tradeterm.risk.memory",
+    },
+)

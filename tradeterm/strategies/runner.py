@@ -5,12 +5,18 @@ is what live trading and the event backtester call at each bar close with the ro
 evaluates the same function on the last `required_bars` bars and turns the last row into a
 `Signal`. Because the strategy never looks ahead and `required_bars` covers every indicator's
 settling time and the higher-timeframe window, the live signal at bar t is the backtest signal at
-bar t.
+bar t (tests/unit/strategies/test_parity.py checks it at every bar of real data).
+
+That equality lets the event backtester `preload` a runner with `vector_signals` of the whole
+history, evaluated once: `on_bar` then reads the row of the bar that closed instead of
+re-evaluating the window, and turns it into the same `Signal`. Bars the preloaded history does
+not hold are evaluated on the window as live.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from tradeterm.domain.enums import Side
 from tradeterm.domain.ids import signal_id
@@ -117,6 +123,30 @@ class StrategyRunner:
             )
         except ValueError as exc:
             raise StrategyError(f"strategy '{self.label}': {exc}") from None
+        self._preloaded: tuple[npt.NDArray[np.int64], SignalFrame] | None = None
+
+    def preload(self, history: BarSeries) -> None:
+        """Event backtest: evaluate the strategy once over the whole `history` of this market
+        (`vector_signals` with this runner's settings); `on_bar` then reads the rows of those
+        bars (see the module text)."""
+        frame = self._guarded(history)
+        self._preloaded = (np.ascontiguousarray(history.open_ms, dtype=np.int64), frame)
+
+    def signal_times(self) -> npt.NDArray[np.int64]:
+        """Open times of the preloaded bars that carry an entry signal (empty if not preloaded)."""
+        if self._preloaded is None:
+            return np.empty(0, dtype=np.int64)
+        opened, frame = self._preloaded
+        return opened[frame.signal_rows()]
+
+    def _preloaded_row(self, window: BarSeries) -> int:
+        """The preloaded row of the window's last bar, -1 when the history does not hold it."""
+        if self._preloaded is None:
+            return -1
+        opened = self._preloaded[0]
+        last = window.open_ms[-1]
+        i = int(opened.searchsorted(last))
+        return i if i < opened.shape[0] and opened[i] == last else -1
 
     @property
     def market(self) -> str:
@@ -125,12 +155,16 @@ class StrategyRunner:
 
     def evaluate(self, window: BarSeries) -> SignalFrame:
         """The signal frame over the last `required_bars` bars of `window`."""
-        recent = window.tail(self.required_bars)
+        return self._guarded(window.tail(self.required_bars))
+
+    def _guarded(self, bars: BarSeries) -> SignalFrame:
+        """`vector_signals` over `bars` with this runner's settings; a failure inside the
+        strategy becomes a StrategyError naming the strategy and market."""
         try:
             return vector_signals(
                 self.strategy,
                 self.params,
-                recent,
+                bars,
                 self.confirm_timeframe,
                 timeframe=self.timeframe,
                 confirm_period=self.confirm_period,
@@ -145,10 +179,15 @@ class StrategyRunner:
 
     def on_bar(self, window: BarSeries) -> Signal | None:
         """The entry signal of the bar that just closed (the last bar of `window`), if any."""
-        if len(window) < self.required_bars:
+        row = self._preloaded_row(window)
+        if row >= 0:  # the history's warm-up rows are flat, as a short live window is silent
+            assert self._preloaded is not None
+            frame = self._preloaded[1]
+        elif len(window) < self.required_bars:
             return None
-        frame = self.evaluate(window)
-        side, entry, stop, target, confidence = frame.row(-1)
+        else:
+            frame = self.evaluate(window)
+        side, entry, stop, target, confidence = frame.row(row)
         if side == 0:
             return None
         bar_open_ms = int(window.open_ms[-1])
@@ -165,5 +204,5 @@ class StrategyRunner:
             stop_loss=stop,
             take_profit=target,
             confidence=confidence,
-            atr=frame.atr_at(-1),
+            atr=frame.atr_at(row),
         )

@@ -70,3 +70,36 @@ def test_live_runner_signal_equals_vectorised_signal_at_every_bar(
         assert signal.id == signal_id(f"{name}_live", "binance", "BTCUSDT", timeframe, open_ms)
         assert signal.reward_risk >= 3.0 - 1e-9 and signal.is_consistent
     assert emitted >= 5, f"only {emitted} signals: the parity check would prove little"
+
+
+@pytest.mark.parametrize("dataset", ["btc_5m", "unittest_1m"])
+@pytest.mark.parametrize("name", BUILTIN)
+def test_a_preloaded_runner_emits_what_its_rolling_window_emits(
+    name: str, dataset: str, request: pytest.FixtureRequest
+) -> None:
+    """The event backtest preloads each runner with the whole history (one evaluation); at every
+    bar the preloaded runner must emit the very Signal the live runner builds from its window,
+    and say nothing while its window is shorter than the strategy needs."""
+    bars: BarSeries = request.getfixturevalue(dataset)
+    timeframe = DATASETS[dataset][0]
+    strategy = get_strategy(name)
+    live = StrategyRunner(strategy, strategy.default_params(), venue="v", symbol="S",
+                          timeframe=timeframe)  # fmt: skip
+    preloaded = StrategyRunner(strategy, strategy.default_params(), venue="v", symbol="S",
+                               timeframe=timeframe)  # fmt: skip
+    preloaded.preload(bars)
+    need = live.required_bars
+    times = set(preloaded.signal_times().tolist())
+    emitted = 0
+    for i in range(need - 3, min(len(bars), need + BARS_CHECKED)):
+        window = bars.slice(slice(max(0, i + 1 - need - SPARE), i + 1))
+        want, got = live.on_bar(window), preloaded.on_bar(window)
+        assert (got is None) == (want is None), f"bar {i}: live {want}, preloaded {got}"
+        assert (int(bars.open_ms[i]) in times) == (want is not None), f"bar {i}: signal_times"
+        if want is None or got is None:
+            continue
+        emitted += 1
+        assert (got.id, got.side, got.ts_ms) == (want.id, want.side, want.ts_ms)
+        for field in ("entry", "stop_loss", "take_profit", "confidence", "atr"):
+            assert _close(getattr(got, field), getattr(want, field)), f"bar {i}: {field}"
+    assert emitted >= 5, f"only {emitted} signals: the check would prove little"
