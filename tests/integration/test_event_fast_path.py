@@ -68,3 +68,18 @@ def test_the_live_path_cases_trade() -> None:
     """The comparison above proves little on runs that never trade."""
     counts = {c: len(run_backtest(CASES[c]("breakout")).trades) for c in CASES}
     assert all(n >= 3 for n in counts.values()), counts
+
+
+def test_a_strategy_that_fails_is_disabled_on_both_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A strategy raising on evaluation cannot be preloaded; the fast path then leaves it to the
+    node, which disables it at its first bar as live: no trades, no crash, either way."""
+    from tests.unit.strategies.test_runner import _Exploding
+    from tradeterm.strategies.registry import default_registry
+
+    monkeypatch.setitem(default_registry()._by_name, _Exploding.name, _Exploding)
+    request = CASES["btc-15m-perp"](_Exploding.name)
+    fast = run_backtest(request)
+    live = run_backtest(replace(request, live_windows=True))
+    assert fast.trades == live.trades == ()
+    assert fast.settings["event_bars_skipped"] == 0
+    assert fast.final_equity == live.final_equity == request.initial_cash

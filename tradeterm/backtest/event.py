@@ -64,6 +64,7 @@ from tradeterm.domain.calendar import DAY_MS
 from tradeterm.domain.events import ClosedTrade
 from tradeterm.domain.funding import rate_at
 from tradeterm.domain.market import Tick
+from tradeterm.errors import StrategyError
 from tradeterm.execution.executors import DEFAULT_FUNDING_RATE
 from tradeterm.node import Node, NodeOptions, build_node
 from tradeterm.venues.factory import VenueHandle, sim_state_path
@@ -250,7 +251,10 @@ class EventReplay:
             bars = plan.bars.get(runner.symbol)
             if bars is None or runner.timeframe != plan.timeframe:
                 return  # not a runner of this plan: play every bar
-            runner.preload(bars)
+            try:
+                runner.preload(bars)
+            except StrategyError:  # left to fail at its bar as live: the node disables it
+                return
             rows = plan.axis.searchsorted(runner.signal_times())
             busy[rows] = True
             busy[np.minimum(rows + 1, n)] = True
