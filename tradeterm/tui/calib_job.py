@@ -53,9 +53,11 @@ class LaunchSpec:
 
 
 def build_run(config: TradetermConfig, spec: LaunchSpec, storage_url: str, state_dir: str) -> Any:
-    """(task, settings) for `spec`, as `tradeterm calibrate` builds them."""
+    """(task, settings) for `spec`, as `tradeterm calibrate` builds them: the same data, space
+    and seed priors (configs/seed_params.toml under the working folder, when present)."""
     from tradeterm.calibration.data import resolve
     from tradeterm.calibration.memory import MemoryGuard
+    from tradeterm.calibration.priors import load_priors
     from tradeterm.calibration.space import build_space
     from tradeterm.calibration.study import StudySettings, default_study_name
     from tradeterm.calibration.task import CalibrationTask
@@ -78,6 +80,7 @@ def build_run(config: TradetermConfig, spec: LaunchSpec, storage_url: str, state
         seed=spec.seed,
         resume=True,
         guard=MemoryGuard.from_config(config.calibration),
+        priors=load_priors(task.strategy),  # configs/seed_params.toml, as `tradeterm calibrate`
     )
     return task, settings
 

@@ -57,3 +57,21 @@ def test_an_invalid_seed_or_missing_explicit_file_is_one_clear_error(tmp_path: P
         load_priors("ema_trend", path)
     with pytest.raises(UserError, match="no such file"):
         load_priors("ema_trend", tmp_path / "nope.toml")
+
+
+def test_a_study_launched_from_the_console_takes_the_same_seeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The console's launch form builds its study as `tradeterm calibrate` does, seed priors
+    included (configs/seed_params.toml under the working folder)."""
+    from tradeterm.config.models import TradetermConfig
+    from tradeterm.tui.calib_job import LaunchSpec, build_run
+
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "seed_params.toml").write_text(SEEDS)
+    monkeypatch.chdir(tmp_path)
+    spec = LaunchSpec("breakout", ("1HZ100V",), "15m", days=None, trials=3)
+    _task, chosen = build_run(TradetermConfig(), spec, f"sqlite:///{tmp_path / 'o.db'}",
+                              str(tmp_path / "state"))  # fmt: skip
+    assert chosen.priors == load_priors("breakout")
+    assert [label for label, _ in chosen.priors] == ["seed_params.toml#1", "seed_params.toml#2"]
