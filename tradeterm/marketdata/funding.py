@@ -45,12 +45,19 @@ class FundingRates:
         return int(self.ts.shape[0])
 
 
+ARROW_SUFFIXES = (".feather", ".arrow", ".ipc")
+
+
 def read_funding_file(path: Path) -> FundingRates:
-    """A `ts,rate` CSV checked row by row; DataError names the file and the line."""
+    """A `ts,rate` CSV checked row by row, or freqtrade's funding history (`.feather`: `date`
+    timestamps with the rate in the `open` column, or a `rate` column); DataError names the
+    file and the line (CSV) or row (feather)."""
     path = Path(path)
     size = regular_file_size(path, "a funding file", DataError)
     if size > MAX_FILE_BYTES:
         raise DataError(f"{path}: {size:,} bytes is too big for a funding file")
+    if path.suffix.lower() in ARROW_SUFFIXES:
+        return _read_arrow_funding(path)
     ts: list[int] = []
     rate: list[float] = []
     try:
@@ -80,6 +87,43 @@ def read_funding_file(path: Path) -> FundingRates:
     if not ts:
         raise DataError(f"{path}: no funding rows (only a header)")
     return FundingRates(np.asarray(ts, dtype=np.int64), np.asarray(rate, dtype=np.float64))
+
+
+def _read_arrow_funding(path: Path) -> FundingRates:
+    import pyarrow as pa
+    from pyarrow import feather
+
+    try:
+        table = feather.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"{path}: not a readable Arrow/feather file ({first})") from None
+    names = table.column_names
+    when = "ts" if "ts" in names else "date" if "date" in names else ""
+    value = "rate" if "rate" in names else "open" if "open" in names else ""
+    if not when or not value:
+        raise DataError(
+            f"{path}: expected columns date (or ts) and rate (or freqtrade's open), "
+            f"found {','.join(names)}"
+        )
+    stamps = table.column(when)
+    if pa.types.is_timestamp(stamps.type):
+        stamps = stamps.cast(pa.timestamp("ms", tz="UTC"), safe=False).cast(pa.int64())
+    try:
+        ts_col = np.asarray(stamps.to_numpy(zero_copy_only=False), dtype=np.int64)
+        rate_col = np.asarray(table.column(value).to_numpy(zero_copy_only=False), dtype=np.float64)
+    except (TypeError, ValueError, pa.ArrowException):
+        raise DataError(f"{path}: columns {when},{value} must hold times and numbers") from None
+    for i in range(ts_col.shape[0]):
+        r = float(rate_col[i])
+        if not math.isfinite(r) or abs(r) >= 1.0:
+            raise DataError(f"{path}: row {i + 1}: rate {r!r} is not a funding rate")
+        if i and ts_col[i] <= ts_col[i - 1]:
+            what = "duplicate" if ts_col[i] == ts_col[i - 1] else "out-of-order"
+            raise DataError(f"{path}: row {i + 1}: {what} timestamp {int(ts_col[i])}")
+    if not ts_col.shape[0]:
+        raise DataError(f"{path}: no funding rows")
+    return FundingRates(ts_col, rate_col)
 
 
 class FundingStore:

@@ -5,6 +5,14 @@ open as integer epoch milliseconds UTC. Every problem is a `DataError` with ONE 
 the file and where the problem is: `line N` for CSV (the header is line 1, as an editor shows it),
 `row N` for parquet (1-based). An empty volume cell reads as 0 (mark-price candles have none);
 every other cell must hold a finite number.
+
+Files of the tools people come from are read as they are:
+- freqtrade's history (`.feather`, Arrow IPC, or parquet): `date` (a UTC timestamp) instead of
+  `ts`, then open, high, low, close, volume;
+- dated CSVs (Yahoo Finance exports, backtrader's data files; `.csv` or `.txt`): a `Date`
+  column (`YYYY-MM-DD`, or any ISO date-time; naive times are UTC), optionally `Time`
+  (`HH:MM[:SS]`), then Open, High, Low, Close and optionally Volume (names in any case).
+  `Adj Close` and `OpenInterest` are ignored: tradeterm trades the prices that traded.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import math
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -75,12 +84,14 @@ def read_bar_file(path: Path, timeframe: str | None = None) -> BarSeries:
         raise DataError(f"{path}: {size:,} bytes is too big for a candle file")
     suffix = path.suffix.lower()
     try:
-        if suffix == ".csv":
+        if suffix in (".csv", ".txt"):
             bars, where = _read_csv(path), _csv_line
         elif suffix in (".parquet", ".pq"):
             bars, where = _read_parquet(path), _parquet_row
+        elif suffix in ARROW_SUFFIXES:
+            bars, where = _read_arrow(path), _parquet_row
         else:
-            expected = "expected .csv or .parquet"
+            expected = "expected .csv, .txt, .parquet or .feather"
             raise DataError(f"{path}: unsupported file type '{suffix}' ({expected})")
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a UTF-8 text file") from None
@@ -147,6 +158,8 @@ def _read_csv(path: Path) -> BarSeries:
     if not first.strip():
         raise DataError(f"{path}: empty file (expected the header {','.join(COLUMNS)})")
     header = [name.strip() for name in next(csv.reader([first]))]
+    if "ts" not in header and DATED_TIME_COLUMNS & {_plain(name) for name in header}:
+        return _read_dated_csv(path, header)
     _check_columns(path, header)
     frame = _parse_csv(path, header, skip_blank_lines=False)
     columns = [frame[name].to_numpy() for name in COLUMNS]
@@ -245,9 +258,108 @@ def _float_or_nan(text: str) -> float:
         return math.nan
 
 
-# ---- parquet -------------------------------------------------------------------------------
+# ---- dated CSV (Yahoo Finance, backtrader) --------------------------------------------------
+DATED_TIME_COLUMNS = frozenset({"date", "datetime", "timestamp"})
+"""A CSV whose header has one of these (and no `ts`) is read as a dated CSV."""
+DATED_PRICES = ("open", "high", "low", "close")
+DATED_IGNORED = frozenset({"adj_close", "adjclose", "openinterest", "open_interest"})
+
+
+def _plain(name: str) -> str:
+    return name.strip().lower().replace(" ", "_")
+
+
+def _read_dated_csv(path: Path, header: list[str]) -> BarSeries:
+    """A CSV dated by a `Date` (+ `Time`) column: see the module text."""
+    names = [_plain(name) for name in header]
+    seen: set[str] = set()
+    for raw, name in zip(header, names, strict=True):
+        if name in seen:
+            raise DataError(f"{path}: column '{raw}' appears twice")
+        seen.add(name)
+    stamp = next(n for n in ("datetime", "date", "timestamp") if n in seen)
+    clock = "time" if stamp == "date" and "time" in seen else ""
+    layout = "Date[,Time],Open,High,Low,Close[,Volume] or ts,open,high,low,close,volume"
+    missing = [n for n in DATED_PRICES if n not in seen]
+    known = {stamp, clock, *DATED_PRICES, "volume", *DATED_IGNORED} - {""}
+    extra = [raw for raw, name in zip(header, names, strict=True) if name not in known]
+    if missing or extra:
+        problems = [f"missing column(s) {', '.join(missing)}"] if missing else []
+        problems += [f"unexpected column(s) {', '.join(extra)}"] if extra else []
+        raise DataError(f"{path}: {'; '.join(problems)} (expected {layout})")
+    at = {name: i for i, name in enumerate(names)}
+    columns: list[list[float]] = [[] for _ in COLUMNS]
+    stamps: list[int] = []
+    blank_line = 0
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        for row in _rows(reader, path):
+            line = reader.line_num
+            if not row or not any(cell.strip() for cell in row):
+                blank_line = blank_line or line
+                continue
+            if blank_line:
+                raise DataError(f"{path}: line {blank_line}: empty line")
+            if len(row) != len(header):
+                raise DataError(
+                    f"{path}: line {line}: expected {len(header)} values, found {len(row)}"
+                )
+            when = row[at[stamp]].strip() + (f" {row[at[clock]].strip()}" if clock else "")
+            stamps.append(_dated_ms(path, line, header[at[stamp]], when))
+            for k, name in enumerate(COLUMNS[1:], start=1):
+                if name == "volume" and "volume" not in at:
+                    columns[k].append(0.0)
+                    continue
+                text = row[at[name]].strip()
+                problem = _cell_problem(name, text)
+                if problem:
+                    raise DataError(f"{path}: line {line}, column '{header[at[name]]}': {problem}")
+                columns[k].append(float(text) if text else 0.0)
+    return BarSeries.from_columns(np.asarray(stamps, dtype=np.int64), *columns[1:])
+
+
+def _dated_ms(path: Path, line: int, column: str, text: str) -> int:
+    """Epoch ms UTC of a date or ISO date-time (naive: UTC); digits are epoch ms."""
+    if text.isdigit():
+        return int(text)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise DataError(
+            f"{path}: line {line}, column '{column}': cannot read {text[:40]!r} as a date "
+            "(YYYY-MM-DD or an ISO date-time)"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return round(when.timestamp() * 1000)
+
+
+# ---- parquet and Arrow (freqtrade's feather) ----------------------------------------------
+ARROW_SUFFIXES = (".feather", ".arrow", ".ipc")
+
+
 def _parquet_row(row: int) -> str:
     return f"row {row + 1}"
+
+
+def _read_arrow(path: Path) -> BarSeries:
+    from pyarrow import feather
+
+    try:
+        table = feather.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"{path}: not a readable Arrow/feather file ({first})") from None
+    return _table_bars(path, table)
+
+
+def dated_table(table: pa.Table) -> pa.Table:
+    """freqtrade's layout (`date` timestamps, no `ts`) with `date` renamed `ts`."""
+    names = table.column_names
+    if "ts" in names or "date" not in names:
+        return table
+    return table.rename_columns(["ts" if n == "date" else n for n in names])
 
 
 def _read_parquet(path: Path) -> BarSeries:
@@ -256,12 +368,17 @@ def _read_parquet(path: Path) -> BarSeries:
     except (OSError, pa.ArrowException) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"{path}: not a readable parquet file ({first})") from None
+    return _table_bars(path, table)
+
+
+def _table_bars(path: Path, table: pa.Table) -> BarSeries:
+    table = dated_table(table)
     _check_columns(path, table.column_names)
     columns = []
     for name in COLUMNS:
         chunked = table.column(name)
         if pa.types.is_timestamp(chunked.type) and name == "ts":
-            chunked = chunked.cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64())
+            chunked = chunked.cast(pa.timestamp("ms", tz="UTC"), safe=False).cast(pa.int64())
         columns.append(_parquet_column(path, name, chunked.to_pandas()))
     return BarSeries.from_columns(*columns)
 

@@ -195,11 +195,12 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
 
 
 def test_an_unknown_file_type_is_named(tmp_path: Path) -> None:
-    path = tmp_path / "bars.txt"
+    path = tmp_path / "bars.xlsx"
     path.write_text(HEADER + "\n")
     with pytest.raises(DataError) as caught:
         read_bar_file(path)
-    assert str(caught.value) == f"{path}: unsupported file type '.txt' (expected .csv or .parquet)"
+    expected = "expected .csv, .txt, .parquet or .feather"
+    assert str(caught.value) == f"{path}: unsupported file type '.xlsx' ({expected})"
 
 
 def test_an_empty_csv_asks_for_the_header(tmp_path: Path) -> None:
