@@ -12,7 +12,9 @@ Files of the tools people come from are read as they are:
 - dated CSVs (Yahoo Finance exports, backtrader's data files; `.csv` or `.txt`): a `Date`
   column (`YYYY-MM-DD`, or any ISO date-time; naive times are UTC), optionally `Time`
   (`HH:MM[:SS]`), then Open, High, Low, Close and optionally Volume (names in any case).
-  `Adj Close` and `OpenInterest` are ignored: tradeterm trades the prices that traded.
+  `Adj Close` and `OpenInterest` are ignored: tradeterm trades the prices that traded;
+- JSON rows (`.json`: ccxt's `fetch_ohlcv` output, freqtrade's json history): a list of
+  `[ts, open, high, low, close, volume]` with ts in epoch ms.
 """
 
 from __future__ import annotations
@@ -90,8 +92,10 @@ def read_bar_file(path: Path, timeframe: str | None = None) -> BarSeries:
             bars, where = _read_parquet(path), _parquet_row
         elif suffix in ARROW_SUFFIXES:
             bars, where = _read_arrow(path), _parquet_row
+        elif suffix == ".json":
+            bars, where = _read_json(path), _parquet_row
         else:
-            expected = "expected .csv, .txt, .parquet or .feather"
+            expected = "expected .csv, .txt, .parquet, .feather or .json"
             raise DataError(f"{path}: unsupported file type '{suffix}' ({expected})")
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a UTF-8 text file") from None
@@ -333,6 +337,35 @@ def _dated_ms(path: Path, line: int, column: str, text: str) -> int:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return round(when.timestamp() * 1000)
+
+
+# ---- JSON rows (ccxt's fetch_ohlcv, freqtrade's json history) -----------------------------
+def _read_json(path: Path) -> BarSeries:
+    """A JSON list of `[ts, open, high, low, close, volume]` rows (ts = epoch ms)."""
+    import json
+
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(rows, list):
+        raise DataError(f"{path}: expected a JSON list of [ts, open, high, low, close, volume]")
+    columns: list[list[float]] = [[] for _ in COLUMNS]
+    for i, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != len(COLUMNS):
+            raise DataError(
+                f"{path}: {_parquet_row(i)}: expected [ts, open, high, low, close, volume]"
+            )
+        for k, (name, cell) in enumerate(zip(COLUMNS, row, strict=True)):
+            value = 0.0 if cell is None and name == "volume" else cell
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            if not ok or not math.isfinite(value) or (name == "ts" and value != int(value)):
+                what = "an integer epoch-ms timestamp" if name == "ts" else "a finite number"
+                raise DataError(
+                    f"{path}: {_parquet_row(i)}, column '{name}': cannot read {value!r} as {what}"
+                )
+            columns[k].append(value)
+    return BarSeries.from_columns(np.asarray(columns[0], dtype=np.int64), *columns[1:])
 
 
 # ---- parquet and Arrow (freqtrade's feather) ----------------------------------------------

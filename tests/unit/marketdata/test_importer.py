@@ -199,7 +199,7 @@ def test_an_unknown_file_type_is_named(tmp_path: Path) -> None:
     path.write_text(HEADER + "\n")
     with pytest.raises(DataError) as caught:
         read_bar_file(path)
-    expected = "expected .csv, .txt, .parquet or .feather"
+    expected = "expected .csv, .txt, .parquet, .feather or .json"
     assert str(caught.value) == f"{path}: unsupported file type '.xlsx' ({expected})"
 
 

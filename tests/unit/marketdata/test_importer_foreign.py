@@ -123,3 +123,26 @@ def _funding(tmp_path: Path, stamps: list[int]) -> Path:
                       "open": [0.0001] * len(stamps)})  # fmt: skip
     feather.write_feather(table, path)
     return path
+
+
+def test_json_rows_as_ccxt_gives_them_read_exactly(tmp_path: Path, shared_data: Path) -> None:
+    """`[[ts, open, high, low, close, volume], ...]`, as ccxt's fetch_ohlcv returns them."""
+    import json
+
+    want = read_bar_file(shared_data / "crypto" / "usdm_BTCUSDT_15m_2024-02.csv", "15m")
+    rows = [[int(t), o, h, lo, c, v] for t, o, h, lo, c, v in zip(
+        want.open_ms.tolist(), want.open.tolist(), want.high.tolist(), want.low.tolist(),
+        want.close.tolist(), want.volume.tolist(), strict=True)]  # fmt: skip
+    path = tmp_path / "BTCUSDT-15m.json"
+    path.write_text(json.dumps(rows))
+    got = read_bar_file(path, "15m")
+    np.testing.assert_array_equal(got.open_ms, want.open_ms)
+    np.testing.assert_array_equal(got.close, want.close)
+    np.testing.assert_array_equal(got.volume, want.volume)
+    rows[3][2] = "x"
+    path.write_text(json.dumps(rows))
+    with pytest.raises(DataError, match=r"json: row 4, column 'high': cannot read 'x' as a finite"):
+        read_bar_file(path, "15m")
+    path.write_text("[[1, 2")
+    with pytest.raises(DataError, match=r"json: not valid JSON \(line 1"):
+        read_bar_file(path)
