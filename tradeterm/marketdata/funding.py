@@ -15,6 +15,7 @@ import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote
 
 import numpy as np
@@ -89,15 +90,22 @@ def read_funding_file(path: Path) -> FundingRates:
     return FundingRates(np.asarray(ts, dtype=np.int64), np.asarray(rate, dtype=np.float64))
 
 
-def _read_arrow_funding(path: Path) -> FundingRates:
+def read_arrow_table(path: Path) -> Any:
+    """An Arrow IPC (feather) file as a pyarrow Table; DataError when it is not one."""
     import pyarrow as pa
     from pyarrow import feather
 
     try:
-        table = feather.read_table(path)
+        return feather.read_table(path)
     except (OSError, pa.ArrowException) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"{path}: not a readable Arrow/feather file ({first})") from None
+
+
+def _read_arrow_funding(path: Path) -> FundingRates:
+    import pyarrow as pa
+
+    table = read_arrow_table(path)
     names = table.column_names
     when = "ts" if "ts" in names else "date" if "date" in names else ""
     value = "rate" if "rate" in names else "open" if "open" in names else ""

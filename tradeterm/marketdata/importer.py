@@ -37,6 +37,7 @@ from tradeterm.config.files import regular_file_size
 from tradeterm.domain.series import BarSeries
 from tradeterm.domain.timeframes import timeframe_ms
 from tradeterm.errors import DataError
+from tradeterm.marketdata.funding import ARROW_SUFFIXES, read_arrow_table
 from tradeterm.marketdata.store import COLUMNS, CandleStore, Gap, find_gaps
 
 _EARLIEST_MS = 100_000_000_000
@@ -200,6 +201,16 @@ def _parse_csv(path: Path, header: list[str], *, skip_blank_lines: bool) -> pd.D
 
 def _raise_csv_problem(path: Path, header: list[str]) -> None:
     """Scan the file cell by cell and raise DataError for the first bad cell or line."""
+    for line, row in _data_rows(path, len(header)):
+        for name, text in zip(header, row, strict=True):
+            problem = _cell_problem(name, text.strip())
+            if problem:
+                raise DataError(f"{path}: line {line}, column '{name}': {problem}")
+
+
+def _data_rows(path: Path, width: int) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of every data row after the header; blank lines at the end are
+    skipped, a blank line before data or a row of another width is a DataError."""
     blank_line = 0
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
@@ -211,14 +222,9 @@ def _raise_csv_problem(path: Path, header: list[str]) -> None:
                 continue
             if blank_line:
                 raise DataError(f"{path}: line {blank_line}: empty line")
-            if len(row) != len(header):
-                raise DataError(
-                    f"{path}: line {line}: expected {len(header)} values, found {len(row)}"
-                )
-            for name, text in zip(header, row, strict=True):
-                problem = _cell_problem(name, text.strip())
-                if problem:
-                    raise DataError(f"{path}: line {line}, column '{name}': {problem}")
+            if len(row) != width:
+                raise DataError(f"{path}: line {line}: expected {width} values, found {len(row)}")
+            yield line, row
 
 
 def _rows(reader: Any, path: Path) -> Iterator[list[str]]:
@@ -294,32 +300,18 @@ def _read_dated_csv(path: Path, header: list[str]) -> BarSeries:
     at = {name: i for i, name in enumerate(names)}
     columns: list[list[float]] = [[] for _ in COLUMNS]
     stamps: list[int] = []
-    blank_line = 0
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        next(reader)
-        for row in _rows(reader, path):
-            line = reader.line_num
-            if not row or not any(cell.strip() for cell in row):
-                blank_line = blank_line or line
+    for line, row in _data_rows(path, len(header)):
+        when = row[at[stamp]].strip() + (f" {row[at[clock]].strip()}" if clock else "")
+        stamps.append(_dated_ms(path, line, header[at[stamp]], when))
+        for k, name in enumerate(COLUMNS[1:], start=1):
+            if name == "volume" and "volume" not in at:
+                columns[k].append(0.0)
                 continue
-            if blank_line:
-                raise DataError(f"{path}: line {blank_line}: empty line")
-            if len(row) != len(header):
-                raise DataError(
-                    f"{path}: line {line}: expected {len(header)} values, found {len(row)}"
-                )
-            when = row[at[stamp]].strip() + (f" {row[at[clock]].strip()}" if clock else "")
-            stamps.append(_dated_ms(path, line, header[at[stamp]], when))
-            for k, name in enumerate(COLUMNS[1:], start=1):
-                if name == "volume" and "volume" not in at:
-                    columns[k].append(0.0)
-                    continue
-                text = row[at[name]].strip()
-                problem = _cell_problem(name, text)
-                if problem:
-                    raise DataError(f"{path}: line {line}, column '{header[at[name]]}': {problem}")
-                columns[k].append(float(text) if text else 0.0)
+            text = row[at[name]].strip()
+            problem = _cell_problem(name, text)
+            if problem:
+                raise DataError(f"{path}: line {line}, column '{header[at[name]]}': {problem}")
+            columns[k].append(float(text) if text else 0.0)
     return BarSeries.from_columns(np.asarray(stamps, dtype=np.int64), *columns[1:])
 
 
@@ -369,7 +361,6 @@ def _read_json(path: Path) -> BarSeries:
 
 
 # ---- parquet and Arrow (freqtrade's feather) ----------------------------------------------
-ARROW_SUFFIXES = (".feather", ".arrow", ".ipc")
 
 
 def _parquet_row(row: int) -> str:
@@ -377,14 +368,7 @@ def _parquet_row(row: int) -> str:
 
 
 def _read_arrow(path: Path) -> BarSeries:
-    from pyarrow import feather
-
-    try:
-        table = feather.read_table(path)
-    except (OSError, pa.ArrowException) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(f"{path}: not a readable Arrow/feather file ({first})") from None
-    return _table_bars(path, table)
+    return _table_bars(path, read_arrow_table(path))
 
 
 def dated_table(table: pa.Table) -> pa.Table:
