@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.daemon_kit import Daemon, rows, wait_for
+from tests.integration.daemon_kit import Daemon, live_perp_sets, rows, wait_for
 from tradeterm.venues.crypto.binance import BINANCE_FUTURES, point_binance
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,15 +93,7 @@ def _stored(state: Path) -> dict[str, tuple[str, str]]:
 
 
 def _node(tmp_path: Path, config: Path, rest: str, ws: str, n: int, policy: str) -> Daemon:
-    sets = [
-        f"venues.binance_futures.rest_url={rest}",
-        f"venues.binance_futures.ws_url={ws}",
-        "wallets.live.approved=true",
-        "wallets.live.accounts.crypto_perp.venue=binance_futures",
-        "wallets.live.accounts.crypto_perp.account=main",
-        "rollout.initial_stage=2",
-        f"execution.reconcile={policy}",
-    ]
+    sets = [*live_perp_sets(rest, ws), f"execution.reconcile={policy}"]
     args = [sys.executable, "-m", "tradeterm", "run", "--no-ui", "--confirm"]
     args += ["--config", str(config)] + [x for s in sets for x in ("--set", s)]
     return Daemon(args, tmp_path, tmp_path / f"node-{n}.err")

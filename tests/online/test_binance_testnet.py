@@ -22,6 +22,18 @@ pytestmark = pytest.mark.online
 
 KEY = os.environ.get("BINANCE_API_KEY", "")
 SECRET = os.environ.get("BINANCE_API_SECRET", "")
+needs_keys = pytest.mark.skipif(
+    not (KEY and SECRET), reason="BINANCE_API_KEY / BINANCE_API_SECRET not set"
+)
+
+
+def _testnet_clients() -> tuple[CcxtDataClient, CcxtExecClient]:
+    """Data and execution clients of one keyed session, always on the testnet (never mainnet,
+    whatever keys the environment holds)."""
+    session = CcxtSession(
+        "binance_futures", BINANCE_FUTURES, api_key=KEY, secret=SECRET, testnet=True
+    )
+    return CcxtDataClient(session), CcxtExecClient(session, "testnet")
 
 
 async def test_testnet_markets_and_history() -> None:
@@ -36,11 +48,9 @@ async def test_testnet_markets_and_history() -> None:
         await data.close()
 
 
-@pytest.mark.skipif(not (KEY and SECRET), reason="BINANCE_API_KEY / BINANCE_API_SECRET not set")
+@needs_keys
 async def test_testnet_order_round_trip() -> None:
-    session = CcxtSession("binance_futures", BINANCE_FUTURES, api_key=KEY, secret=SECRET)
-    data = CcxtDataClient(session)
-    client = CcxtExecClient(session, "testnet")
+    data, client = _testnet_clients()
     try:
         await client.connect()
         last = (await data.history("BTCUSDT", "1m", limit=1))[-1].close
@@ -68,13 +78,11 @@ async def test_testnet_order_round_trip() -> None:
         await data.close()
 
 
-@pytest.mark.skipif(not (KEY and SECRET), reason="BINANCE_API_KEY / BINANCE_API_SECRET not set")
+@needs_keys
 async def test_testnet_stop_limit_and_trailing_rest_and_cancel() -> None:
     """A buy stop-limit above the market and a buy trailing stop armed below it rest under their
     client ids with their types, and cancel (no position needed: neither is reduce-only)."""
-    session = CcxtSession("binance_futures", BINANCE_FUTURES, api_key=KEY, secret=SECRET)
-    data = CcxtDataClient(session)
-    client = CcxtExecClient(session, "testnet")
+    data, client = _testnet_clients()
     try:
         await client.connect()
         last = (await data.history("BTCUSDT", "1m", limit=1))[-1].close

@@ -43,6 +43,15 @@ async def _cross_rig(make_rig: MakeRig) -> Rig:
     return rig
 
 
+async def _cross_rig_with_btc_long(make_rig: MakeRig) -> Rig:
+    """The cross rig holding 0.01 BTC long from 60,000 beside its ETH long."""
+    rig = await _cross_rig(make_rig)
+    await rig.tick(BTC_PERP, 0, 60_000.0)
+    sig = signal(BTC_PERP, entry=60_000.0, stop=30_000.0, target=66_000.0)
+    await rig.engine.on_decision(decision(sig, PAPER_PERP, 0.01))
+    return rig
+
+
 def _liq(rig: Rig) -> float:
     position = rig.portfolio.position(PAPER_PERP, ETH_PERP.key)
     assert position is not None
@@ -73,10 +82,7 @@ async def test_one_cross_position_is_liquidated_at_the_wallet_formula(make_rig: 
 async def test_another_positions_loss_pulls_the_liquidation_in_and_both_close(
     make_rig: MakeRig,
 ) -> None:
-    rig = await _cross_rig(make_rig)
-    await rig.tick(BTC_PERP, 0, 60_000.0)
-    sig = signal(BTC_PERP, entry=60_000.0, stop=30_000.0, target=66_000.0)
-    await rig.engine.on_decision(decision(sig, PAPER_PERP, 0.01))
+    rig = await _cross_rig_with_btc_long(make_rig)
     assert rig.portfolio.position(PAPER_PERP, BTC_PERP.key) is not None
     # BTC at its entry: only its maintenance margin (600 x 0.4 % = 2.40) counts
     assert _liq(rig) == pytest.approx((2000.0 + 2.4) / 0.996)
@@ -142,10 +148,7 @@ def _vector_liquidation_bar() -> int:
 async def test_a_cross_wallet_is_liquidated_at_the_bar_the_vector_kernel_liquidates(
     make_rig: MakeRig,
 ) -> None:
-    rig = await _cross_rig(make_rig)
-    await rig.tick(BTC_PERP, 0, 60_000.0)
-    sig = signal(BTC_PERP, entry=60_000.0, stop=30_000.0, target=66_000.0)
-    await rig.engine.on_decision(decision(sig, PAPER_PERP, 0.01))
+    rig = await _cross_rig_with_btc_long(make_rig)
     paper_bar = -1
     for bar, (btc, eth) in enumerate(BARS):
         await rig.tick(BTC_PERP, (bar + 1) * MIN, btc)
