@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 import signal
+import sqlite3
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -73,6 +74,26 @@ def _check_invariants(db: Path) -> dict[str, object]:
     }
 
 
+def _read(db: Path, sql: str) -> list[tuple[object, ...]]:
+    """Rows read while the daemon runs; none while the database or its tables do not exist yet
+    (never creates the file) or while a writer holds it."""
+    if not db.exists():
+        return []
+    try:
+        return rows(db, sql)
+    except sqlite3.Error:
+        return []
+
+
+def _count(db: Path, sql: str) -> int:
+    found = _read(db, sql)
+    return int(found[0][0]) if found else 0  # type: ignore[call-overload]
+
+
+def _ids(db: Path, sql: str) -> set[object]:
+    return {r[0] for r in _read(db, sql)}
+
+
 def test_sigkill_at_random_points_loses_nothing(tmp_path: Path) -> None:
     rng = random.Random(20261121)
     configs = {mode: write_config(tmp_path, confirm=mode, ttl=6) for mode in ("never", "always")}
@@ -80,12 +101,37 @@ def test_sigkill_at_random_points_loses_nothing(tmp_path: Path) -> None:
     seen_fills: set[str] = set()
     killed_with_pending = 0
     for run in range(RUNS):
-        confirming = run % 3 == 1
-        config = configs["always" if confirming else "never"]
+        kind = ("anywhere", "pending", "mid-trade")[run % 3]
+        config = configs["always" if kind == "pending" else "never"]
         proc = start_daemon(config)
-        # never-confirm runs die anywhere from start-up to mid-trade; confirming runs live long
-        # enough for the first confirmations (about a second after start)
-        time.sleep(rng.uniform(2.5, 4.5) if confirming else rng.uniform(0.3, 7.0))
+        # the kill points wait on state, not on the clock, so a loaded machine still reaches them:
+        # "anywhere" dies at a random moment from start-up on; "pending" once a confirmation waits
+        # for the operator (TTL 6 s, so it is still pending when killed); "mid-trade" once this run
+        # has traded
+        try:
+            if kind == "anywhere":
+                time.sleep(rng.uniform(0.3, 7.0))
+            elif kind == "pending":
+                # a confirmation asked in this run, not one restored from the last crash
+                asked = _ids(db, "SELECT id FROM confirmations")
+                wait_for(
+                    lambda asked=asked: (
+                        _ids(db, "SELECT id FROM confirmations WHERE status = 'pending'") - asked
+                    ),
+                    timeout=180,
+                )
+                time.sleep(rng.uniform(0.0, 0.5))
+            else:
+                traded = _count(db, "SELECT COUNT(*) FROM fills")
+                wait_for(
+                    lambda traded=traded: _count(db, "SELECT COUNT(*) FROM fills") > traded,
+                    timeout=180,
+                )
+                time.sleep(rng.uniform(0.0, 1.0))
+        except BaseException:
+            proc.kill()
+            proc.communicate(timeout=30)
+            raise
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
         assert proc.returncode == -signal.SIGKILL
