@@ -161,6 +161,8 @@ class Node:
             restore.open_positions,
         )
         report = await self.execution.reconcile()
+        for line in report.resolved:
+            log.info("reconcile: %s", line)
         if report.halt:
             found = "; ".join(o.text.removeprefix("reconcile ") for o in report.orphans[:3])
             more = f" (+{len(report.orphans) - 3} more)" if len(report.orphans) > 3 else ""

@@ -223,3 +223,51 @@ async def test_a_moved_stop_is_put_on_the_contract(tmp_path: Path) -> None:
         await client.rest_limits(moved)  # unchanged: nothing sent again
         assert len([r for r in sim.requests_seen if "contract_update" in r]) == len(sent)
         await client.close()
+
+
+async def test_an_unacknowledged_entry_is_recovered_only_when_one_contract_is_its() -> None:
+    """After a crash mid-buy a fresh client knows nothing of the buy: `recover_order` finds the
+    one open contract on the order's symbol and side, of its size, bought no earlier than the
+    order, that no booked order claims; never a guess between two, never a claimed one."""
+    from dataclasses import replace
+
+    async with DerivSimulator(speed=10, history_s=600) as sim:
+        cfg = DerivVenueConfig(endpoint=sim.url)
+        made = LiveClock().now_ms()
+        first = DerivExecClient("deriv", "live", cfg, "tok", LiveClock())
+        await first.connect()
+        await first.submit(order("e1", Side.BUY, 1.0))
+        (cid,) = sim.contracts
+        await first.close()
+
+        fresh = DerivExecClient("deriv", "live", cfg, "tok", LiveClock())  # the restarted node
+        await fresh.connect()
+        lost = replace(order("e1", Side.BUY, 1.0), created_ms=made)
+        found = await fresh.recover_order(lost, set())
+        assert found is not None and found.status is OrderStatus.FILLED
+        terms = sim.contracts[cid].terms
+        assert found.venue_order_id == str(cid)
+        assert found.avg_fill_price == terms.entry_spot and found.fees == terms.commission
+        assert abs(found.filled_qty * found.avg_fill_price - terms.stake * terms.multiplier) < 1e-9
+        assert await fresh.order_status("e1") == found  # known from now on: never bought again
+        again = await fresh.submit(lost)
+        assert again == found and len(sim.contracts) == 1
+
+        assert await fresh.recover_order(replace(lost, client_order_id="c"), {str(cid)}) is None
+        for other in (
+            replace(lost, client_order_id="s", side=Side.SELL),  # the other side
+            replace(lost, client_order_id="q", qty=2.0),  # another size
+            replace(lost, client_order_id="l", created_ms=made + 60 * 60_000),  # made after
+            replace(lost, client_order_id="x", reduce_only=True, purpose=OrderPurpose.EXIT),
+            replace(lost, client_order_id="v", venue_order_id="123"),  # acknowledged already
+        ):
+            assert await fresh.recover_order(other, set()) is None, other
+
+        await fresh.submit(order("e2", Side.BUY, 1.0))  # a second contract just like it
+        assert len(sim.contracts) == 2
+        twin = replace(lost, client_order_id="t")
+        assert await fresh.recover_order(twin, set()) is None  # two match: not a guess
+        (second,) = set(sim.contracts) - {cid}
+        found = await fresh.recover_order(twin, {str(cid)})
+        assert found is not None and found.venue_order_id == str(second)
+        await fresh.close()

@@ -60,12 +60,13 @@ def deriv_sim() -> Iterator[DerivSimulator]:
         yield sim
 
 
-def node_config(tmp: Path, url: str) -> Path:
+def node_config(tmp: Path, url: str, **deriv: Any) -> Path:
     """configs/deriv.toml pointed at the simulator, its live wallet approved, strategies on 5s
     bars (the simulator's clock runs 30x) with the gate's cost rules loosened as in
     daemon_kit, one position at a time, no human confirmation."""
     data: dict[str, Any] = tomllib.loads((REPO / "configs" / "deriv.toml").read_text())
     data["venues"]["deriv"]["endpoint"] = url
+    data["venues"]["deriv"].update(deriv)
     data["domains"]["synthetics"]["symbols"] = SYMBOLS
     data["marketdata"] = busy_marketdata()
     data["strategies"] = busy_strategies()  # as the busy config: 5-second bars trade quickly
@@ -105,16 +106,16 @@ def live_db(config: Path) -> Path:
 
 
 def booked_contracts(config: Path) -> list[int]:
-    """Contract ids of the entry fills the books hold (fill id = contract id:client id)."""
+    """Contract ids of the entry fills the books hold (each fill names its contract)."""
     db = live_db(config)
     if not db.exists():
         return []
     found = rows(
         db,
-        "SELECT f.fill_id FROM fills f JOIN orders o ON o.client_order_id = f.client_order_id"
-        " WHERE o.purpose = 'entry'",
+        "SELECT json_extract(f.data, '$.venue_ref') FROM fills f"
+        " JOIN orders o ON o.client_order_id = f.client_order_id WHERE o.purpose = 'entry'",
     )
-    return sorted(int(fill_id.split(":")[0]) for (fill_id,) in found)
+    return sorted(int(ref) for (ref,) in found)
 
 
 def open_positions(config: Path) -> list[str]:
@@ -148,7 +149,7 @@ def test_a_sigkilled_daemon_finds_its_open_contract_and_closes_it(
             )
             # the market stands still from here: nothing may close it while the node is dead.
             # The kill comes once every buy the venue made is booked (a daemon killed mid-buy
-            # finds an unknown contract and halts for the operator, a documented limit)
+            # is the next test)
             sim.clock.pause()
             wait_for(lambda: booked_contracts(config) == sorted(sim.contracts), timeout=120)
             still = [c.symbol for c in list(sim.contracts.values()) if c.open]
@@ -202,3 +203,55 @@ def test_a_sigkilled_daemon_finds_its_open_contract_and_closes_it(
     trades = rows(live_db(config), "SELECT data FROM trades")
     assert any(json.loads(d)["symbol"] == held.symbol for (d,) in trades)
     assert "reconcile found orphans" not in err
+
+
+def test_a_daemon_killed_mid_buy_books_the_contract_it_bought(
+    tmp_path: Path, deriv_sim: DerivSimulator
+) -> None:
+    """The venue bought the contract but the daemon died before the reply: the order is stored,
+    never acknowledged, and Deriv has no client order id. The restart's reconciliation finds
+    the one open contract no booked order claims on that symbol and side, of that size, and
+    books it as the order's fill: no orphan, no halt, no second buy, the contract protected and
+    closed through the books."""
+    sim = deriv_sim
+    # the client would stop waiting for the held reply after request_timeout_s and find the
+    # contract itself (MultiplierTrader.buy): the longest wait, so the kill comes first
+    config = node_config(tmp_path, sim.url, request_timeout_s=120)
+    sim.faults.hold_buy_reply = True  # the venue buys, and never answers
+    daemon = start(config, 0)
+    try:
+        wait_for(lambda: len(sim.contracts) > 0, timeout=300)
+        sim.clock.pause()  # nothing may close it while the node is dead
+    finally:
+        daemon.send_signal(signal.SIGKILL)
+        daemon.communicate(timeout=30)
+    ((cid, held),) = list(sim.contracts.items())
+    assert held.open
+    assert booked_contracts(config) == [], "the kill came before the buy's reply"
+    (entry,) = rows(live_db(config), "SELECT status FROM orders WHERE purpose = 'entry'")
+    assert entry == ("new",), "the entry was stored before it was sent, and never acknowledged"
+
+    daemon = start(config, 1)
+    try:
+        wait_for(lambda: log_has(daemon, "node started"), timeout=300)
+        status = json.loads(cli(config, "status", "--json").stdout)
+        assert status["trading_state"] == "active", status
+        assert not status["halted_wallets"], status
+        assert booked_contracts(config) == [cid], "the contract is the entry's, booked once"
+        assert open_positions(config) == [held.symbol]
+        (entry,) = rows(live_db(config), "SELECT status FROM orders WHERE purpose = 'entry'")
+        assert entry == ("filled",)
+        assert cli(config, "pause").returncode == 0
+        sim.clock.resume()
+        if held.open:
+            done = cli(config, "close", held.symbol, "--yes")
+            assert done.returncode == 0 or not held.open, done.stderr
+        wait_for(lambda: not held.open and not open_positions(config), timeout=180)
+        wait_for(lambda: abs(wallet_balance(config) - sim.balance) < 1e-6, timeout=60)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _out, err = daemon.communicate(timeout=120)
+    assert daemon.returncode == 0, err[-3000:]
+    assert sorted(sim.contracts) == booked_contracts(config) == [cid], "no buy lost or doubled"
+    assert "reconcile found orphans" not in err
+    assert "recovered as" in err, "the restart says what it recovered"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, replace
 from typing import Protocol, runtime_checkable
 
@@ -281,6 +281,15 @@ class OrderQuery(Protocol):
 
 
 @runtime_checkable
+class RecoversOrders(Protocol):
+    """Optional ExecClient extra, for venues without client order ids (Deriv): find the
+    venue's record of an order sent just before the node died, never acknowledged, among what
+    the account holds that no booked order claims (`claimed`: venue order ids)."""
+
+    async def recover_order(self, order: Order, claimed: Set[str]) -> OrderUpdate | None: ...
+
+
+@runtime_checkable
 class TakesPlans(Protocol):
     """Optional ExecClient extra: a client that rests an entry's stop and target on the venue's
     own contract (Deriv's limit_order) reads them from the stored plans."""
@@ -489,6 +498,12 @@ class LiveExecutor:
         """The venue's state of one order, when the client can look orders up."""
         if isinstance(self.client, OrderQuery):
             return await self.client.order_status(client_order_id)
+        return None
+
+    async def recover(self, order: Order, claimed: Set[str]) -> OrderUpdate | None:
+        """The venue's record of an order it cannot look up by client id (RecoversOrders)."""
+        if isinstance(self.client, RecoversOrders):
+            return await self.client.recover_order(order, claimed)
         return None
 
     # ---- the event stream ------------------------------------------------------------------

@@ -5,7 +5,10 @@ For every LIVE wallet (paper wallets are rebuilt from the database, so they alwa
 - a working order of ours the venue no longer lists is looked up (when the client can) and
   settled as the venue says: missed fills are booked with the fees the venue charged (or, when
   it does not say, the fee the cost model expects), cancels and expiries applied; an order the
-  venue has never heard of is marked EXPIRED (REJECTED if it was never acknowledged);
+  venue has never heard of is marked EXPIRED (REJECTED if it was never acknowledged); an entry
+  that was on the wire when the node died, never acknowledged, on a venue without client order
+  ids (Deriv: RecoversOrders) is matched to the one record no booked order claims, and booked
+  as the venue filled it;
 - a venue position we do not hold, or hold with another side or size, is an orphan; a position
   we hold that the venue does not is missing;
 - the venue's balance is compared with the wallet's; a difference beyond the tolerance is an
@@ -319,10 +322,37 @@ class Reconciler:
                     found.settle(index, "closed", "cancelled at the venue (policy adopt)")
                 except VenueError as exc:
                     found.resolved.append(f"{coid}: cancel failed: {exc}")
+        claimed: set[str] | None = None
         for coid, order in ours.items():
             if coid not in at_venue:
                 update = await executor.query(coid)
+                if update is None and not order.venue_order_id and not order.reduce_only:
+                    # sent as the node died, never acknowledged: a venue without client ids
+                    # may still tell which of its records it is
+                    if claimed is None:
+                        claimed = self._claimed(wid)
+                    update = await executor.recover(order, claimed)
+                    if update is not None and update.venue_order_id:
+                        claimed.add(update.venue_order_id)
+                        text = f"{coid}: recovered as {update.venue_order_id} ({update.reason})"
+                        found.resolved.append(text)
+                        await self._host.publish(
+                            ALERT,
+                            Alert(
+                                "info",
+                                f"reconcile {wid}: {text}",
+                                self._clock.now_ms(),
+                                "reconcile",
+                            ),
+                        )
                 found.resolved.append(await self._settle(wid, order, update))
+
+    def _claimed(self, wid: str) -> set[str]:
+        """Venue ids that booked orders and fills of a wallet already account for."""
+        store = self._ledger.store(wid)
+        ids = {o.venue_order_id for o in store.load_orders(wallet_id=wid) if o.venue_order_id}
+        ids.update(f.venue_ref for f in store.load_fills() if f.wallet_id == wid and f.venue_ref)
+        return ids
 
     async def _settle(self, wid: str, order: Order, update: OrderUpdate | None) -> str:
         """Bring a stored working order in line with the venue's word on it."""
@@ -346,7 +376,9 @@ class Reconciler:
 
     def _missed_fill(self, wid: str, order: Order, update: OrderUpdate, now: int) -> Fill:
         """The fill the venue made while we were not listening, with its fee: the venue's own
-        figure when it reports fees, else the taker fee the cost model expects."""
+        figure when it reports fees, else the taker fee the cost model expects. It completes
+        the order when the venue says FILLED (a Deriv contract's size is the stake's, not
+        exactly the order's) and names the venue's record (venue_ref)."""
         missing = update.filled_qty - order.filled_qty
         paid = update.avg_fill_price * update.filled_qty
         price = (paid - order.avg_fill_price * order.filled_qty) / missing
@@ -368,6 +400,8 @@ class Reconciler:
             price=price,
             fee=fee,
             ts_ms=now,
+            last=update.status is OrderStatus.FILLED,
+            venue_ref=update.venue_order_id,
         )
 
     # ---- positions -------------------------------------------------------------------------

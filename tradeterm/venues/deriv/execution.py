@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Set
 from dataclasses import dataclass
 
 from tradeterm.clock import Clock
@@ -56,6 +56,12 @@ from tradeterm.venues.deriv.trader import MultiplierTrader
 
 log = logging.getLogger(__name__)
 
+
+RECOVERY_SLACK_MS = 60_000
+"""How much earlier than the order (by our clock) its recovered contract may say it was bought."""
+
+RECOVERY_QTY_TOLERANCE = 0.05
+"""A recovered contract's size may differ from its order's by this fraction."""
 
 PlanLookup = Callable[[str], EntryPlan | None]
 """The stored plan (stop, target) of an entry order, by client order id."""
@@ -380,6 +386,62 @@ class DerivExecClient:
     async def order_status(self, client_order_id: str) -> OrderUpdate | None:
         """The account's word on one order (OrderQuery, for reconciliation); None if unseen."""
         return self._known.get(client_order_id)
+
+    async def recover_order(self, order: Order, claimed: Set[str]) -> OrderUpdate | None:
+        """The venue's word on an entry whose buy was on the wire when the node died (stored,
+        never acknowledged): Deriv has no client order id, so the contract is the one open
+        contract of the account that no booked order claims (`claimed`: contract ids), on the
+        order's symbol and side, at the multiplier this client buys, bought no earlier than the
+        order was made (RECOVERY_SLACK_MS of clock skew allowed), whose size is the order's
+        within RECOVERY_QTY_TOLERANCE (the stake is rounded to cents at the spot of the buy).
+        Exactly one such contract: it is the order's, FILLED as bought (entry spot, commission).
+        None or several: None, and reconciliation says what it cannot tell (an orphan for the
+        operator; never a guess between two)."""
+        if order.reduce_only or order.venue_order_id:
+            return None
+        await self.connect()
+        offer = await self._offer(order.symbol)
+        found = [
+            poc
+            for poc in await self.contracts()
+            if str(poc.contract_id) not in claimed
+            and poc.symbol == order.symbol
+            and contract_side(poc) is order.side
+            and poc.multiplier == float(offer.multipliers[0])
+            and (
+                not poc.purchase_time
+                or poc.purchase_time * 1000 >= order.created_ms - RECOVERY_SLACK_MS
+            )
+            and abs(contract_position_qty(poc) - order.qty) <= RECOVERY_QTY_TOLERANCE * order.qty
+        ]
+        if len(found) != 1:
+            if found:
+                log.warning(
+                    "%s: %s matches %d open contracts (%s): left to the operator",
+                    self.name,
+                    order.client_order_id,
+                    len(found),
+                    ", ".join(str(c.contract_id) for c in found),
+                )
+            return None
+        (poc,) = found
+        cid = poc.contract_id
+        self._contract_of[order.client_order_id] = cid
+        self._seen[cid] = poc.symbol
+        self._limits[cid] = (poc.stop_loss, poc.take_profit)
+        self.trader.audit("recovered", contract_id=cid, client_order_id=order.client_order_id)
+        update = OrderUpdate(
+            order.client_order_id,
+            OrderStatus.FILLED,
+            self._clock.now_ms(),
+            venue_order_id=str(cid),
+            filled_qty=contract_position_qty(poc),
+            avg_fill_price=poc.entry_spot,
+            fees=poc.commission,
+            reason=f"contract {cid} bought while the node was down mid-buy",
+        )
+        self._known[order.client_order_id] = update
+        return update
 
     async def open_orders(self) -> list[Order]:
         return []  # market orders only: TP/SL rest on the contracts, not as orders

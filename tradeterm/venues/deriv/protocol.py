@@ -347,6 +347,8 @@ class OpenContract:
     stop_loss: float | None
     stop_out_price: float | None
     sell_price: float
+    purchase_time: int = 0
+    """Epoch seconds of the buy (0 when the frame does not say)."""
 
 
 def _order_amount(limit: dict[str, Any], key: str) -> float | None:
@@ -387,7 +389,18 @@ def parse_open_contract(msg: dict[str, Any]) -> OpenContract | None:
         stop_loss=_order_amount(limit, "stop_loss"),
         stop_out_price=stop_out_price,
         sell_price=_num(row, "sell_price") if row.get("sell_price") is not None else 0.0,
+        purchase_time=_purchase_time(row),
     )
+
+
+def _purchase_time(row: dict[str, Any]) -> int:
+    """Epoch seconds of the buy; 0 when absent or not an integer (only recovery reads it: a
+    contract is never dropped for it)."""
+    for key in ("purchase_time", "date_start"):
+        value = row.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return 0
 
 
 @dataclass(frozen=True, slots=True)

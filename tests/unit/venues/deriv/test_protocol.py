@@ -63,6 +63,13 @@ def test_open_contract() -> None:
     assert poc is not None
     assert poc.contract_id == 79944933588 and poc.contract_type == "MULTDOWN"
     assert poc.entry_spot == 1417.65 and poc.multiplier == 100.0 and not poc.is_sold
+    assert poc.purchase_time == 1587533920  # what matches a buy lost in a crash to its order
+    frame = real("proposal_open_contract_response")
+    row = frame["proposal_open_contract"]
+    del row["purchase_time"]
+    assert parse_open_contract(frame).purchase_time == row["date_start"]  # type: ignore[union-attr]
+    del row["date_start"]
+    assert parse_open_contract(frame).purchase_time == 0  # type: ignore[union-attr]
 
 
 def test_buy_sell_balance() -> None:

@@ -105,6 +105,9 @@ class FaultPlan:
     stall_for_s: float = 0.0
     lose_buy_reply: bool = False
     """Drop the connection instead of answering the next `buy` (the contract is still bought)."""
+    hold_buy_reply: bool = False
+    """Never answer the next `buy`, the connection staying up (the contract is still bought): a
+    client waits on it, as a node killed in the middle of a buy did."""
 
 
 class ApiError(Exception):
@@ -706,6 +709,9 @@ class DerivSimulator:
         if self.faults.lose_buy_reply:
             self.faults.lose_buy_reply = False
             asyncio.get_running_loop().create_task(session.ws.close(1011))
+            return _NO_REPLY
+        if self.faults.hold_buy_reply:
+            self.faults.hold_buy_reply = False
             return _NO_REPLY
         body: dict[str, Any] = {
             "buy": {
