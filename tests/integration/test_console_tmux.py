@@ -172,7 +172,7 @@ def show_positions(term: TmuxTerminal) -> str:
         return bool(EQUITY_LINE.search(screen)) and not pending_ids(screen)
 
     term.press("2")
-    return term.wait_for_screen(on_positions, timeout=10, what="the Positions tab")
+    return term.wait_for_screen(on_positions, timeout=STEP_S, what="the Positions tab")
 
 
 def test_operator_approves_flattens_and_quits_at_80x24(tmp_path: Path) -> None:

@@ -175,26 +175,40 @@ def test_paper_streams_deriv_ticks_into_the_node(tmp_path: Path, sim_url: str) -
         "--set",
         f"storage.state_dir={tmp_path / 'state'}",
     ]
-    paper = subprocess.Popen(
-        [*TRADETERM, "paper", "--config", str(CONFIG), *sets, "--no-ui", "--duration", "20"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    seen = ""
-    deadline = time.monotonic() + 90
-    while "venue deriv: up" not in seen:
-        assert paper.poll() is None, paper.stderr.read() if paper.stderr else ""
-        assert time.monotonic() < deadline, seen
-        time.sleep(0.5)
-        status = subprocess.run(
-            [*TRADETERM, "status", "--config", str(CONFIG), *sets],
+    # its log goes to a file: a pipe nobody reads while it runs would fill and stall it
+    log_path = tmp_path / "paper.err"
+    with log_path.open("w", encoding="utf-8") as log_file:
+        paper = subprocess.Popen(
+            [*TRADETERM, "paper", "--config", str(CONFIG), *sets, "--no-ui"],
             cwd=tmp_path,
-            capture_output=True,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
             text=True,
-            timeout=60,
         )
-        seen = status.stdout
-    assert "paper only" in seen and "reconnects 0" in seen
-    assert paper.wait(timeout=120) == 0
+    try:
+        seen = ""
+        deadline = time.monotonic() + 180
+        while "venue deriv: up" not in seen:
+            assert paper.poll() is None, log_path.read_text(encoding="utf-8")[-3000:]
+            assert time.monotonic() < deadline, seen
+            time.sleep(0.5)
+            status = subprocess.run(
+                [*TRADETERM, "status", "--config", str(CONFIG), *sets],
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            seen = status.stdout
+        assert "paper only" in seen and "reconnects 0" in seen
+    finally:
+        # it runs until stopped, as an operator's would: SIGTERM is the clean end of the run
+        if paper.poll() is None:
+            paper.send_signal(signal.SIGTERM)
+        try:
+            paper.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            paper.kill()  # a run that does not stop must not outlive the test
+            paper.wait()
+            raise
+    assert paper.returncode == 0, log_path.read_text(encoding="utf-8")[-3000:]

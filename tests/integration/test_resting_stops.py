@@ -8,17 +8,30 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 from pathlib import Path
+from typing import Any
 
-from .daemon_kit import REPO, Lines, cli, rows, start_daemon, wait_for, write_config
+from .daemon_kit import REPO, Daemon, Lines, cli, rows, start_daemon, status, wait_for, write_config
+
+
+def _read(db: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows read while the daemon runs; none while the database or its tables do not exist yet
+    (never creates the file) or while a writer holds it."""
+    if not db.exists():
+        return []
+    try:
+        return rows(db, sql, params)
+    except sqlite3.Error:
+        return []
 
 
 def _resting_stops(state: Path) -> list[tuple[str, str]]:
     """(client order id, symbol) of the stop-loss orders working at the sim venue."""
     return [
         (coid, symbol)
-        for coid, symbol in rows(
+        for coid, symbol in _read(
             state / "sim-sim.db",
             "SELECT client_order_id, symbol FROM orders WHERE account = 'live' AND working = 1"
             " AND json_extract(data, '$.purpose') = 'stop_loss'",
@@ -26,8 +39,30 @@ def _resting_stops(state: Path) -> list[tuple[str, str]]:
     ]
 
 
+def _working_entries(state: Path) -> list[str]:
+    """Client order ids of the entry orders still working at the sim venue."""
+    return [
+        r[0]
+        for r in _read(
+            state / "sim-sim.db",
+            "SELECT client_order_id FROM orders WHERE account = 'live' AND working = 1"
+            " AND json_extract(data, '$.purpose') = 'entry'",
+        )
+    ]
+
+
 def _open_live_positions(state: Path) -> list[str]:
-    return [r[0] for r in rows(state / "live.db", "SELECT symbol FROM positions")]
+    return [r[0] for r in _read(state / "live.db", "SELECT symbol FROM positions")]
+
+
+def _settled(state: Path) -> str:
+    """With entries paused: "protected" once every position held has its stop at the venue,
+    "flat" once nothing is held and no entry is working (every position closed meanwhile), else
+    "" (a late entry fill still waits for its stop)."""
+    held = set(_open_live_positions(state))
+    if held:
+        return "protected" if held <= {symbol for _c, symbol in _resting_stops(state)} else ""
+    return "" if _working_entries(state) else "flat"
 
 
 def test_after_a_sigkill_the_resting_stops_are_at_the_venue_and_fire(tmp_path: Path) -> None:
@@ -35,14 +70,24 @@ def test_after_a_sigkill_the_resting_stops_are_at_the_venue_and_fire(tmp_path: P
     state = tmp_path / "state"
     proc = start_daemon(config, "--confirm")
     try:
-        wait_for(
-            lambda: (
-                (state / "live.db").exists()
-                and len(_open_live_positions(state)) >= 1
-                and len(_resting_stops(state)) >= 1
-            ),
-            timeout=180,
-        )
+        for _round in range(5):
+            wait_for(
+                lambda: len(_open_live_positions(state)) >= 1 and len(_resting_stops(state)) >= 1,
+                timeout=180,
+            )
+            # no new entry from here on (the pause outlives the kill: exits and stops still
+            # work), so no entry can fill between the last look and the kill without its stop
+            assert cli(config, "pause").returncode == 0
+            wait_for(
+                lambda: (s := status(config)) is not None and s["trading_state"] != "active",
+                timeout=120,
+            )
+            if wait_for(lambda: _settled(state), timeout=180) == "protected":
+                break
+            # every position closed while pausing: trade again and catch the next one
+            assert cli(config, "resume").returncode == 0
+        else:
+            raise AssertionError("never held a protected position at the moment of the kill")
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
@@ -57,7 +102,7 @@ def test_after_a_sigkill_the_resting_stops_are_at_the_venue_and_fire(tmp_path: P
     try:
         # a resting stop or target fills at the venue; the node books the close it reports
         closed = wait_for(
-            lambda: rows(
+            lambda: _read(
                 state / "live.db",
                 "SELECT t.symbol, t.data FROM trades t WHERE json_extract(t.data, '$.exit_reason')"
                 " IN ('stop_loss', 'take_profit', 'trailing_stop') LIMIT 1 OFFSET ?",
@@ -93,8 +138,8 @@ def test_a_sigkill_right_after_a_kill_switch_trip_restarts_halted(tmp_path: Path
     proc = subprocess.Popen(
         [*_tradeterm(), "run", "--no-ui", "--confirm", "--config", str(config), *sets],
         cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,  # read as it comes by Lines
         text=True,
     )
     lines = Lines(proc)
@@ -108,12 +153,10 @@ def test_a_sigkill_right_after_a_kill_switch_trip_restarts_halted(tmp_path: Path
     )
     assert "live:synthetics" in stored["halted"]
 
-    proc = subprocess.Popen(
+    proc = Daemon(  # its log to a file: an unread pipe would fill and stall it
         [*_tradeterm(), "run", "--no-ui", "--confirm", "--config", str(config), *sets],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        tmp_path,
+        tmp_path / "restart.err",
     )
     try:
         status = wait_for(

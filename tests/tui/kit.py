@@ -11,6 +11,7 @@ waits on the wall clock; only the node's start-up and Textual's own message pass
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -124,14 +125,19 @@ async def settle(pilot: Pilot[Any]) -> None:
     await underlines_placed(pilot)
 
 
-async def underlines_placed(pilot: Pilot[Any], tries: int = 200) -> None:
+async def underlines_placed(pilot: Pilot[Any], timeout_s: float = 60.0) -> None:
     """Wait until every tab bar's underline, on every screen of the stack (a modal draws over the
     screen below it), sits under its active tab: Textual places it after a refresh, and a loaded
-    machine could take a picture before that (a flaky snapshot)."""
-    for _ in range(tries):
+    machine could take a picture before that (a flaky snapshot). Fails after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
         screens = pilot.app.screen_stack  # a modal shows the screen below it, tabs and all
         if all(_underline_placed(tabs) for screen in screens for tabs in screen.query(Tabs)):
             return
+        if time.monotonic() >= deadline:
+            raise AssertionError(
+                f"a tab underline was not placed under its active tab within {timeout_s:.0f} s"
+            )
         await pilot.pause()
 
 
@@ -145,14 +151,19 @@ def _underline_placed(tabs: Tabs) -> bool:
     return bool(line.highlight_start == start and line.highlight_end == end)
 
 
-async def started(pilot: Pilot[Any], tries: int = 400) -> ConsoleUnderTest:
-    """Wait (at most a few seconds) for the node worker to finish starting, then settle."""
+async def started(
+    pilot: Pilot[Any], tries: int | None = None, *, timeout_s: float = 120.0
+) -> ConsoleUnderTest:
+    """Wait for the node worker to finish starting (at most `timeout_s`, monotonic, so a loaded
+    machine still gets there), then settle. `tries` pauses of 0.02 s, where given, only ever
+    lengthen the wait."""
     app = console_of(pilot)
-    for _ in range(tries):
-        if app.node_running:
-            break
+    if tries is not None:
+        timeout_s = max(timeout_s, tries * 0.02)
+    deadline = time.monotonic() + timeout_s
+    while not app.node_running and time.monotonic() < deadline:
         await pilot.pause(0.02)
-    assert app.node_running, f"the node did not start: {app.notes}"
+    assert app.node_running, f"the node did not start within {timeout_s:.0f} s: {app.notes}"
     await settle(pilot)
     return app
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import math
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -399,9 +400,9 @@ async def test_q_asks_then_y_shuts_the_node_down_safely(
         noun = "position stays" if held == 1 else "positions stay"
         assert f"{held} open {noun} open" in text(pilot)
         await pilot.press("y")
-        for _ in range(200):  # the shutdown worker stops the node, then exits the app
-            if app.return_code is not None:
-                break
+        deadline = time.monotonic() + 60  # the shutdown worker stops the node, then exits the app
+        while app.return_code is None:
+            assert time.monotonic() < deadline, "y must quit the console (within 60 s)"
             await asyncio.sleep(0.02)
         assert app.return_code == 0, "y must quit the console"
         assert not app.node.started and not app.node_running  # stopped by the quit itself
@@ -426,11 +427,10 @@ async def test_a_node_that_refuses_to_start_closes_the_console_with_exit_code_2(
 ) -> None:
     app = new_console(extra={"rollout": {"initial_stage": 2}})  # trades live, live not approved
     async with app.run_test(size=COMPACT) as pilot:
-        for _ in range(200):
-            if app.return_code is not None:
-                break
+        deadline = time.monotonic() + 60
+        while app.return_code is None and time.monotonic() < deadline:
             await pilot.pause(0.02)
-    assert app.return_code == 2
+    assert app.return_code == 2, f"exit code {app.return_code} (None: still open after 60 s)"
     assert not app.node_running and not app.node.started
 
 

@@ -71,9 +71,12 @@ def console_app(pilot: Pilot[Any]) -> ConsoleUnderTest:
     return pilot.app
 
 
-async def finished(pilot: Pilot[Any], screen: LabScreen, tries: int = 1200) -> None:
-    """Wait until the run's process has answered (the lab left the running mode)."""
-    assert await until(pilot, lambda: screen.mode != "running", tries=tries), "run never ended"
+async def finished(pilot: Pilot[Any], screen: LabScreen, timeout_s: float = 300.0) -> None:
+    """Wait until the run's process has answered (the lab left the running mode); the child
+    process imports numba and friends, so a loaded machine gets minutes, not a count of pauses."""
+    assert await until(pilot, lambda: screen.mode != "running", timeout_s=timeout_s), (
+        f"the run did not end within {timeout_s:.0f} s"
+    )
     assert screen.mode == "result", f"the run failed: {screen.error}"
 
 

@@ -9,6 +9,7 @@ timestamp, under pytest's temporary folder) and the running view's elapsed secon
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -61,9 +62,9 @@ async def fill(pilot: Pilot[Any], strategy: str = "") -> LabScreen:
 async def run_one(pilot: Pilot[Any], strategy: str = "") -> LabScreen:
     screen = await fill(pilot, strategy)
     await key(pilot, "ctrl+r")
-    for _ in range(1200):
-        if screen.mode != "running":
-            break
+    deadline = time.monotonic() + 300  # the run's child process imports numba: allow minutes
+    while screen.mode == "running":
+        assert time.monotonic() < deadline, "the backtest did not end within 300 s"
         await pilot.pause(0.05)
     assert screen.mode == "result", screen.error
     await settle(pilot)

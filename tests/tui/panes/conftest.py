@@ -59,6 +59,7 @@ class Host(App[None]):
 
     def __init__(self, pane: Widget, *, compact: bool = False) -> None:
         super().__init__()
+        self.animation_level = "none"  # as ConsoleUnderTest: no widget caught mid-animation
         self.pane = pane
         self._compact = compact
 

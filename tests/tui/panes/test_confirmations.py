@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from textual.app import ComposeResult
 from textual.widgets import DataTable
@@ -103,9 +104,9 @@ async def test_the_countdown_runs_by_itself_every_second() -> None:
         pane.view = ConfirmationsView((confirmation("c1", 42),))
         await pilot.pause()
         clock.advance(60)
-        for _ in range(50):  # the 1 s timer fires on its own; wait for it, bounded
-            if pane.table.text("c1", "ttl") == "expired":
-                break
+        deadline = time.monotonic() + 30  # the 1 s timer fires on its own; wait for it, bounded
+        while pane.table.text("c1", "ttl") != "expired":
+            assert time.monotonic() < deadline, "the 1 s countdown timer did not fire in 30 s"
             await asyncio.sleep(0.1)
         assert pane.table.text("c1", "ttl") == "expired"
 

@@ -7,6 +7,7 @@ test asserts on text the operator can actually see at the test's terminal size.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -42,8 +43,23 @@ def screen_text(app: App[Any]) -> str:
     return re.sub(r"\s+", " ", " ".join(p for p in parts if p))
 
 
-async def until(pilot: Pilot[Any], ready: Callable[[], bool], tries: int = 40) -> bool:
-    """Let the app run until `ready()` (a timer or message has landed), or give up."""
+async def until(
+    pilot: Pilot[Any],
+    ready: Callable[[], bool],
+    tries: int = 40,
+    *,
+    timeout_s: float | None = None,
+) -> bool:
+    """Let the app run until `ready()` (a timer or message has landed), or give up: after `tries`
+    pauses of 0.05 s, or with `timeout_s` once that many seconds (monotonic) have passed, so a
+    wait on another process or a real timer holds on a loaded machine."""
+    if timeout_s is not None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if ready():
+                return True
+            await pilot.pause(0.05)
+        return ready()
     for _ in range(tries):
         if ready():
             return True

@@ -67,7 +67,7 @@ async def test_countdown_follows_the_clock() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         clock.set_time(T0 + 78_500)
-        assert await until(pilot, lambda: "expires in 12s" in screen_text(app))
+        assert await until(pilot, lambda: "expires in 12s" in screen_text(app), timeout_s=30)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -108,7 +108,7 @@ async def test_expiry_shows_without_a_key_press() -> None:
         await pilot.pause()
         assert "expires in 5s" in screen_text(app)
         clock.set_time(T0 + 6_000)
-        assert await until(pilot, lambda: "EXPIRED" in screen_text(app))
+        assert await until(pilot, lambda: "EXPIRED" in screen_text(app), timeout_s=30)
 
 
 async def test_paper_intent_without_flags_reads_plainly() -> None:

@@ -4,6 +4,7 @@ dedup, stale feeds, warm-up, backfill and the candle store."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -440,12 +441,11 @@ async def test_subscribing_while_connected_reaches_the_venue_at_once() -> None:
 
 async def wait_for_rows(store: CandleStore, timeframe: str, rows: int) -> int:
     """Poll the store while the manager's worker thread writes (the write is off the loop)."""
-    found = 0
-    for _ in range(500):
-        found = len(store.read("fake", "BTC", timeframe))
-        if found >= rows:
-            break
+    deadline = time.monotonic() + 60  # a loaded machine may take long; the write still lands
+    found = len(store.read("fake", "BTC", timeframe))
+    while found < rows and time.monotonic() < deadline:
         await asyncio.sleep(0.01)
+        found = len(store.read("fake", "BTC", timeframe))
     return found
 
 
