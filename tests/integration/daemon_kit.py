@@ -202,6 +202,23 @@ def rows(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ..
         conn.close()
 
 
+def read_running(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows read while a daemon runs: none while the database or its tables do not exist yet
+    (never creates the file) or while a writer holds it."""
+    if not db.exists():
+        return []
+    try:
+        return rows(db, sql, params)
+    except sqlite3.Error:
+        return []
+
+
+def count_running(db: Path, sql: str) -> int:
+    """A COUNT(*) (or any single integer) read as `read_running` reads; 0 when unreadable."""
+    found = read_running(db, sql)
+    return int(found[0][0]) if found else 0
+
+
 class Lines:
     """A process's stderr lines, read by a thread so a test can wait for one without blocking."""
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import random
 import signal
-import sqlite3
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 
 from tradeterm.storage.migrations import MIGRATIONS
 
-from .daemon_kit import cli, rows, start_daemon, wait_for, write_config
+from .daemon_kit import cli, count_running, read_running, rows, start_daemon, wait_for, write_config
 
 RUNS = 20
 
@@ -76,24 +75,8 @@ def _check_invariants(db: Path) -> dict[str, object]:
     }
 
 
-def _read(db: Path, sql: str) -> list[tuple[object, ...]]:
-    """Rows read while the daemon runs; none while the database or its tables do not exist yet
-    (never creates the file) or while a writer holds it."""
-    if not db.exists():
-        return []
-    try:
-        return rows(db, sql)
-    except sqlite3.Error:
-        return []
-
-
-def _count(db: Path, sql: str) -> int:
-    found = _read(db, sql)
-    return int(found[0][0]) if found else 0  # type: ignore[call-overload]
-
-
 def _ids(db: Path, sql: str) -> set[object]:
-    return {r[0] for r in _read(db, sql)}
+    return {r[0] for r in read_running(db, sql)}
 
 
 def test_sigkill_at_random_points_loses_nothing(tmp_path: Path) -> None:
@@ -124,9 +107,9 @@ def test_sigkill_at_random_points_loses_nothing(tmp_path: Path) -> None:
                 )
                 time.sleep(rng.uniform(0.0, 0.5))
             else:
-                traded = _count(db, "SELECT COUNT(*) FROM fills")
+                traded = count_running(db, "SELECT COUNT(*) FROM fills")
                 wait_for(
-                    lambda traded=traded: _count(db, "SELECT COUNT(*) FROM fills") > traded,
+                    lambda traded=traded: count_running(db, "SELECT COUNT(*) FROM fills") > traded,
                     timeout=180,
                 )
                 time.sleep(rng.uniform(0.0, 1.0))
@@ -137,7 +120,7 @@ def test_sigkill_at_random_points_loses_nothing(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
         assert proc.returncode == -signal.SIGKILL
-        if not db.exists() or _count(db, "PRAGMA user_version") < len(MIGRATIONS):
+        if not db.exists() or count_running(db, "PRAGMA user_version") < len(MIGRATIONS):
             continue  # killed while the first start created the schema (each step is atomic)
         state = _check_invariants(db)
         fills = state["fills"]

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
-from .daemon_kit import cli, rows, start_daemon, status, wait_for, write_config
+from .daemon_kit import (
+    cli,
+    count_running,
+    read_running,
+    rows,
+    start_daemon,
+    status,
+    wait_for,
+    write_config,
+)
 
 
 def test_the_daemon_never_imports_textual() -> None:
@@ -90,27 +98,15 @@ def test_cli_without_a_daemon_says_so(tmp_path: Path) -> None:
     assert res.stderr.strip().startswith("no tradeterm daemon is running")
 
 
-def _read(db: Path, sql: str) -> list[tuple[object, ...]]:
-    """Rows read while the daemon runs; none while the database or its tables do not exist yet
-    (never creates the file) or while a writer holds it."""
-    if not db.exists():
-        return []
-    try:
-        return rows(db, sql)
-    except sqlite3.Error:
-        return []
-
-
 def _count(db: Path, table: str) -> int:
-    found = _read(db, f"SELECT COUNT(*) FROM {table}")
-    return int(found[0][0]) if found else 0  # type: ignore[call-overload]
+    return count_running(db, f"SELECT COUNT(*) FROM {table}")
 
 
 SESSION_TABLES = ("signals", "risk_decisions", "orders", "fills")
 
 
 def _balance_changed(db: Path) -> bool:
-    found = _read(db, "SELECT json_extract(data, '$.balance') FROM wallets")
+    found = read_running(db, "SELECT json_extract(data, '$.balance') FROM wallets")
     return bool(found) and found[0][0] != 1000.0
 
 

@@ -28,7 +28,7 @@ import pytest
 
 from tradeterm.config import config_from_dict, dump_config
 from tradeterm.testing.node_kit import busy_marketdata, busy_strategies
-from tradeterm.venues.sim.servers.deriv_sim import DerivSimulator
+from tradeterm.venues.sim.servers.deriv_sim import Contract, DerivSimulator
 
 from .daemon_kit import REPO, Daemon, cli, rows, wait_for
 
@@ -132,6 +132,26 @@ def log_has(daemon: Daemon, fragment: str) -> bool:
     return fragment in daemon.log_path.read_text(encoding="utf-8")
 
 
+def assert_trading(config: Path) -> None:
+    """The restarted node trades: reconciliation halted neither the node nor a wallet."""
+    status = json.loads(cli(config, "status", "--json").stdout)
+    assert status["trading_state"] == "active", status
+    assert not status["halted_wallets"], status
+
+
+def close_through_the_books(config: Path, sim: DerivSimulator, held: Contract) -> None:
+    """No new entry (the record stays readable), the market moving again, the operator closes
+    the contract (unless a TP/SL closes it first): it is sold at the venue, closed in the books
+    at what it paid, and the wallet's cash is the account's balance."""
+    assert cli(config, "pause").returncode == 0
+    sim.clock.resume()
+    if held.open:
+        done = cli(config, "close", held.symbol, "--yes")
+        assert done.returncode == 0 or not held.open, done.stderr
+    wait_for(lambda: not held.open and not open_positions(config), timeout=180)
+    wait_for(lambda: abs(wallet_balance(config) - sim.balance) < 1e-6, timeout=60)
+
+
 def test_a_sigkilled_daemon_finds_its_open_contract_and_closes_it(
     tmp_path: Path, deriv_sim: DerivSimulator
 ) -> None:
@@ -182,18 +202,9 @@ def test_a_sigkilled_daemon_finds_its_open_contract_and_closes_it(
     try:
         wait_for(lambda: log_has(daemon, "node started"), timeout=300)
         # reconciled against portfolio/proposal_open_contract: the contract is ours, no orphan
-        status = json.loads(cli(config, "status", "--json").stdout)
-        assert status["trading_state"] == "active", status
-        assert not status["halted_wallets"], status
+        assert_trading(config)
         assert open_positions(config) == [held.symbol] and held.open
-        assert cli(config, "pause").returncode == 0  # no new entry: the record stays readable
-        sim.clock.resume()
-        if held.open:
-            done = cli(config, "close", held.symbol, "--yes")
-            assert done.returncode == 0 or not held.open, done.stderr
-        # the contract is sold at the venue and closed in the books at what it paid
-        wait_for(lambda: not held.open and not open_positions(config), timeout=180)
-        wait_for(lambda: abs(wallet_balance(config) - sim.balance) < 1e-6, timeout=60)
+        close_through_the_books(config, sim, held)
     finally:
         daemon.send_signal(signal.SIGTERM)
         _out, err = daemon.communicate(timeout=120)
@@ -234,20 +245,12 @@ def test_a_daemon_killed_mid_buy_books_the_contract_it_bought(
     daemon = start(config, 1)
     try:
         wait_for(lambda: log_has(daemon, "node started"), timeout=300)
-        status = json.loads(cli(config, "status", "--json").stdout)
-        assert status["trading_state"] == "active", status
-        assert not status["halted_wallets"], status
+        assert_trading(config)
         assert booked_contracts(config) == [cid], "the contract is the entry's, booked once"
         assert open_positions(config) == [held.symbol]
         (entry,) = rows(live_db(config), "SELECT status FROM orders WHERE purpose = 'entry'")
         assert entry == ("filled",)
-        assert cli(config, "pause").returncode == 0
-        sim.clock.resume()
-        if held.open:
-            done = cli(config, "close", held.symbol, "--yes")
-            assert done.returncode == 0 or not held.open, done.stderr
-        wait_for(lambda: not held.open and not open_positions(config), timeout=180)
-        wait_for(lambda: abs(wallet_balance(config) - sim.balance) < 1e-6, timeout=60)
+        close_through_the_books(config, sim, held)
     finally:
         daemon.send_signal(signal.SIGTERM)
         _out, err = daemon.communicate(timeout=120)

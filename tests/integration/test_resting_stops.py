@@ -8,30 +8,28 @@ from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 import subprocess
 from pathlib import Path
-from typing import Any
 
-from .daemon_kit import REPO, Daemon, Lines, cli, rows, start_daemon, status, wait_for, write_config
-
-
-def _read(db: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
-    """Rows read while the daemon runs; none while the database or its tables do not exist yet
-    (never creates the file) or while a writer holds it."""
-    if not db.exists():
-        return []
-    try:
-        return rows(db, sql, params)
-    except sqlite3.Error:
-        return []
+from .daemon_kit import (
+    REPO,
+    Daemon,
+    Lines,
+    cli,
+    read_running,
+    rows,
+    start_daemon,
+    status,
+    wait_for,
+    write_config,
+)
 
 
 def _resting_stops(state: Path) -> list[tuple[str, str]]:
     """(client order id, symbol) of the stop-loss orders working at the sim venue."""
     return [
         (coid, symbol)
-        for coid, symbol in _read(
+        for coid, symbol in read_running(
             state / "sim-sim.db",
             "SELECT client_order_id, symbol FROM orders WHERE account = 'live' AND working = 1"
             " AND json_extract(data, '$.purpose') = 'stop_loss'",
@@ -43,7 +41,7 @@ def _working_entries(state: Path) -> list[str]:
     """Client order ids of the entry orders still working at the sim venue."""
     return [
         r[0]
-        for r in _read(
+        for r in read_running(
             state / "sim-sim.db",
             "SELECT client_order_id FROM orders WHERE account = 'live' AND working = 1"
             " AND json_extract(data, '$.purpose') = 'entry'",
@@ -52,7 +50,7 @@ def _working_entries(state: Path) -> list[str]:
 
 
 def _open_live_positions(state: Path) -> list[str]:
-    return [r[0] for r in _read(state / "live.db", "SELECT symbol FROM positions")]
+    return [r[0] for r in read_running(state / "live.db", "SELECT symbol FROM positions")]
 
 
 def _settled(state: Path) -> str:
@@ -102,7 +100,7 @@ def test_after_a_sigkill_the_resting_stops_are_at_the_venue_and_fire(tmp_path: P
     try:
         # a resting stop or target fills at the venue; the node books the close it reports
         closed = wait_for(
-            lambda: _read(
+            lambda: read_running(
                 state / "live.db",
                 "SELECT t.symbol, t.data FROM trades t WHERE json_extract(t.data, '$.exit_reason')"
                 " IN ('stop_loss', 'take_profit', 'trailing_stop') LIMIT 1 OFFSET ?",
