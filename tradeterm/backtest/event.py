@@ -265,7 +265,7 @@ class EventReplay:
         marks = np.where(busy, np.arange(n + 1), n)
         self._next_busy = np.minimum.accumulate(marks[::-1])[::-1].astype(np.int64)
 
-    async def _skip_idle(self, node: Node, nxt: int) -> int | None:
+    def _skip_idle(self, node: Node, nxt: int) -> int | None:
         """When the node is idle at the first tick of a bar that is not busy, play the market
         past the idle bars without the node (their ticks are dropped), carry the equity over
         them, and return the time of the next tick to play."""
@@ -303,7 +303,7 @@ class EventReplay:
                 self._record_equity(node, now)
             nxt = market.next_ts()
             if nxt is not None and self._next_busy is not None:
-                nxt = await self._skip_idle(node, nxt)
+                nxt = self._skip_idle(node, nxt)
             if nxt is None:
                 return
             clock.set_time(max(nxt, clock.now_ms()))
