@@ -487,27 +487,29 @@ class Node:
 
     async def stop(self, *, flatten: bool | None = None) -> None:
         """Safe shutdown: no new entries, working entry orders cancelled, state persisted;
-        positions closed only when asked (or execution.flatten_on_shutdown)."""
+        positions closed only when asked (or execution.flatten_on_shutdown). Each step that
+        waits on a venue or a task is bounded (STOP_STEP_TIMEOUT_S): one that does not answer
+        is cancelled, named in the log, and the shutdown goes on, so a node always stops."""
         do_flatten = self.config.execution.flatten_on_shutdown if flatten is None else flatten
         self.strategies.enabled = False
         if self.started:
-            with contextlib.suppress(Exception):
-                await self.streams.stop()
-            await self.execution.shutdown(flatten=do_flatten)
+            await _bounded("market data streams", self.streams.stop(), quiet=True)
+            await _bounded("execution shutdown", self.execution.shutdown(flatten=do_flatten))
             self.persist_state()
-        await self.execution.stop()
+        await _bounded("execution streams", self.execution.stop())
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
-            await reap(task)
+            await _bounded(f"task {task.get_name()}", reap(task))
         self.tasks.clear()
-        await self.bus.stop()
-        for handle in self.venues.values():
+        await _bounded("event bus", self.bus.stop())
+        for name, handle in self.venues.items():
             if handle.close is not None:
+                result = None
                 with contextlib.suppress(Exception):
                     result = handle.close()
-                    if isinstance(result, Awaitable):
-                        await result
+                if isinstance(result, Awaitable):
+                    await _bounded(f"venue {name} close", result, quiet=True)
         if self._metrics_server is not None:
             self._metrics_server.shutdown()
         self.stores.close()
@@ -515,6 +517,25 @@ class Node:
             self._lock.release()
         self.started = False
         log.info("node stopped%s", " (flattened)" if do_flatten else "")
+
+
+STOP_STEP_TIMEOUT_S = 30.0
+"""The longest one step of a node's shutdown may wait (a venue, a task) before it is cancelled."""
+
+
+async def _bounded(what: str, step: Awaitable[object], *, quiet: bool = False) -> None:
+    """Await one shutdown step for at most STOP_STEP_TIMEOUT_S; on time-out cancel it and say
+    so. `quiet`: its errors are logged, not raised (closing a connection that failed)."""
+    try:
+        await asyncio.wait_for(step, timeout=STOP_STEP_TIMEOUT_S)
+    except TimeoutError:
+        log.warning(
+            "shutdown: %s did not finish in %.0f s; cancelled, going on", what, STOP_STEP_TIMEOUT_S
+        )
+    except Exception as exc:
+        if not quiet:
+            raise
+        log.info("shutdown: %s: %s", what, exc)
 
 
 def _seed(config: TradetermConfig, wid: str) -> int:

@@ -98,6 +98,17 @@ def cli(
     )
 
 
+class DaemonTimeout(subprocess.TimeoutExpired):
+    """A daemon that did not end in time (killed by then); its message ends with its log."""
+
+    def __init__(self, cmd: Any, timeout: float, log_tail: str) -> None:
+        super().__init__(cmd, timeout)
+        self.log_tail = log_tail
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}; the end of its log:\n{self.log_tail}"
+
+
 class Daemon(subprocess.Popen[str]):
     """A daemon process whose stderr (the JSON log) goes to a file, not a pipe: a pipe nobody
     reads until the end fills up (64 KiB) and stalls the daemon mid-test. `communicate` returns
@@ -120,10 +131,12 @@ class Daemon(subprocess.Popen[str]):
     ) -> tuple[str, str]:
         try:
             self.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as exc:
             self.kill()  # a daemon that does not stop must not outlive the test
             self.wait()
-            raise
+            self._log.close()
+            tail = self.log_path.read_text(encoding="utf-8")[-4000:]
+            raise DaemonTimeout(exc.cmd, exc.timeout, tail) from exc
         finally:
             self._log.close()
         return "", self.log_path.read_text(encoding="utf-8")
